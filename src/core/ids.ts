@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Prefixed, time-sortable ids ("inv_01jb…"): 48 bits of milliseconds then 80 random bits in
+ * Crockford base32, so ids sort by creation time and make stable pagination cursors.
+ */
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+export type IdPrefix =
+  | 'mer'
+  | 'inv'
+  | 'opt'
+  | 'pay'
+  | 'evt'
+  | 'trn'
+  | 'exc'
+  | 'wal'
+  | 'key'
+  | 'usr'
+  | 'job'
+  | 'rte';
+
+let lastTime = 0;
+let lastRandom = new Uint8Array(10);
+
+function encode(time: number, random: Uint8Array): string {
+  let out = '';
+  let t = time;
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[t % 32] + out;
+    t = Math.floor(t / 32);
+  }
+  let bits = 0n;
+  for (const byte of random) bits = (bits << 8n) | BigInt(byte);
+  let tail = '';
+  for (let i = 0; i < 16; i++) {
+    tail = ALPHABET[Number(bits & 31n)] + tail;
+    bits >>= 5n;
+  }
+  return out + tail;
+}
+
+/** Monotonic within a millisecond: the random part is incremented, so ids never sort out of order. */
+export function newId(prefix: IdPrefix, now = Date.now()): string {
+  if (now <= lastTime) {
+    const next = new Uint8Array(lastRandom);
+    for (let i = next.length - 1; i >= 0; i--) {
+      next[i] = ((next[i] ?? 0) + 1) & 0xff;
+      if (next[i] !== 0) break;
+    }
+    lastRandom = next;
+  } else {
+    lastTime = now;
+    lastRandom = new Uint8Array(randomBytes(10));
+  }
+  return `${prefix}_${encode(lastTime, lastRandom)}`;
+}
+
+const ID_PATTERN = /^[a-z]{3}_[0-9a-hjkmnp-tv-z]{26}$/;
+
+export function isId(value: string, prefix: IdPrefix): boolean {
+  return value.startsWith(`${prefix}_`) && ID_PATTERN.test(value);
+}

@@ -1,0 +1,38 @@
+/**
+ * Facts are what the state machine is told: chain observations (from adapters, which never decide
+ * state), the clock, and authorised actions. Each fact has an id; a transition is unique on it, so a
+ * fact applied twice changes nothing the second time.
+ */
+export interface ObservedPayment {
+  paymentId: string;
+  optionId: string;
+  txid: string;
+  outputIndex: number;
+  amount: bigint;
+  rbf: boolean;
+  confirmations: number;
+  blockHash: string | null;
+  blockHeight: number | null;
+  /** When the chain first showed it (mempool time or block time); defaults to now. */
+  seenAt?: Date;
+}
+
+export interface Actor {
+  kind: 'api_key' | 'user' | 'system';
+  id: string;
+}
+
+export type Fact =
+  | { kind: 'options_assigned'; id: string }
+  | { kind: 'payment_seen'; id: string; payment: ObservedPayment }
+  | { kind: 'payment_confirmations'; id: string; paymentId: string; confirmations: number; blockHash: string | null; blockHeight: number | null }
+  | { kind: 'payment_reorged'; id: string; paymentId: string }
+  | { kind: 'payment_removed'; id: string; paymentId: string; reason: 'replaced' | 'double_spent' | 'dropped'; replacement?: ObservedPayment }
+  | { kind: 'expiry_due'; id: string }
+  | { kind: 'window_closed'; id: string }
+  | { kind: 'merchant_cancel'; id: string; actor: Actor }
+  | { kind: 'mark_paid'; id: string; actor: Actor; reason: string }
+  | { kind: 'mark_failed'; id: string; actor: Actor; reason: string }
+  | { kind: 'refund_completed'; id: string; amount: bigint; actor: Actor };
+
+export type FactKind = Fact['kind'];

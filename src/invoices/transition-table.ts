@@ -1,0 +1,121 @@
+import type { FactKind } from './facts.ts';
+import type { InvoiceStatus } from './types.ts';
+
+/**
+ * Every status change the state machine may make, and the facts allowed to cause it. Anything not
+ * listed is forbidden: `transition()` refuses to produce it and the table test enumerates all pairs.
+ * docs/transition-table.md is this table in prose.
+ */
+const CHAIN: FactKind[] = ['payment_seen', 'payment_confirmations', 'payment_removed', 'payment_reorged'];
+/** Facts that can take value away (a removal, a reorg, a depth that went down): the only way out of a settled status. */
+const LOSS: FactKind[] = ['payment_removed', 'payment_reorged', 'payment_confirmations'];
+const CLOCK: FactKind[] = ['expiry_due', 'window_closed'];
+const REFUND: FactKind[] = ['refund_completed'];
+
+type Table = Record<InvoiceStatus, Partial<Record<InvoiceStatus, readonly FactKind[]>>>;
+
+const ANY_CHAIN_OR_CLOCK = [...CHAIN, ...CLOCK];
+
+export const TRANSITIONS: Table = {
+  created: { awaiting_payment: ['options_assigned'], cancelled: ['merchant_cancel'] },
+  awaiting_payment: {
+    detected: CHAIN,
+    confirming: CHAIN,
+    paid: CHAIN,
+    overpaid: CHAIN,
+    underpaid: CHAIN,
+    late_paid: CHAIN,
+    expired: ANY_CHAIN_OR_CLOCK,
+    cancelled: ['merchant_cancel'],
+    failed: ['mark_failed'],
+  },
+  detected: {
+    awaiting_payment: LOSS,
+    confirming: CHAIN,
+    paid: [...CHAIN, 'mark_paid'],
+    overpaid: CHAIN,
+    underpaid: CHAIN,
+    late_paid: CHAIN,
+    expired: [...LOSS, ...CLOCK],
+    failed: ['mark_failed'],
+  },
+  confirming: {
+    awaiting_payment: LOSS,
+    detected: CHAIN,
+    paid: [...CHAIN, 'mark_paid'],
+    overpaid: CHAIN,
+    underpaid: CHAIN,
+    late_paid: CHAIN,
+    expired: [...LOSS, ...CLOCK],
+    failed: ['mark_failed'],
+  },
+  underpaid: {
+    awaiting_payment: LOSS,
+    detected: CHAIN,
+    confirming: CHAIN,
+    paid: [...CHAIN, 'mark_paid'],
+    overpaid: CHAIN,
+    late_paid: CHAIN,
+    expired: LOSS,
+    failed: ['mark_failed'],
+    partially_refunded: REFUND,
+    refunded: REFUND,
+  },
+  paid: {
+    awaiting_payment: LOSS,
+    detected: LOSS,
+    confirming: LOSS,
+    underpaid: LOSS,
+    expired: LOSS,
+    partially_refunded: REFUND,
+    refunded: REFUND,
+  },
+  overpaid: {
+    awaiting_payment: LOSS,
+    detected: LOSS,
+    confirming: LOSS,
+    underpaid: LOSS,
+    paid: LOSS,
+    expired: LOSS,
+    partially_refunded: REFUND,
+    refunded: REFUND,
+  },
+  late_paid: {
+    detected: LOSS,
+    confirming: LOSS,
+    underpaid: LOSS,
+    expired: LOSS,
+    partially_refunded: REFUND,
+    refunded: REFUND,
+  },
+  expired: {
+    detected: CHAIN,
+    confirming: CHAIN,
+    paid: [...CHAIN, 'mark_paid'],
+    overpaid: CHAIN,
+    underpaid: CHAIN,
+    late_paid: CHAIN,
+    failed: ['mark_failed'],
+    partially_refunded: REFUND,
+    refunded: REFUND,
+  },
+  partially_refunded: { refunded: REFUND },
+  cancelled: { partially_refunded: REFUND, refunded: REFUND },
+  failed: { partially_refunded: REFUND, refunded: REFUND },
+  refunded: {},
+};
+
+export function isAllowed(from: InvoiceStatus, to: InvoiceStatus, cause: FactKind): boolean {
+  return TRANSITIONS[from][to]?.includes(cause) ?? false;
+}
+
+/** Statuses in which the invoice counts as settled for the merchant (fulfilment allowed). */
+export const SETTLED_STATUSES: ReadonlySet<InvoiceStatus> = new Set(['paid', 'overpaid', 'late_paid']);
+
+/** Statuses no chain fact can change; new money there only opens exceptions. */
+export const FROZEN_STATUSES: ReadonlySet<InvoiceStatus> = new Set([
+  'cancelled',
+  'failed',
+  'partially_refunded',
+  'refunded',
+]);

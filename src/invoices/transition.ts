@@ -1,0 +1,268 @@
+import { deriveStatus } from './derive-status.ts';
+import type { Actor, Fact, FactKind, ObservedPayment } from './facts.ts';
+import { FROZEN_STATUSES, SETTLED_STATUSES, isAllowed } from './transition-table.ts';
+import { totals } from './settlement-math.ts';
+import type { Invoice, InvoiceStatus, Payment, PaymentTiming } from './types.ts';
+import { monitoringUntil } from './types.ts';
+
+export type ExceptionKind =
+  | 'late_payment'
+  | 'underpayment'
+  | 'overpayment'
+  | 'duplicate_payment'
+  | 'unmatched_deposit'
+  | 'reorg_after_paid'
+  | 'other_option_payment';
+
+export interface TransitionRecord {
+  from: InvoiceStatus;
+  to: InvoiceStatus;
+  causeId: string;
+  causeKind: FactKind;
+  actor: Actor | null;
+  reason: string | null;
+}
+
+export interface EmittedEvent {
+  type: string;
+  sequence: number;
+  paymentId: string | null;
+}
+
+export interface OpenedException {
+  kind: ExceptionKind;
+  paymentId: string | null;
+  evidence: Record<string, string | number | boolean | null>;
+}
+
+export interface TransitionResult {
+  invoice: Invoice;
+  transitions: TransitionRecord[];
+  events: EmittedEvent[];
+  exceptions: OpenedException[];
+  /** Set when the fact could not apply (unknown payment, action not allowed now); nothing changed. */
+  rejected: string | null;
+}
+
+/**
+ * The one place invoice state changes: a pure function of the invoice, one fact and the clock.
+ * It records what the fact says about payments, derives the status the payments call for, checks
+ * that move against the transition table, and returns the transitions, events and exceptions that
+ * storage writes in one database transaction.
+ */
+export function transition(current: Invoice, fact: Fact, now: Date): TransitionResult {
+  const invoice: Invoice = { ...current, payments: current.payments.map((p) => ({ ...p })) };
+  const out: TransitionResult = { invoice, transitions: [], events: [], exceptions: [], rejected: null };
+  const emit = (type: string, paymentId: string | null = null) => {
+    invoice.sequence += 1;
+    out.events.push({ type, sequence: invoice.sequence, paymentId });
+  };
+  const reject = (why: string): TransitionResult => ({
+    invoice: current,
+    transitions: [],
+    events: [],
+    exceptions: [],
+    rejected: why,
+  });
+
+  switch (fact.kind) {
+    case 'options_assigned':
+      if (invoice.status !== 'created') return reject('options are already assigned');
+      return move(out, 'awaiting_payment', fact, null, null, emit);
+    case 'payment_seen': {
+      if (invoice.payments.some((p) => p.id === fact.payment.paymentId || sameOutput(p, fact.payment))) {
+        return reject('payment already recorded');
+      }
+      if (!invoice.options.some((o) => o.id === fact.payment.optionId)) return reject('unknown payment option');
+      recordPayment(invoice, fact.payment, now, out, emit);
+      break;
+    }
+    case 'payment_confirmations': {
+      const payment = invoice.payments.find((p) => p.id === fact.paymentId);
+      if (!payment || payment.removed) return reject('unknown or removed payment');
+      if (payment.confirmations === fact.confirmations && payment.blockHash === fact.blockHash) {
+        return reject('no change');
+      }
+      const option = invoice.options.find((o) => o.id === payment.optionId);
+      const wasDeep = option ? payment.confirmations >= option.requiredConfirmations : false;
+      payment.confirmations = Math.max(0, fact.confirmations);
+      payment.blockHash = fact.blockHash;
+      payment.blockHeight = fact.blockHeight;
+      if (option && !wasDeep && payment.confirmations >= option.requiredConfirmations) {
+        emit('payment.confirmed', payment.id);
+      }
+      break;
+    }
+    case 'payment_reorged': {
+      const payment = invoice.payments.find((p) => p.id === fact.paymentId);
+      if (!payment || payment.removed) return reject('unknown or removed payment');
+      payment.confirmations = 0;
+      payment.blockHash = null;
+      payment.blockHeight = null;
+      emit('payment.reorged', payment.id);
+      break;
+    }
+    case 'payment_removed': {
+      const payment = invoice.payments.find((p) => p.id === fact.paymentId);
+      if (!payment || payment.removed) return reject('unknown or removed payment');
+      payment.removed = true;
+      payment.removedReason = fact.reason;
+      emit('payment.replaced', payment.id);
+      if (fact.replacement) recordPayment(invoice, fact.replacement, now, out, emit, payment);
+      break;
+    }
+    case 'expiry_due':
+    case 'window_closed':
+      if (now.getTime() < invoice.expiresAt.getTime()) return reject('not yet expired');
+      if (fact.kind === 'window_closed') {
+        if (now.getTime() < monitoringUntil(invoice).getTime()) return reject('window still open');
+        if (invoice.status === 'underpaid') {
+          const t = totals(invoice);
+          out.exceptions.push({
+            kind: 'underpayment',
+            paymentId: null,
+            evidence: { paid: t.settled.toString(), due: (t.option?.amountDue ?? 0n).toString() },
+          });
+          emit('exception.opened');
+        }
+      }
+      break;
+    case 'merchant_cancel':
+      if (invoice.status !== 'created' && invoice.status !== 'awaiting_payment') {
+        return reject(`cannot cancel an invoice that is ${invoice.status}`);
+      }
+      return move(out, 'cancelled', fact, fact.actor, null, emit);
+    case 'mark_paid':
+      if (!isAllowed(invoice.status, 'paid', 'mark_paid')) return reject(`cannot mark paid from ${invoice.status}`);
+      invoice.manuallyPaid = true;
+      return move(out, 'paid', fact, fact.actor, fact.reason, emit);
+    case 'mark_failed':
+      if (!isAllowed(invoice.status, 'failed', 'mark_failed')) return reject(`cannot fail from ${invoice.status}`);
+      return move(out, 'failed', fact, fact.actor, fact.reason, emit);
+    case 'refund_completed': {
+      const received = invoice.payments.filter((p) => p.credited && !p.removed).reduce((s, p) => s + p.amount, 0n);
+      if (fact.amount <= 0n || received === 0n) return reject('nothing to refund');
+      invoice.refundedAmount += fact.amount;
+      const to = invoice.refundedAmount >= received ? 'refunded' : 'partially_refunded';
+      if (to === invoice.status) return out;
+      if (!isAllowed(invoice.status, to, fact.kind)) return reject(`cannot refund from ${invoice.status}`);
+      return move(out, to, fact, fact.actor, null, emit);
+    }
+    default:
+      return assertNever(fact);
+  }
+
+  if (FROZEN_STATUSES.has(invoice.status)) return out;
+  const next = deriveStatus(invoice, now);
+  if (next === invoice.status) return out;
+  if (SETTLED_STATUSES.has(invoice.status) && !SETTLED_STATUSES.has(next)) {
+    out.exceptions.push({
+      kind: 'reorg_after_paid',
+      paymentId: 'paymentId' in fact ? fact.paymentId : null,
+      evidence: { previous_status: invoice.status, new_status: next, cause: fact.kind },
+    });
+    emit('exception.opened');
+  }
+  if (next === 'overpaid') {
+    const t = totals(invoice);
+    out.exceptions.push({
+      kind: 'overpayment',
+      paymentId: null,
+      evidence: { excess: (t.settled - (t.option?.amountDue ?? 0n)).toString(), due: (t.option?.amountDue ?? 0n).toString() },
+    });
+    emit('exception.opened');
+  }
+  return move(out, next, fact, null, null, emit);
+}
+
+function move(
+  out: TransitionResult,
+  to: InvoiceStatus,
+  fact: Fact,
+  actor: Actor | null,
+  reason: string | null,
+  emit: (type: string) => void,
+): TransitionResult {
+  const from = out.invoice.status;
+  if (!isAllowed(from, to, fact.kind)) {
+    // A bug, not an input problem: the derivation asked for a move the table forbids.
+    throw new Error(`forbidden transition ${from} → ${to} on ${fact.kind}`);
+  }
+  out.invoice.status = to;
+  out.transitions.push({ from, to, causeId: fact.id, causeKind: fact.kind, actor, reason });
+  emit(`invoice.${to}`);
+  return out;
+}
+
+function sameOutput(p: Payment, o: ObservedPayment): boolean {
+  return p.txid === o.txid && p.outputIndex === o.outputIndex && p.optionId === o.optionId;
+}
+
+function timingOf(invoice: Invoice, seenAt: Date): PaymentTiming {
+  if (seenAt.getTime() < invoice.expiresAt.getTime()) return 'on_time';
+  return seenAt.getTime() < monitoringUntil(invoice).getTime() ? 'late' : 'after_window';
+}
+
+/** Records a new payment, deciding whether it is credited or is an exception. */
+function recordPayment(
+  invoice: Invoice,
+  observed: ObservedPayment,
+  now: Date,
+  out: TransitionResult,
+  emit: (type: string, paymentId?: string | null) => void,
+  replacing?: Payment,
+): void {
+  const seenAt = observed.seenAt && observed.seenAt < now ? observed.seenAt : now;
+  // A replacement keeps the timing of the payment it replaces: the customer paid on time.
+  const timing = replacing ? replacing.timing : timingOf(invoice, seenAt);
+  const payment: Payment = {
+    id: observed.paymentId,
+    optionId: observed.optionId,
+    txid: observed.txid,
+    outputIndex: observed.outputIndex,
+    amount: observed.amount,
+    confirmations: Math.max(0, observed.confirmations),
+    blockHash: observed.blockHash,
+    blockHeight: observed.blockHeight,
+    rbf: observed.rbf,
+    seenAt,
+    timing,
+    credited: false,
+    removed: false,
+    removedReason: null,
+  };
+  invoice.payments.push(payment);
+  emit('payment.detected', payment.id);
+
+  const exception = (kind: ExceptionKind, evidence: OpenedException['evidence']) => {
+    out.exceptions.push({ kind, paymentId: payment.id, evidence });
+    emit('exception.opened', payment.id);
+  };
+  const evidence = { txid: payment.txid, output_index: payment.outputIndex, amount: payment.amount.toString() };
+
+  if (replacing?.credited) {
+    payment.credited = true;
+    return;
+  }
+  if (timing === 'after_window' || FROZEN_STATUSES.has(invoice.status)) {
+    exception('unmatched_deposit', { ...evidence, status: invoice.status, timing });
+    return;
+  }
+  if (invoice.selectedOptionId && invoice.selectedOptionId !== payment.optionId) {
+    exception('other_option_payment', { ...evidence, selected_option: invoice.selectedOptionId });
+    return;
+  }
+  if (SETTLED_STATUSES.has(invoice.status)) {
+    const t = totals(invoice);
+    const kind = payment.amount >= t.minimum ? 'duplicate_payment' : 'overpayment';
+    exception(kind, evidence);
+    return;
+  }
+  invoice.selectedOptionId = payment.optionId;
+  payment.credited = true;
+  if (timing === 'late') exception('late_payment', { ...evidence, expires_at: invoice.expiresAt.toISOString() });
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled fact ${JSON.stringify(value)}`);
+}
