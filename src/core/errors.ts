@@ -59,6 +59,8 @@ export class TallyError extends Error {
 /** A 422 naming the fields at fault. */
 export function validationError(issues: FieldIssue[]): TallyError {
   const first = issues[0];
-  const message = first ? `${first.path || 'body'}: ${first.message}` : ERROR_CATALOGUE.validation_failed.message;
+  const message = first
+    ? `${first.path || 'body'}: ${first.message}`
+    : ERROR_CATALOGUE.validation_failed.message;
   return new TallyError('validation_failed', message, { issues });
 }

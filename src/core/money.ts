@@ -16,7 +16,9 @@ const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
  */
 export function parseAmount(text: string, decimals: number, field: string): bigint {
   if (typeof text !== 'string' || !DECIMAL.test(text)) {
-    throw validationError([{ path: field, message: 'must be a non-negative decimal string such as "12.34"' }]);
+    throw validationError([
+      { path: field, message: 'must be a non-negative decimal string such as "12.34"' },
+    ]);
   }
   const [whole = '0', fraction = ''] = text.split('.');
   if (fraction.length > decimals) {

@@ -6,12 +6,57 @@
 import type { AssetDefinition, NetworkDefinition } from './registry.ts';
 
 export const NETWORKS: readonly NetworkDefinition[] = [
-  { id: 'bitcoin', family: 'bitcoin', name: 'Bitcoin', testnet: false, blockTimeSeconds: 600, defaultConfirmations: 3 },
-  { id: 'bitcoin-testnet', family: 'bitcoin', name: 'Bitcoin testnet', testnet: true, blockTimeSeconds: 600, defaultConfirmations: 1 },
-  { id: 'bitcoin-regtest', family: 'bitcoin', name: 'Bitcoin regtest', testnet: true, blockTimeSeconds: 1, defaultConfirmations: 1 },
-  { id: 'ethereum', family: 'evm', name: 'Ethereum', testnet: false, chainId: 1, blockTimeSeconds: 12, defaultConfirmations: 12 },
-  { id: 'polygon', family: 'evm', name: 'Polygon PoS', testnet: false, chainId: 137, blockTimeSeconds: 2, defaultConfirmations: 64 },
-  { id: 'evm-devnet', family: 'evm', name: 'Local EVM devnet (anvil)', testnet: true, chainId: 31337, blockTimeSeconds: 1, defaultConfirmations: 1 },
+  {
+    id: 'bitcoin',
+    family: 'bitcoin',
+    name: 'Bitcoin',
+    testnet: false,
+    blockTimeSeconds: 600,
+    defaultConfirmations: 3,
+  },
+  {
+    id: 'bitcoin-testnet',
+    family: 'bitcoin',
+    name: 'Bitcoin testnet',
+    testnet: true,
+    blockTimeSeconds: 600,
+    defaultConfirmations: 1,
+  },
+  {
+    id: 'bitcoin-regtest',
+    family: 'bitcoin',
+    name: 'Bitcoin regtest',
+    testnet: true,
+    blockTimeSeconds: 1,
+    defaultConfirmations: 1,
+  },
+  {
+    id: 'ethereum',
+    family: 'evm',
+    name: 'Ethereum',
+    testnet: false,
+    chainId: 1,
+    blockTimeSeconds: 12,
+    defaultConfirmations: 12,
+  },
+  {
+    id: 'polygon',
+    family: 'evm',
+    name: 'Polygon PoS',
+    testnet: false,
+    chainId: 137,
+    blockTimeSeconds: 2,
+    defaultConfirmations: 64,
+  },
+  {
+    id: 'evm-devnet',
+    family: 'evm',
+    name: 'Local EVM devnet (anvil)',
+    testnet: true,
+    chainId: 31337,
+    blockTimeSeconds: 1,
+    defaultConfirmations: 1,
+  },
 ];
 
 export const ASSETS: readonly AssetDefinition[] = [

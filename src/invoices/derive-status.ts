@@ -1,5 +1,5 @@
-import { SETTLED_STATUSES } from './transition-table.ts';
 import { isSettled, totals } from './settlement-math.ts';
+import { SETTLED_STATUSES } from './transition-table.ts';
 import type { Invoice, InvoiceStatus } from './types.ts';
 
 /**

@@ -25,9 +25,22 @@ export interface Actor {
 export type Fact =
   | { kind: 'options_assigned'; id: string }
   | { kind: 'payment_seen'; id: string; payment: ObservedPayment }
-  | { kind: 'payment_confirmations'; id: string; paymentId: string; confirmations: number; blockHash: string | null; blockHeight: number | null }
+  | {
+      kind: 'payment_confirmations';
+      id: string;
+      paymentId: string;
+      confirmations: number;
+      blockHash: string | null;
+      blockHeight: number | null;
+    }
   | { kind: 'payment_reorged'; id: string; paymentId: string }
-  | { kind: 'payment_removed'; id: string; paymentId: string; reason: 'replaced' | 'double_spent' | 'dropped'; replacement?: ObservedPayment }
+  | {
+      kind: 'payment_removed';
+      id: string;
+      paymentId: string;
+      reason: 'replaced' | 'double_spent' | 'dropped';
+      replacement?: ObservedPayment;
+    }
   | { kind: 'expiry_due'; id: string }
   | { kind: 'window_closed'; id: string }
   | { kind: 'merchant_cancel'; id: string; actor: Actor }

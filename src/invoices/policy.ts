@@ -71,17 +71,23 @@ export function requiredConfirmations(
     if (!comparable) {
       reason = `network default: price currency ${priceCurrency} is not the policy's ${policy.value_currency}`;
     } else {
-      const tier = tiers.find((t) => t.max_value === null || value <= parseAmount(t.max_value, decimals, 'max_value'));
+      const tier = tiers.find(
+        (t) => t.max_value === null || value <= parseAmount(t.max_value, decimals, 'max_value'),
+      );
       if (tier) {
         required = tier.confirmations;
-        reason = tier.max_value === null ? 'tier: any value' : `tier: value ≤ ${tier.max_value} ${policy.value_currency}`;
+        reason =
+          tier.max_value === null
+            ? 'tier: any value'
+            : `tier: value ≤ ${tier.max_value} ${policy.value_currency}`;
       }
     }
   }
   let zeroConfAllowed = false;
   if (policy.zero_conf_max_value !== null && comparable) {
     zeroConfAllowed = value <= parseAmount(policy.zero_conf_max_value, decimals, 'zero_conf_max_value');
-    if (zeroConfAllowed) reason += `; zero-conf allowed (value ≤ ${policy.zero_conf_max_value} ${policy.value_currency}, non-RBF only)`;
+    if (zeroConfAllowed)
+      reason += `; zero-conf allowed (value ≤ ${policy.zero_conf_max_value} ${policy.value_currency}, non-RBF only)`;
   }
   return { requiredConfirmations: Math.max(required, 0), zeroConfAllowed, reason };
 }

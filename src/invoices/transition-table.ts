@@ -7,7 +7,10 @@ import type { InvoiceStatus } from './types.ts';
  * docs/transition-table.md is this table in prose.
  */
 const CHAIN: FactKind[] = ['payment_seen', 'payment_confirmations', 'payment_removed', 'payment_reorged'];
-/** Facts that can take value away (a removal, a reorg, a depth that went down): the only way out of a settled status. */
+/**
+ * Facts that change the value of payments already recorded (a removal or replacement, a reorg, a depth that
+ * went up or down): the only way out of a settled status, and the only way between settled statuses.
+ */
 const LOSS: FactKind[] = ['payment_removed', 'payment_reorged', 'payment_confirmations'];
 const CLOCK: FactKind[] = ['expiry_due', 'window_closed'];
 const REFUND: FactKind[] = ['refund_completed'];
@@ -66,6 +69,8 @@ export const TRANSITIONS: Table = {
     detected: LOSS,
     confirming: LOSS,
     underpaid: LOSS,
+    overpaid: LOSS,
+    late_paid: LOSS,
     expired: LOSS,
     partially_refunded: REFUND,
     refunded: REFUND,
@@ -76,6 +81,7 @@ export const TRANSITIONS: Table = {
     confirming: LOSS,
     underpaid: LOSS,
     paid: LOSS,
+    late_paid: LOSS,
     expired: LOSS,
     partially_refunded: REFUND,
     refunded: REFUND,
@@ -84,6 +90,8 @@ export const TRANSITIONS: Table = {
     detected: LOSS,
     confirming: LOSS,
     underpaid: LOSS,
+    paid: LOSS,
+    overpaid: LOSS,
     expired: LOSS,
     partially_refunded: REFUND,
     refunded: REFUND,

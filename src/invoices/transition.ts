@@ -1,7 +1,7 @@
 import { deriveStatus } from './derive-status.ts';
 import type { Actor, Fact, FactKind, ObservedPayment } from './facts.ts';
-import { FROZEN_STATUSES, SETTLED_STATUSES, isAllowed } from './transition-table.ts';
 import { totals } from './settlement-math.ts';
+import { FROZEN_STATUSES, isAllowed, SETTLED_STATUSES } from './transition-table.ts';
 import type { Invoice, InvoiceStatus, Payment, PaymentTiming } from './types.ts';
 import { monitoringUntil } from './types.ts';
 
@@ -65,6 +65,11 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
     rejected: why,
   });
 
+  // Until options are assigned nothing can be paid or expire: only assignment or cancellation applies.
+  if (invoice.status === 'created' && fact.kind !== 'options_assigned' && fact.kind !== 'merchant_cancel') {
+    return reject('options are not assigned yet');
+  }
+
   switch (fact.kind) {
     case 'options_assigned':
       if (invoice.status !== 'created') return reject('options are already assigned');
@@ -73,7 +78,8 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
       if (invoice.payments.some((p) => p.id === fact.payment.paymentId || sameOutput(p, fact.payment))) {
         return reject('payment already recorded');
       }
-      if (!invoice.options.some((o) => o.id === fact.payment.optionId)) return reject('unknown payment option');
+      if (!invoice.options.some((o) => o.id === fact.payment.optionId))
+        return reject('unknown payment option');
       recordPayment(invoice, fact.payment, now, out, emit);
       break;
     }
@@ -96,6 +102,7 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
     case 'payment_reorged': {
       const payment = invoice.payments.find((p) => p.id === fact.paymentId);
       if (!payment || payment.removed) return reject('unknown or removed payment');
+      if (payment.confirmations === 0 && payment.blockHash === null) return reject('no change');
       payment.confirmations = 0;
       payment.blockHash = null;
       payment.blockHeight = null;
@@ -108,7 +115,23 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
       payment.removed = true;
       payment.removedReason = fact.reason;
       emit('payment.replaced', payment.id);
-      if (fact.replacement) recordPayment(invoice, fact.replacement, now, out, emit, payment);
+      if (fact.replacement) {
+        const replacement = fact.replacement;
+        // The replacement may already be recorded (seen before the removal): never record or credit it twice.
+        const known = invoice.payments.find(
+          (p) => p.id === replacement.paymentId || sameOutput(p, replacement),
+        );
+        if (!known) recordPayment(invoice, replacement, now, out, emit, payment);
+        else if (
+          payment.credited &&
+          !known.credited &&
+          !known.removed &&
+          known.optionId === payment.optionId
+        ) {
+          known.credited = true;
+          known.timing = payment.timing;
+        }
+      }
       break;
     }
     case 'expiry_due':
@@ -133,14 +156,18 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
       }
       return move(out, 'cancelled', fact, fact.actor, null, emit);
     case 'mark_paid':
-      if (!isAllowed(invoice.status, 'paid', 'mark_paid')) return reject(`cannot mark paid from ${invoice.status}`);
+      if (!isAllowed(invoice.status, 'paid', 'mark_paid'))
+        return reject(`cannot mark paid from ${invoice.status}`);
       invoice.manuallyPaid = true;
       return move(out, 'paid', fact, fact.actor, fact.reason, emit);
     case 'mark_failed':
-      if (!isAllowed(invoice.status, 'failed', 'mark_failed')) return reject(`cannot fail from ${invoice.status}`);
+      if (!isAllowed(invoice.status, 'failed', 'mark_failed'))
+        return reject(`cannot fail from ${invoice.status}`);
       return move(out, 'failed', fact, fact.actor, fact.reason, emit);
     case 'refund_completed': {
-      const received = invoice.payments.filter((p) => p.credited && !p.removed).reduce((s, p) => s + p.amount, 0n);
+      const received = invoice.payments
+        .filter((p) => p.credited && !p.removed)
+        .reduce((s, p) => s + p.amount, 0n);
       if (fact.amount <= 0n || received === 0n) return reject('nothing to refund');
       invoice.refundedAmount += fact.amount;
       const to = invoice.refundedAmount >= received ? 'refunded' : 'partially_refunded';
@@ -168,7 +195,10 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
     out.exceptions.push({
       kind: 'overpayment',
       paymentId: null,
-      evidence: { excess: (t.settled - (t.option?.amountDue ?? 0n)).toString(), due: (t.option?.amountDue ?? 0n).toString() },
+      evidence: {
+        excess: (t.settled - (t.option?.amountDue ?? 0n)).toString(),
+        due: (t.option?.amountDue ?? 0n).toString(),
+      },
     });
     emit('exception.opened');
   }
@@ -238,9 +268,14 @@ function recordPayment(
     out.exceptions.push({ kind, paymentId: payment.id, evidence });
     emit('exception.opened', payment.id);
   };
-  const evidence = { txid: payment.txid, output_index: payment.outputIndex, amount: payment.amount.toString() };
+  const evidence = {
+    txid: payment.txid,
+    output_index: payment.outputIndex,
+    amount: payment.amount.toString(),
+  };
 
-  if (replacing?.credited) {
+  // Only a replacement paying the same option takes over the credit; anything else is classified as new money.
+  if (replacing?.credited && replacing.optionId === payment.optionId) {
     payment.credited = true;
     return;
   }
@@ -260,7 +295,8 @@ function recordPayment(
   }
   invoice.selectedOptionId = payment.optionId;
   payment.credited = true;
-  if (timing === 'late') exception('late_payment', { ...evidence, expires_at: invoice.expiresAt.toISOString() });
+  if (timing === 'late')
+    exception('late_payment', { ...evidence, expires_at: invoice.expiresAt.toISOString() });
 }
 
 function assertNever(value: never): never {

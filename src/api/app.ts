@@ -1,0 +1,139 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { authenticate } from '../auth/api-keys.ts';
+import { hasScope } from '../auth/scopes.ts';
+import type { Tally } from '../context.ts';
+import { TallyError } from '../core/errors.ts';
+import { mapError } from './error-mapper.ts';
+import { readIdempotencyKey, requestHash, storeResponse, withIdempotency } from './idempotency.ts';
+import { parseJsonBody } from './json-body.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { buildOpenApi } from './openapi.ts';
+import type { RouteContext, RouteDef } from './route.ts';
+import { ALL_ROUTES } from './routes/index.ts';
+
+export interface App {
+  server: FastifyInstance;
+  routes: RouteDef[];
+  metrics: Metrics;
+}
+
+/** Builds the HTTP app around a Tally context. Tests drive it in-process with `server.inject`. */
+export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App {
+  // Logger off in tests that count on a quiet output; the instance type stays the plain HTTP/1 one.
+  const server = Fastify({
+    // Per-request access logs would cost more than the request; warnings and errors still log.
+    ...(options.logger === false
+      ? {}
+      : { loggerInstance: tally.log.child({}, { level: 'warn' }) as FastifyBaseLogger }),
+    bodyLimit: 1024 * 1024,
+    ajv: {
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false },
+    },
+  });
+  const metrics = createMetrics();
+
+  server.removeAllContentTypeParsers();
+  server.addContentTypeParser(['application/json'], { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  server.setErrorHandler((error, request, reply) => mapError(error, request, reply));
+  server.setNotFoundHandler((request, reply) =>
+    mapError(
+      new TallyError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
+      request,
+      reply,
+    ),
+  );
+  server.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  });
+
+  for (const route of ALL_ROUTES) {
+    const schema: Record<string, unknown> = {};
+    if (route.params) schema.params = route.params;
+    if (route.querystring) schema.querystring = route.querystring;
+    if (route.body) schema.body = route.body;
+    server.route({
+      method: route.method,
+      url: route.url,
+      schema,
+      handler: async (request, reply) => {
+        const principal = route.scope
+          ? await authenticate(tally.database.db, bearer(request.headers.authorization))
+          : { keyId: '', merchantId: '', scopes: [] };
+        if (route.scope && !hasScope(principal.scopes, route.scope)) {
+          throw new TallyError('forbidden', `This API key lacks the "${route.scope}" scope.`);
+        }
+        if (
+          route.method !== 'GET' &&
+          route.body === undefined &&
+          request.body !== undefined &&
+          request.body !== null
+        ) {
+          const empty = typeof request.body === 'object' && Object.keys(request.body as object).length === 0;
+          if (!empty)
+            throw new TallyError('validation_failed', 'This route takes no body.', {
+              issues: [{ path: 'body', message: 'must be empty' }],
+            });
+        }
+        const status = route.successStatus ?? 200;
+        const input = {
+          params: request.params as never,
+          query: request.query as never,
+          body: request.body as never,
+        };
+        const key = route.idempotent ? readIdempotencyKey(request.headers['idempotency-key']) : null;
+        const ctx: RouteContext = { tally, principal, request, reply, storeIdempotentResponse: null };
+        if (!key) return reply.status(status).send(await route.handler(ctx, input));
+
+        const hash = requestHash(route.method, request.url, request.body);
+        const result = await withIdempotency(tally.database, principal.merchantId, key, hash, async () => {
+          let stored = false;
+          ctx.storeIdempotentResponse = async (trx, body) => {
+            await storeResponse(trx, principal.merchantId, key, hash, { status, body }, tally.clock.now());
+            stored = true;
+          };
+          const body = await route.handler(ctx, input);
+          if (!stored) {
+            await tally.database.write((trx) =>
+              storeResponse(trx, principal.merchantId, key, hash, { status, body }, tally.clock.now()),
+            );
+          }
+          return { status, body };
+        });
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.status(result.status).send(result.body);
+      },
+    });
+  }
+
+  server.get('/openapi.json', async () => buildOpenApi(ALL_ROUTES));
+  server.get('/healthz', async () => ({ status: 'ok' }));
+  server.get('/readyz', async (_request, reply) => {
+    try {
+      await tally.database.db.selectFrom('merchants').select('id').limit(1).execute();
+      return { status: 'ready', database: tally.database.dialect };
+    } catch {
+      return reply
+        .status(503)
+        .send({ error: { code: 'service_unavailable', message: 'The database is not reachable.' } });
+    }
+  });
+  server.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  return { server, routes: ALL_ROUTES, metrics };
+}
+
+function bearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer (\S+)$/i.exec(header);
+  return match?.[1];
+}

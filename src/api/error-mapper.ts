@@ -1,0 +1,71 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CATALOGUE, type ErrorCode, type FieldIssue, TallyError } from '../core/errors.ts';
+
+interface AjvIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** "/price/amount" → "price.amount"; "/payment_options/0/asset" → "payment_options[0].asset". */
+function toPath(context: string, instancePath: string, params: Record<string, unknown>): string {
+  const parts = instancePath.split('/').filter(Boolean);
+  if (typeof params.additionalProperty === 'string') parts.push(params.additionalProperty);
+  if (typeof params.missingProperty === 'string') parts.push(params.missingProperty);
+  let out = context === 'body' ? '' : `${context}.`;
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out && !out.endsWith('.') ? `.${p}` : p;
+  return out || context;
+}
+
+function issueMessage(issue: AjvIssue): string {
+  if (issue.keyword === 'additionalProperties') return 'is not a known field';
+  if (issue.keyword === 'required') return 'is required';
+  if (issue.keyword === 'pattern') return 'has an invalid format';
+  return issue.message ?? 'is invalid';
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+};
+
+/** The one place errors become HTTP responses: `{error:{code,message,details}}`. */
+export function mapError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  let code: ErrorCode = 'internal';
+  let message: string = ERROR_CATALOGUE.internal.message;
+  let details: unknown;
+  const fastifyError = error as FastifyError & { validation?: AjvIssue[]; validationContext?: string };
+  if (error instanceof TallyError) {
+    code = error.code;
+    message = error.message;
+    details = error.details;
+  } else if (fastifyError.validation) {
+    const issues: FieldIssue[] = fastifyError.validation.map((i) => ({
+      path: toPath(fastifyError.validationContext ?? 'body', i.instancePath, i.params),
+      message: issueMessage(i),
+    }));
+    code = 'validation_failed';
+    message = issues[0] ? `${issues[0].path}: ${issues[0].message}` : 'The request is invalid.';
+    details = { issues };
+  } else if (fastifyError.code && FASTIFY_CODES[fastifyError.code]) {
+    code = FASTIFY_CODES[fastifyError.code] ?? 'internal';
+    message = ERROR_CATALOGUE[code].message;
+  } else if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
+    code =
+      fastifyError.statusCode === 404
+        ? 'not_found'
+        : fastifyError.statusCode === 415
+          ? 'unsupported_media_type'
+          : 'validation_failed';
+    message = ERROR_CATALOGUE[code].message;
+  } else {
+    request.log.error({ err: error }, 'unhandled error');
+  }
+  const body: { error: { code: string; message: string; details?: unknown } } = { error: { code, message } };
+  if (details !== undefined) body.error.details = details;
+  return reply.status(ERROR_CATALOGUE[code].status).send(body);
+}

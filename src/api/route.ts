@@ -1,0 +1,48 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Transaction } from 'kysely';
+import type { ApiKeyPrincipal } from '../auth/api-keys.ts';
+import type { ApiScope } from '../auth/scopes.ts';
+import type { Tally } from '../context.ts';
+import type { Schema } from '../db/schema.ts';
+
+export interface RouteContext {
+  tally: Tally;
+  principal: ApiKeyPrincipal;
+  request: FastifyRequest;
+  reply: FastifyReply;
+  /**
+   * On idempotent routes with an Idempotency-Key: a handler that writes calls this inside its own
+   * transaction so the stored response commits with the resource. Otherwise the app stores it after.
+   */
+  storeIdempotentResponse: ((trx: Transaction<Schema>, body: unknown) => Promise<void>) | null;
+}
+
+/**
+ * One route: its schemas validate requests AND generate /openapi.json, so the spec cannot
+ * describe a request the server would treat differently.
+ */
+export interface RouteDef {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  url: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  /** null = public (no API key). */
+  scope: ApiScope | null;
+  idempotent?: boolean;
+  successStatus?: number;
+  params?: TSchema;
+  querystring?: TSchema;
+  body?: TSchema;
+  handler(ctx: RouteContext, input: { params: never; query: never; body: never }): Promise<unknown>;
+}
+
+/** Typed helper: keeps each route's handler input typed by its own schemas. */
+export function defineRoute<P = unknown, Q = unknown, B = unknown>(
+  def: Omit<RouteDef, 'handler'> & {
+    handler(ctx: RouteContext, input: { params: P; query: Q; body: B }): Promise<unknown>;
+  },
+): RouteDef {
+  return def as unknown as RouteDef;
+}

@@ -1,0 +1,277 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../auth/api-keys.ts';
+import {
+  createUser,
+  getMerchant,
+  listUsers,
+  serializeMerchant,
+  updateMerchant,
+  updateUserRole,
+} from '../../auth/merchants.ts';
+import { API_SCOPES, USER_ROLES } from '../../auth/scopes.ts';
+import { TallyError } from '../../core/errors.ts';
+import { listAssets, listNetworks } from '../../core/registry.ts';
+import {
+  EXCEPTION_RESOLUTIONS,
+  getException,
+  listExceptions,
+  resolveException,
+} from '../../exceptions/exception-service.ts';
+import { addWallet, getWallet, listWallets } from '../../wallets/wallet-service.ts';
+import { defineRoute } from '../route.ts';
+import { Cursor, IdParam, Limit, PolicyInput, Reason } from '../schemas.ts';
+
+const WalletBody = Type.Object(
+  {
+    scope: Type.String({
+      pattern: '^[a-z][a-z0-9-]{1,39}$',
+      description: 'A Bitcoin network id, or "evm" for every EVM network',
+    }),
+    xpub: Type.String({ minLength: 1, maxLength: 300 }),
+    label: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+const KeyBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    scopes: Type.Array(Type.Union(API_SCOPES.map((s) => Type.Literal(s))), {
+      minItems: 1,
+      maxItems: API_SCOPES.length,
+      uniqueItems: true,
+    }),
+  },
+  { additionalProperties: false },
+);
+const Role = Type.Union(USER_ROLES.map((r) => Type.Literal(r)));
+const UserBody = Type.Object(
+  { email: Type.String({ format: 'email', maxLength: 254 }), role: Role },
+  { additionalProperties: false },
+);
+const MerchantBody = Type.Object(
+  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), policy: Type.Optional(PolicyInput) },
+  { additionalProperties: false },
+);
+const ExceptionQuery = Type.Object(
+  {
+    limit: Type.Optional(Limit),
+    starting_after: Type.Optional(Cursor),
+    status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved')])),
+    kind: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$' })),
+  },
+  { additionalProperties: false },
+);
+const ResolveBody = Type.Object(
+  { resolution: Type.Union(EXCEPTION_RESOLUTIONS.map((r) => Type.Literal(r))), reason: Reason },
+  { additionalProperties: false },
+);
+type Id = { id: string };
+
+export const adminRoutes = [
+  defineRoute({
+    method: 'GET',
+    url: '/v1/merchant',
+    operationId: 'getMerchant',
+    summary: "The API key's merchant and its default policy",
+    tag: 'merchant',
+    scope: 'invoices:read',
+    handler: async (ctx) =>
+      serializeMerchant(await getMerchant(ctx.tally.database.db, ctx.principal.merchantId)),
+  }),
+  defineRoute<unknown, unknown, Static<typeof MerchantBody>>({
+    method: 'PATCH',
+    url: '/v1/merchant',
+    operationId: 'updateMerchant',
+    summary: "Change the merchant's name or default policy (new invoices only)",
+    tag: 'merchant',
+    scope: 'admin',
+    body: MerchantBody,
+    handler: async (ctx, { body }) =>
+      serializeMerchant(
+        await updateMerchant(ctx.tally.database.db, ctx.principal.merchantId, stripUndefined(body)),
+      ),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/v1/wallets',
+    operationId: 'listWallets',
+    summary: 'Watch-only wallets (xpubs) with allocation and pool status',
+    tag: 'wallets',
+    scope: 'invoices:read',
+    handler: async (ctx) => ({
+      object: 'list',
+      data: await listWallets(ctx.tally, ctx.principal.merchantId),
+    }),
+  }),
+  defineRoute<unknown, unknown, Static<typeof WalletBody>>({
+    method: 'POST',
+    url: '/v1/wallets',
+    operationId: 'addWallet',
+    summary: 'Add an extended public key; private keys and seeds are refused and never stored',
+    tag: 'wallets',
+    scope: 'admin',
+    idempotent: true,
+    successStatus: 201,
+    body: WalletBody,
+    handler: async (ctx, { body }) => addWallet(ctx.tally, ctx.principal.merchantId, body),
+  }),
+  defineRoute<Id>({
+    method: 'GET',
+    url: '/v1/wallets/:id',
+    operationId: 'getWallet',
+    summary: 'One wallet',
+    tag: 'wallets',
+    scope: 'invoices:read',
+    params: IdParam('wal'),
+    handler: async (ctx, { params }) => getWallet(ctx.tally, ctx.principal.merchantId, params.id),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/v1/api-keys',
+    operationId: 'listApiKeys',
+    summary: 'API keys (never their secrets)',
+    tag: 'api-keys',
+    scope: 'admin',
+    handler: async (ctx) => ({
+      object: 'list',
+      data: await listApiKeys(ctx.tally.database.db, ctx.principal.merchantId),
+    }),
+  }),
+  defineRoute<unknown, unknown, Static<typeof KeyBody>>({
+    method: 'POST',
+    url: '/v1/api-keys',
+    operationId: 'createApiKey',
+    summary: 'Create a scoped API key; the token is shown once',
+    tag: 'api-keys',
+    scope: 'admin',
+    idempotent: true,
+    successStatus: 201,
+    body: KeyBody,
+    handler: async (ctx, { body }) => {
+      const key = await createApiKey(
+        ctx.tally.database.db,
+        ctx.principal.merchantId,
+        body.name,
+        body.scopes,
+        ctx.tally.clock.now(),
+      );
+      return { id: key.id, object: 'api_key', name: body.name, scopes: body.scopes, token: key.token };
+    },
+  }),
+  defineRoute<Id>({
+    method: 'POST',
+    url: '/v1/api-keys/:id/revoke',
+    operationId: 'revokeApiKey',
+    summary: 'Revoke an API key at once',
+    tag: 'api-keys',
+    scope: 'admin',
+    params: IdParam('key'),
+    handler: async (ctx, { params }) => {
+      const revoked = await revokeApiKey(
+        ctx.tally.database.db,
+        ctx.principal.merchantId,
+        params.id,
+        ctx.tally.clock.now(),
+      );
+      if (!revoked) throw new TallyError('not_found', `No active API key ${params.id}.`);
+      return { id: params.id, object: 'api_key', revoked: true };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/v1/users',
+    operationId: 'listUsers',
+    summary: "The merchant's users and roles",
+    tag: 'users',
+    scope: 'admin',
+    handler: async (ctx) => ({
+      object: 'list',
+      data: await listUsers(ctx.tally.database.db, ctx.principal.merchantId),
+    }),
+  }),
+  defineRoute<unknown, unknown, Static<typeof UserBody>>({
+    method: 'POST',
+    url: '/v1/users',
+    operationId: 'createUser',
+    summary: 'Add a user with a role (owner, admin, developer, support, finance)',
+    tag: 'users',
+    scope: 'admin',
+    idempotent: true,
+    successStatus: 201,
+    body: UserBody,
+    handler: async (ctx, { body }) =>
+      createUser(
+        ctx.tally.database.db,
+        ctx.principal.merchantId,
+        body.email,
+        body.role,
+        ctx.tally.clock.now(),
+      ),
+  }),
+  defineRoute<Id, unknown, { role: (typeof USER_ROLES)[number] }>({
+    method: 'PATCH',
+    url: '/v1/users/:id',
+    operationId: 'updateUser',
+    summary: "Change a user's role",
+    tag: 'users',
+    scope: 'admin',
+    params: IdParam('usr'),
+    body: Type.Object({ role: Role }, { additionalProperties: false }),
+    handler: async (ctx, { params, body }) =>
+      updateUserRole(ctx.tally.database.db, ctx.principal.merchantId, params.id, body.role),
+  }),
+  defineRoute<unknown, Static<typeof ExceptionQuery>>({
+    method: 'GET',
+    url: '/v1/exceptions',
+    operationId: 'listExceptions',
+    summary: 'The review queue: late, partial, duplicate, overpaid, unmatched, reorg-after-paid …',
+    tag: 'exceptions',
+    scope: 'invoices:read',
+    querystring: ExceptionQuery,
+    handler: async (ctx, { query }) =>
+      listExceptions(ctx.tally, ctx.principal.merchantId, {
+        limit: Number(query.limit ?? 20),
+        startingAfter: query.starting_after,
+        status: query.status,
+        kind: query.kind,
+      }),
+  }),
+  defineRoute<Id>({
+    method: 'GET',
+    url: '/v1/exceptions/:id',
+    operationId: 'getException',
+    summary: 'One exception with its evidence',
+    tag: 'exceptions',
+    scope: 'invoices:read',
+    params: IdParam('exc'),
+    handler: async (ctx, { params }) => getException(ctx.tally, ctx.principal.merchantId, params.id),
+  }),
+  defineRoute<Id, unknown, Static<typeof ResolveBody>>({
+    method: 'POST',
+    url: '/v1/exceptions/:id/resolve',
+    operationId: 'resolveException',
+    summary: 'Resolve an exception with a written reason (admin scope)',
+    tag: 'exceptions',
+    scope: 'admin',
+    params: IdParam('exc'),
+    body: ResolveBody,
+    handler: async (ctx, { params, body }) =>
+      resolveException(ctx.tally, ctx.principal.merchantId, params.id, {
+        ...body,
+        actor: ctx.principal.keyId,
+      }),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/v1/assets',
+    operationId: 'listAssets',
+    summary: 'The asset and network registry',
+    tag: 'registry',
+    scope: null,
+    handler: async () => ({ networks: listNetworks(), assets: listAssets() }),
+  }),
+];
+
+function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
+}

@@ -1,0 +1,174 @@
+import { parseArgs } from 'node:util';
+import { createApiKey, revokeApiKey } from '../auth/api-keys.ts';
+import { createMerchant } from '../auth/merchants.ts';
+import { API_SCOPES, type ApiScope } from '../auth/scopes.ts';
+import { openTally } from '../bootstrap.ts';
+import { loadConfig } from '../config.ts';
+import type { Tally } from '../context.ts';
+import { TallyError } from '../core/errors.ts';
+import { migrate } from '../db/migrate.ts';
+import { createInvoice } from '../invoices/create-invoice.ts';
+import { getInvoice } from '../invoices/invoice-queries.ts';
+import { startGateway } from '../server.ts';
+import { addWallet } from '../wallets/wallet-service.ts';
+
+const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
+
+  tally start                          start the gateway (TALLY_* environment configures it)
+  tally dev                            start in dev mode (demo merchant, fixed rates)
+  tally migrate                        apply pending database migrations
+  tally merchant create --name NAME
+  tally apikey create --merchant MER --name NAME [--scopes a,b]
+  tally apikey revoke --merchant MER --key KEY
+  tally wallet add --merchant MER --scope SCOPE --xpub XPUB [--label L]
+  tally invoice create --merchant MER --amount 10.00 --currency USD [--option BTC/bitcoin-regtest]
+  tally invoice show --merchant MER --invoice INV
+
+Add --json for machine-readable output.`;
+
+type Flags = Record<string, string | boolean | undefined>;
+
+function need(flags: Flags, name: string): string {
+  const v = flags[name];
+  if (typeof v !== 'string' || v === '') throw new TallyError('validation_failed', `--${name} is required.`);
+  return v;
+}
+
+async function withTally<T>(fn: (tally: Tally) => Promise<T>): Promise<T> {
+  const tally = await openTally(loadConfig(), {});
+  try {
+    return await fn(tally);
+  } finally {
+    await tally.database.close();
+  }
+}
+
+export async function main(
+  argv: string[],
+  out: (s: string) => void = (s) => process.stdout.write(`${s}\n`),
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+      name: { type: 'string' },
+      merchant: { type: 'string' },
+      scopes: { type: 'string' },
+      key: { type: 'string' },
+      scope: { type: 'string' },
+      xpub: { type: 'string' },
+      label: { type: 'string' },
+      amount: { type: 'string' },
+      currency: { type: 'string' },
+      option: { type: 'string', multiple: true },
+      invoice: { type: 'string' },
+      'order-id': { type: 'string' },
+    },
+  });
+  const flags = values as Flags & { option?: string[] };
+  const print = (human: string, data: unknown) => out(flags.json ? JSON.stringify(data, null, 2) : human);
+  const command = positionals.join(' ');
+  try {
+    switch (command) {
+      case '':
+      case 'help':
+        out(USAGE);
+        return 0;
+      case 'start':
+      case 'dev': {
+        const config = loadConfig(process.env, command === 'dev' ? { mode: 'dev' } : {});
+        const gateway = await startGateway(config);
+        const stop = async () => {
+          await gateway.stop();
+          process.exit(0);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        await new Promise(() => {});
+        return 0;
+      }
+      case 'migrate': {
+        const applied = await withTally(async (t) => migrate(t.database));
+        print(applied.length ? `Applied: ${applied.join(', ')}` : 'Up to date.', { applied });
+        return 0;
+      }
+      case 'merchant create': {
+        const m = await withTally((t) => createMerchant(t.database.db, need(flags, 'name'), t.clock.now()));
+        print(`Created merchant ${m.id}`, { id: m.id, name: m.name });
+        return 0;
+      }
+      case 'apikey create': {
+        const scopes = (
+          typeof flags.scopes === 'string' ? flags.scopes.split(',') : [...API_SCOPES]
+        ) as ApiScope[];
+        const bad = scopes.find((s) => !API_SCOPES.includes(s));
+        if (bad)
+          throw new TallyError(
+            'validation_failed',
+            `Unknown scope "${bad}"; choose from ${API_SCOPES.join(', ')}.`,
+          );
+        const key = await withTally((t) =>
+          createApiKey(t.database.db, need(flags, 'merchant'), need(flags, 'name'), scopes, t.clock.now()),
+        );
+        print(`API key ${key.id} (shown once):\n${key.token}`, { id: key.id, token: key.token, scopes });
+        return 0;
+      }
+      case 'apikey revoke': {
+        const ok = await withTally((t) =>
+          revokeApiKey(t.database.db, need(flags, 'merchant'), need(flags, 'key'), t.clock.now()),
+        );
+        if (!ok) throw new TallyError('not_found', 'No such active key for that merchant.');
+        print('Revoked.', { revoked: true });
+        return 0;
+      }
+      case 'wallet add': {
+        const w = await withTally((t) =>
+          addWallet(t, need(flags, 'merchant'), {
+            scope: need(flags, 'scope'),
+            xpub: need(flags, 'xpub'),
+            label: flags.label as string | undefined,
+          }),
+        );
+        print(`Added wallet ${w.id} for ${w.scope}`, w);
+        return 0;
+      }
+      case 'invoice create': {
+        const options = flags.option?.map((o) => {
+          const [asset = '', network = ''] = o.split('/');
+          return { asset, network };
+        });
+        const inv = await withTally((t) =>
+          createInvoice(t, need(flags, 'merchant'), {
+            price: { amount: need(flags, 'amount'), currency: need(flags, 'currency') },
+            payment_options: options,
+            merchant_order_id: flags['order-id'] as string | undefined,
+          }),
+        );
+        print(
+          `Invoice ${inv.id} ${inv.status}\n${inv.payment_options.map((o) => `  pay ${o.amount_due} ${o.asset} on ${o.network} to ${o.address}`).join('\n')}`,
+          inv,
+        );
+        return 0;
+      }
+      case 'invoice show': {
+        const inv = await withTally((t) => getInvoice(t, need(flags, 'merchant'), need(flags, 'invoice')));
+        print(`Invoice ${inv.id}: ${inv.status} (paid ${inv.amount_paid}, expires ${inv.expires_at})`, inv);
+        return 0;
+      }
+      default:
+        out(`Unknown command "${command}".\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    const e =
+      error instanceof TallyError
+        ? { code: error.code, message: error.message, details: error.details }
+        : { code: 'internal', message: String(error) };
+    if (flags.json) out(JSON.stringify({ error: e }, null, 2));
+    else out(`error (${e.code}): ${e.message}`);
+    return 1;
+  }
+}

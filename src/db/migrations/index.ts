@@ -1,0 +1,12 @@
+import type { Kysely } from 'kysely';
+import * as m0001 from './0001_initial.ts';
+import type { ColumnTypes } from './column-types.ts';
+
+export interface ForwardMigration {
+  up(db: Kysely<unknown>, types: ColumnTypes): Promise<void>;
+}
+
+/** In order. Forward-only: a deployed migration is never edited, only followed by a new one. */
+export const MIGRATIONS: Record<string, ForwardMigration> = {
+  '0001_initial': m0001,
+};

@@ -1,0 +1,194 @@
+/**
+ * Row shapes as stored. Portable across SQLite and PostgreSQL: amounts are base-unit text
+ * (NUMERIC(78,0) in PostgreSQL, read back as strings), times are ISO-8601 text on write
+ * (timestamptz in PostgreSQL, read back as Date), flags are 0/1 integers, JSON is text.
+ */
+type Amount = string;
+type Time = string | Date;
+type Flag = number;
+
+export interface MerchantsTable {
+  id: string;
+  name: string;
+  policy: string;
+  created_at: Time;
+}
+export interface ApiKeysTable {
+  id: string;
+  merchant_id: string;
+  name: string;
+  secret_hash: string;
+  scopes: string;
+  created_at: Time;
+  revoked_at: Time | null;
+}
+export interface UsersTable {
+  id: string;
+  merchant_id: string;
+  email: string;
+  role: string;
+  created_at: Time;
+}
+export interface WalletsTable {
+  id: string;
+  merchant_id: string;
+  family: string;
+  scope: string;
+  xpub: string;
+  script_type: string;
+  label: string | null;
+  next_index: number;
+  pool_target: number;
+  created_at: Time;
+}
+export interface WalletAddressesTable {
+  wallet_id: string;
+  derivation_index: number;
+  address: string;
+  option_id: string | null;
+  allocated_at: Time | null;
+}
+export interface InvoicesTable {
+  id: string;
+  merchant_id: string;
+  status: string;
+  merchant_order_id: string | null;
+  customer_id: string | null;
+  description: string | null;
+  price_amount: Amount;
+  price_currency: string;
+  metadata: string;
+  success_url: string | null;
+  cancel_url: string | null;
+  expires_at: Time;
+  policy: string;
+  selected_option_id: string | null;
+  refunded_amount: Amount;
+  manually_paid: Flag;
+  sequence: number;
+  version: number;
+  fulfilled_at: Time | null;
+  fulfilment: string | null;
+  created_at: Time;
+  updated_at: Time;
+}
+export interface PaymentOptionsTable {
+  id: string;
+  invoice_id: string;
+  merchant_id: string;
+  position: number;
+  asset: string;
+  network: string;
+  address: string;
+  wallet_id: string;
+  derivation_index: number;
+  amount_due: Amount;
+  decimals: number;
+  required_confirmations: number;
+  zero_conf_allowed: Flag;
+  confirmation_reason: string;
+  rate_value: string | null;
+  rate_source: string | null;
+  rate_fetched_at: Time | null;
+}
+export interface PaymentsTable {
+  id: string;
+  invoice_id: string;
+  option_id: string;
+  merchant_id: string;
+  network: string;
+  asset: string;
+  txid: string;
+  output_index: number;
+  amount: Amount;
+  confirmations: number;
+  block_hash: string | null;
+  block_height: number | null;
+  rbf: Flag;
+  seen_at: Time;
+  timing: string;
+  credited: Flag;
+  removed: Flag;
+  removed_reason: string | null;
+  updated_at: Time;
+}
+export interface TransitionsTable {
+  id: string;
+  invoice_id: string;
+  merchant_id: string;
+  from_status: string;
+  to_status: string;
+  cause_id: string;
+  cause_kind: string;
+  actor_kind: string | null;
+  actor_id: string | null;
+  reason: string | null;
+  created_at: Time;
+}
+export interface AppliedFactsTable {
+  invoice_id: string;
+  fact_id: string;
+  created_at: Time;
+}
+export interface EventsTable {
+  id: string;
+  merchant_id: string;
+  invoice_id: string | null;
+  type: string;
+  sequence: number;
+  payload: string;
+  created_at: Time;
+}
+export interface ExceptionsTable {
+  id: string;
+  merchant_id: string;
+  invoice_id: string;
+  payment_id: string | null;
+  kind: string;
+  evidence: string;
+  status: string;
+  resolution: string | null;
+  resolved_by: string | null;
+  resolved_reason: string | null;
+  created_at: Time;
+  resolved_at: Time | null;
+}
+export interface JobsTable {
+  id: string;
+  kind: string;
+  dedupe_key: string;
+  payload: string;
+  run_at: Time;
+  status: string;
+  attempts: number;
+  locked_by: string | null;
+  locked_until: Time | null;
+  last_error: string | null;
+  created_at: Time;
+  updated_at: Time;
+}
+export interface IdempotencyKeysTable {
+  merchant_id: string;
+  key: string;
+  request_hash: string;
+  response_status: number;
+  response_body: string;
+  created_at: Time;
+}
+
+export interface Schema {
+  merchants: MerchantsTable;
+  api_keys: ApiKeysTable;
+  users: UsersTable;
+  wallets: WalletsTable;
+  wallet_addresses: WalletAddressesTable;
+  invoices: InvoicesTable;
+  payment_options: PaymentOptionsTable;
+  payments: PaymentsTable;
+  transitions: TransitionsTable;
+  applied_facts: AppliedFactsTable;
+  events: EventsTable;
+  exceptions: ExceptionsTable;
+  jobs: JobsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}

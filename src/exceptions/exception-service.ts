@@ -1,0 +1,115 @@
+import type { Tally } from '../context.ts';
+import { TallyError } from '../core/errors.ts';
+import type { ExceptionsTable } from '../db/schema.ts';
+import { iso, toDate, toDateOrNull } from '../db/values.ts';
+import { insertEvent } from '../invoices/invoice-store.ts';
+
+export const EXCEPTION_RESOLUTIONS = [
+  'accepted',
+  'refund_requested',
+  'refunded',
+  'dismissed',
+  'top_up_requested',
+] as const;
+
+export function serializeException(r: ExceptionsTable) {
+  return {
+    id: r.id,
+    object: 'exception' as const,
+    kind: r.kind,
+    invoice_id: r.invoice_id,
+    payment_id: r.payment_id,
+    evidence: JSON.parse(r.evidence) as Record<string, unknown>,
+    status: r.status,
+    resolution: r.resolution,
+    resolved_by: r.resolved_by,
+    resolved_reason: r.resolved_reason,
+    created_at: toDate(r.created_at).toISOString(),
+    resolved_at: toDateOrNull(r.resolved_at)?.toISOString() ?? null,
+  };
+}
+
+export async function listExceptions(
+  tally: Tally,
+  merchantId: string,
+  params: {
+    limit: number;
+    startingAfter?: string | undefined;
+    status?: string | undefined;
+    kind?: string | undefined;
+    invoiceId?: string | undefined;
+  },
+) {
+  let q = tally.database.db
+    .selectFrom('exceptions')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .orderBy('id', 'desc')
+    .limit(params.limit + 1);
+  if (params.startingAfter) q = q.where('id', '<', params.startingAfter);
+  if (params.status) q = q.where('status', '=', params.status);
+  if (params.kind) q = q.where('kind', '=', params.kind);
+  if (params.invoiceId) q = q.where('invoice_id', '=', params.invoiceId);
+  const rows = await q.execute();
+  const page = rows.slice(0, params.limit);
+  return {
+    object: 'list' as const,
+    data: page.map(serializeException),
+    has_more: rows.length > params.limit,
+    next_cursor: rows.length > params.limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+export async function getException(tally: Tally, merchantId: string, id: string) {
+  const row = await tally.database.db
+    .selectFrom('exceptions')
+    .selectAll()
+    .where('id', '=', id)
+    .where('merchant_id', '=', merchantId)
+    .executeTakeFirst();
+  if (!row) throw new TallyError('not_found', `No exception ${id}.`);
+  return serializeException(row);
+}
+
+/** Resolves an open exception with who and why; emits exception.resolved in the same transaction. */
+export async function resolveException(
+  tally: Tally,
+  merchantId: string,
+  id: string,
+  input: { resolution: string; reason: string; actor: string },
+) {
+  return tally.database.write(async (trx) => {
+    const row = await trx
+      .selectFrom('exceptions')
+      .selectAll()
+      .where('id', '=', id)
+      .where('merchant_id', '=', merchantId)
+      .executeTakeFirst();
+    if (!row) throw new TallyError('not_found', `No exception ${id}.`);
+    if (row.status !== 'open')
+      throw new TallyError('invalid_state', `The exception is already ${row.status}.`);
+    const now = tally.clock.now();
+    const updated = {
+      ...row,
+      status: 'resolved',
+      resolution: input.resolution,
+      resolved_by: input.actor,
+      resolved_reason: input.reason,
+      resolved_at: iso(now),
+    };
+    await trx
+      .updateTable('exceptions')
+      .set({
+        status: 'resolved',
+        resolution: input.resolution,
+        resolved_by: input.actor,
+        resolved_reason: input.reason,
+        resolved_at: iso(now),
+      })
+      .where('id', '=', id)
+      .execute();
+    const json = serializeException(updated);
+    await insertEvent(trx, merchantId, row.invoice_id, 'exception.resolved', 0, { exception: json }, now);
+    return json;
+  });
+}

@@ -1,0 +1,187 @@
+import type { Transaction } from 'kysely';
+import { getMerchant } from '../auth/merchants.ts';
+import type { Tally } from '../context.ts';
+import { TallyError, validationError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { parseAmount } from '../core/money.ts';
+import { type AssetDefinition, currencyDecimals, getAsset, listAssets } from '../core/registry.ts';
+import type { Schema } from '../db/schema.ts';
+import { enqueueJob } from '../jobs/job-store.ts';
+import { amountDue } from '../rates/convert.ts';
+import { deriverFor } from '../wallets/address-pool.ts';
+import { allocateAddress } from '../wallets/allocator.ts';
+import { scopeOfNetwork } from '../wallets/families.ts';
+import { applyFactInTransaction } from './apply-fact.ts';
+import { insertInvoice } from './invoice-store.ts';
+import { mergePolicy, type PolicyInput, requiredConfirmations } from './policy.ts';
+import type { InvoiceRecord } from './record.ts';
+import { type InvoiceJson, serializeInvoice } from './serialize.ts';
+import type { PaymentOption, RateUsed } from './types.ts';
+
+export interface CreateInvoiceInput {
+  price: { amount: string; currency: string };
+  payment_options?: Array<{ asset: string; network: string }> | undefined;
+  merchant_order_id?: string | undefined;
+  customer_id?: string | undefined;
+  description?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+  expires_in_seconds?: number | undefined;
+  success_url?: string | undefined;
+  cancel_url?: string | undefined;
+  policy?: PolicyInput | undefined;
+}
+
+interface PlannedOption {
+  asset: AssetDefinition;
+  amountDue: bigint;
+  rate: RateUsed | null;
+  walletId: string;
+  scope: string;
+  xpub: string;
+}
+
+/**
+ * Creates an invoice: everything that can fail for outside reasons (validation, wallets, rates)
+ * happens before the write, so a failure leaves nothing behind; then one durable transaction
+ * allocates addresses, inserts the invoice and its options, records created → awaiting_payment with
+ * its event, schedules expiry, and (when given) stores the idempotent response.
+ */
+export async function createInvoice(
+  tally: Tally,
+  merchantId: string,
+  input: CreateInvoiceInput,
+  inTransaction?: (trx: Transaction<Schema>, invoice: InvoiceJson) => Promise<void>,
+): Promise<InvoiceJson> {
+  const merchant = await getMerchant(tally.database.db, merchantId);
+  const policy = mergePolicy(merchant.policy, input.policy);
+  if (input.expires_in_seconds !== undefined) policy.expiry_seconds = input.expires_in_seconds;
+
+  const priceDecimals = currencyDecimals(input.price.currency);
+  if (priceDecimals === undefined) {
+    throw validationError([
+      { path: 'price.currency', message: `unknown currency "${input.price.currency}"` },
+    ]);
+  }
+  const price = parseAmount(input.price.amount, priceDecimals, 'price.amount');
+  if (price === 0n) throw validationError([{ path: 'price.amount', message: 'must be greater than zero' }]);
+
+  const wallets = await tally.database.db
+    .selectFrom('wallets')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .execute();
+  const walletByScope = new Map(wallets.map((w) => [w.scope, w]));
+  const requested =
+    input.payment_options ??
+    listAssets()
+      .filter((a) => a.contract === null && walletByScope.has(scopeOfNetwork(a.network)))
+      .map((a) => ({ asset: a.code, network: a.network }));
+  if (requested.length === 0) throw new TallyError('no_wallet', 'Add a wallet before creating invoices.');
+
+  const seen = new Set<string>();
+  const planned: PlannedOption[] = [];
+  for (const [i, want] of requested.entries()) {
+    const key = `${want.asset}/${want.network}`;
+    if (seen.has(key)) throw validationError([{ path: `payment_options[${i}]`, message: 'is listed twice' }]);
+    seen.add(key);
+    const asset = getAsset(want.asset, want.network, `payment_options[${i}]`);
+    const scope = scopeOfNetwork(want.network);
+    const wallet = walletByScope.get(scope);
+    if (!wallet) {
+      throw new TallyError('no_wallet', `No wallet for ${want.network}; add a ${scope} wallet first.`, {
+        issues: [{ path: `payment_options[${i}].network`, message: `has no ${scope} wallet` }],
+      });
+    }
+    let due: bigint;
+    let rate: RateUsed | null = null;
+    if (input.price.currency === asset.code) {
+      due = price;
+    } else {
+      const quote = await tally.rates.getQuote(asset.code, input.price.currency);
+      due = amountDue(price, priceDecimals, quote.value, asset.decimals);
+      rate = { value: quote.value, source: quote.source, fetchedAt: quote.fetchedAt };
+    }
+    if (due <= 0n)
+      throw validationError([{ path: 'price.amount', message: 'is too small to pay in ' + asset.code }]);
+    planned.push({ asset, amountDue: due, rate, walletId: wallet.id, scope, xpub: wallet.xpub });
+  }
+
+  const now = tally.clock.now();
+  const invoiceId = newId('inv');
+  return tally.database.write(async (trx) => {
+    const options: PaymentOption[] = [];
+    for (const p of planned) {
+      const optionId = newId('opt');
+      const allocation = await allocateAddress(
+        trx,
+        tally.database.dialect,
+        p.walletId,
+        optionId,
+        now,
+        deriverFor({ id: p.walletId, scope: p.scope, xpub: p.xpub }),
+      );
+      const decision = requiredConfirmations(policy, p.asset.network, price, input.price.currency);
+      options.push({
+        id: optionId,
+        asset: p.asset.code,
+        network: p.asset.network,
+        address: allocation.address,
+        derivationIndex: allocation.index,
+        walletId: p.walletId,
+        amountDue: p.amountDue,
+        decimals: p.asset.decimals,
+        requiredConfirmations: decision.requiredConfirmations,
+        zeroConfAllowed: decision.zeroConfAllowed,
+        confirmationReason: decision.reason,
+        rate: p.rate,
+      });
+    }
+    const expiresAt = new Date(now.getTime() + policy.expiry_seconds * 1000);
+    const record: InvoiceRecord = {
+      id: invoiceId,
+      merchantId,
+      status: 'created',
+      createdAt: now,
+      expiresAt,
+      policy: {
+        underpaymentToleranceBps: policy.underpayment_tolerance_bps,
+        overpaymentToleranceBps: policy.overpayment_tolerance_bps,
+        monitoringWindowSeconds: policy.monitoring_window_seconds,
+      },
+      policySnapshot: policy,
+      options,
+      payments: [],
+      selectedOptionId: null,
+      refundedAmount: 0n,
+      manuallyPaid: false,
+      sequence: 0,
+      merchantOrderId: input.merchant_order_id ?? null,
+      customerId: input.customer_id ?? null,
+      description: input.description ?? null,
+      priceAmount: price,
+      priceCurrency: input.price.currency,
+      metadata: input.metadata ?? {},
+      successUrl: input.success_url ?? null,
+      cancelUrl: input.cancel_url ?? null,
+      fulfilledAt: null,
+      fulfilment: null,
+      updatedAt: now,
+      version: 0,
+    };
+    await insertInvoice(trx, record);
+    const outcome = await applyFactInTransaction(tally, trx, merchantId, invoiceId, {
+      kind: 'options_assigned',
+      id: 'options_assigned',
+    });
+    await enqueueJob(trx, {
+      kind: 'invoice.expire',
+      dedupeKey: `expire:${invoiceId}`,
+      payload: { merchantId, invoiceId },
+      runAt: expiresAt,
+      now,
+    });
+    const json = serializeInvoice(outcome.invoice);
+    if (inTransaction) await inTransaction(trx, json);
+    return json;
+  });
+}

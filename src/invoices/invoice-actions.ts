@@ -1,0 +1,100 @@
+import type { Tally } from '../context.ts';
+import { TallyError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { iso } from '../db/values.ts';
+import { applyFact } from './apply-fact.ts';
+import type { Actor } from './facts.ts';
+import { insertEvent, loadInvoice } from './invoice-store.ts';
+import { type InvoiceJson, serializeInvoice } from './serialize.ts';
+import { SETTLED_STATUSES } from './transition-table.ts';
+
+/** Merchant cancels an invoice nobody has paid; refused (409) once money is in flight. */
+export async function cancelInvoice(
+  tally: Tally,
+  merchantId: string,
+  invoiceId: string,
+  actor: Actor,
+): Promise<InvoiceJson> {
+  const outcome = await applyFact(tally, merchantId, invoiceId, {
+    kind: 'merchant_cancel',
+    id: `cancel:${invoiceId}`,
+    actor,
+  });
+  if (outcome.rejected) throw new TallyError('invalid_state', `Cannot cancel: ${outcome.rejected}.`);
+  return serializeInvoice(outcome.invoice);
+}
+
+export type OperatorAction = 'mark_paid' | 'mark_failed';
+
+/** Dangerous, audited actions: need the admin scope and a written reason (enforced by the route). */
+export async function operatorAction(
+  tally: Tally,
+  merchantId: string,
+  invoiceId: string,
+  action: OperatorAction,
+  actor: Actor,
+  reason: string,
+): Promise<InvoiceJson> {
+  const outcome = await applyFact(tally, merchantId, invoiceId, {
+    kind: action,
+    id: `op:${newId('job')}`,
+    actor,
+    reason,
+  });
+  if (outcome.rejected)
+    throw new TallyError('invalid_state', `Cannot ${action.replace('_', ' ')}: ${outcome.rejected}.`);
+  return serializeInvoice(outcome.invoice);
+}
+
+/**
+ * The merchant reports that it fulfilled the order. Allowed only from a settled status, so the
+ * record shows fulfilment followed backend state; reported once (a repeat returns the first report).
+ */
+export async function reportFulfilment(
+  tally: Tally,
+  merchantId: string,
+  invoiceId: string,
+  report: { reference?: string | undefined; note?: string | undefined },
+): Promise<InvoiceJson> {
+  return tally.database.write(async (trx) => {
+    const invoice = await loadInvoice(trx, tally.database.dialect, merchantId, invoiceId, true);
+    if (!invoice) throw new TallyError('not_found', `No invoice ${invoiceId}.`);
+    if (invoice.fulfilledAt) return serializeInvoice(invoice);
+    if (!SETTLED_STATUSES.has(invoice.status)) {
+      throw new TallyError('invalid_state', `The invoice is ${invoice.status}; fulfil only paid invoices.`);
+    }
+    const now = tally.clock.now();
+    const fulfilment = { reference: report.reference ?? null, note: report.note ?? null };
+    const after = {
+      ...invoice,
+      fulfilledAt: now,
+      fulfilment,
+      sequence: invoice.sequence + 1,
+      version: invoice.version + 1,
+      updatedAt: now,
+    };
+    await trx
+      .updateTable('invoices')
+      .set({
+        fulfilled_at: iso(now),
+        fulfilment: JSON.stringify(fulfilment),
+        sequence: after.sequence,
+        version: after.version,
+        updated_at: iso(now),
+      })
+      .where('id', '=', invoiceId)
+      .where('version', '=', invoice.version)
+      .execute();
+    const json = serializeInvoice(after);
+    await insertEvent(
+      trx,
+      merchantId,
+      invoiceId,
+      'invoice.fulfilled',
+      after.sequence,
+      { invoice: json },
+      now,
+    );
+    return json;
+  });
+}

@@ -1,0 +1,91 @@
+import type { Tally } from '../context.ts';
+import { TallyError } from '../core/errors.ts';
+import { toDate } from '../db/values.ts';
+import { loadInvoice } from './invoice-store.ts';
+import { type InvoiceJson, serializeInvoice } from './serialize.ts';
+
+export async function getInvoice(tally: Tally, merchantId: string, id: string): Promise<InvoiceJson> {
+  const invoice = await loadInvoice(tally.database.db, tally.database.dialect, merchantId, id);
+  if (!invoice) throw new TallyError('not_found', `No invoice ${id}.`);
+  return serializeInvoice(invoice);
+}
+
+export interface ListParams {
+  limit: number;
+  startingAfter?: string | undefined;
+  status?: string | undefined;
+  merchantOrderId?: string | undefined;
+}
+
+/**
+ * Newest first, keyset-paginated on the time-sortable id: `starting_after` is the last id of the
+ * previous page, so pages stay stable while new invoices arrive.
+ */
+export async function listInvoices(tally: Tally, merchantId: string, params: ListParams) {
+  let query = tally.database.db
+    .selectFrom('invoices')
+    .select('id')
+    .where('merchant_id', '=', merchantId)
+    .orderBy('id', 'desc')
+    .limit(params.limit + 1);
+  if (params.startingAfter) query = query.where('id', '<', params.startingAfter);
+  if (params.status) query = query.where('status', '=', params.status);
+  if (params.merchantOrderId) query = query.where('merchant_order_id', '=', params.merchantOrderId);
+  const ids = (await query.execute()).map((r) => r.id);
+  const page = ids.slice(0, params.limit);
+  const data: InvoiceJson[] = [];
+  for (const id of page) data.push(await getInvoice(tally, merchantId, id));
+  return {
+    object: 'list' as const,
+    data,
+    has_more: ids.length > params.limit,
+    next_cursor: ids.length > params.limit ? (page.at(-1) ?? null) : null,
+  };
+}
+
+export interface EventQuery {
+  limit: number;
+  startingAfter?: string | undefined;
+  invoiceId?: string | undefined;
+  type?: string | undefined;
+}
+
+/** Oldest first, so a receiver that missed deliveries can walk forward from its last seen id. */
+export async function listEvents(tally: Tally, merchantId: string, params: EventQuery) {
+  let query = tally.database.db
+    .selectFrom('events')
+    .select(['id', 'payload', 'created_at'])
+    .where('merchant_id', '=', merchantId)
+    .orderBy('id', 'asc')
+    .limit(params.limit + 1);
+  if (params.startingAfter) query = query.where('id', '>', params.startingAfter);
+  if (params.invoiceId) query = query.where('invoice_id', '=', params.invoiceId);
+  if (params.type) query = query.where('type', '=', params.type);
+  const rows = await query.execute();
+  const page = rows.slice(0, params.limit);
+  return {
+    object: 'list' as const,
+    data: page.map((r) => JSON.parse(r.payload) as Record<string, unknown>),
+    has_more: rows.length > params.limit,
+    next_cursor: rows.length > params.limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+export async function listTransitions(tally: Tally, merchantId: string, invoiceId: string) {
+  const rows = await tally.database.db
+    .selectFrom('transitions')
+    .selectAll()
+    .where('invoice_id', '=', invoiceId)
+    .where('merchant_id', '=', merchantId)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    from: r.from_status,
+    to: r.to_status,
+    cause: { kind: r.cause_kind, id: r.cause_id },
+    actor: r.actor_kind ? { kind: r.actor_kind, id: r.actor_id } : null,
+    reason: r.reason,
+    created_at: toDate(r.created_at).toISOString(),
+  }));
+}

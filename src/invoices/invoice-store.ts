@@ -1,0 +1,352 @@
+import type { Kysely, Transaction } from 'kysely';
+import { newId } from '../core/ids.ts';
+import { unitsFromDb } from '../core/money.ts';
+import type { DialectName } from '../db/connect.ts';
+import type { Schema } from '../db/schema.ts';
+import { flag, isFlagSet, iso, toDate, toDateOrNull } from '../db/values.ts';
+import type { Fact } from './facts.ts';
+import type { Policy } from './policy.ts';
+import type { InvoiceRecord } from './record.ts';
+import { serializeInvoice, serializePayment } from './serialize.ts';
+import type { TransitionResult } from './transition.ts';
+import type { InvoiceStatus, Payment, PaymentOption, PaymentTiming } from './types.ts';
+
+type Db = Kysely<Schema> | Transaction<Schema>;
+
+export async function insertInvoice(trx: Db, inv: InvoiceRecord): Promise<void> {
+  await trx
+    .insertInto('invoices')
+    .values({
+      id: inv.id,
+      merchant_id: inv.merchantId,
+      status: inv.status,
+      merchant_order_id: inv.merchantOrderId,
+      customer_id: inv.customerId,
+      description: inv.description,
+      price_amount: inv.priceAmount.toString(),
+      price_currency: inv.priceCurrency,
+      metadata: JSON.stringify(inv.metadata),
+      success_url: inv.successUrl,
+      cancel_url: inv.cancelUrl,
+      expires_at: iso(inv.expiresAt),
+      policy: JSON.stringify(inv.policySnapshot),
+      selected_option_id: inv.selectedOptionId,
+      refunded_amount: inv.refundedAmount.toString(),
+      manually_paid: flag(inv.manuallyPaid),
+      sequence: inv.sequence,
+      version: inv.version,
+      fulfilled_at: null,
+      fulfilment: null,
+      created_at: iso(inv.createdAt),
+      updated_at: iso(inv.updatedAt),
+    })
+    .execute();
+  if (inv.options.length > 0) {
+    await trx
+      .insertInto('payment_options')
+      .values(
+        inv.options.map((o, position) => ({
+          id: o.id,
+          invoice_id: inv.id,
+          merchant_id: inv.merchantId,
+          position,
+          asset: o.asset,
+          network: o.network,
+          address: o.address,
+          wallet_id: o.walletId,
+          derivation_index: o.derivationIndex,
+          amount_due: o.amountDue.toString(),
+          decimals: o.decimals,
+          required_confirmations: o.requiredConfirmations,
+          zero_conf_allowed: flag(o.zeroConfAllowed),
+          confirmation_reason: o.confirmationReason,
+          rate_value: o.rate?.value ?? null,
+          rate_source: o.rate?.source ?? null,
+          rate_fetched_at: o.rate ? iso(o.rate.fetchedAt) : null,
+        })),
+      )
+      .execute();
+  }
+}
+
+/** Loads one invoice of one merchant; on PostgreSQL `forUpdate` locks its row until commit. */
+export async function loadInvoice(
+  trx: Db,
+  dialect: DialectName,
+  merchantId: string,
+  id: string,
+  forUpdate = false,
+): Promise<InvoiceRecord | undefined> {
+  let query = trx
+    .selectFrom('invoices')
+    .selectAll()
+    .where('id', '=', id)
+    .where('merchant_id', '=', merchantId);
+  if (forUpdate && dialect === 'postgres') query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  if (!row) return undefined;
+  const [options, payments] = await Promise.all([
+    trx.selectFrom('payment_options').selectAll().where('invoice_id', '=', id).orderBy('position').execute(),
+    trx.selectFrom('payments').selectAll().where('invoice_id', '=', id).orderBy('id').execute(),
+  ]);
+  const policy = JSON.parse(row.policy) as Policy;
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    status: row.status as InvoiceStatus,
+    createdAt: toDate(row.created_at),
+    expiresAt: toDate(row.expires_at),
+    policy: {
+      underpaymentToleranceBps: policy.underpayment_tolerance_bps,
+      overpaymentToleranceBps: policy.overpayment_tolerance_bps,
+      monitoringWindowSeconds: policy.monitoring_window_seconds,
+    },
+    policySnapshot: policy,
+    options: options.map(
+      (o): PaymentOption => ({
+        id: o.id,
+        asset: o.asset,
+        network: o.network,
+        address: o.address,
+        walletId: o.wallet_id,
+        derivationIndex: o.derivation_index,
+        amountDue: unitsFromDb(o.amount_due),
+        decimals: o.decimals,
+        requiredConfirmations: o.required_confirmations,
+        zeroConfAllowed: isFlagSet(o.zero_conf_allowed),
+        confirmationReason: o.confirmation_reason,
+        rate:
+          o.rate_value && o.rate_source && o.rate_fetched_at
+            ? { value: o.rate_value, source: o.rate_source, fetchedAt: toDate(o.rate_fetched_at) }
+            : null,
+      }),
+    ),
+    payments: payments.map(
+      (p): Payment => ({
+        id: p.id,
+        optionId: p.option_id,
+        txid: p.txid,
+        outputIndex: p.output_index,
+        amount: unitsFromDb(p.amount),
+        confirmations: p.confirmations,
+        blockHash: p.block_hash,
+        blockHeight: p.block_height,
+        rbf: isFlagSet(p.rbf),
+        seenAt: toDate(p.seen_at),
+        timing: p.timing as PaymentTiming,
+        credited: isFlagSet(p.credited),
+        removed: isFlagSet(p.removed),
+        removedReason: p.removed_reason,
+      }),
+    ),
+    selectedOptionId: row.selected_option_id,
+    refundedAmount: unitsFromDb(row.refunded_amount),
+    manuallyPaid: isFlagSet(row.manually_paid),
+    sequence: row.sequence,
+    merchantOrderId: row.merchant_order_id,
+    customerId: row.customer_id,
+    description: row.description,
+    priceAmount: unitsFromDb(row.price_amount),
+    priceCurrency: row.price_currency,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    successUrl: row.success_url,
+    cancelUrl: row.cancel_url,
+    fulfilledAt: toDateOrNull(row.fulfilled_at),
+    fulfilment: row.fulfilment ? (JSON.parse(row.fulfilment) as InvoiceRecord['fulfilment']) : null,
+    updatedAt: toDate(row.updated_at),
+    version: row.version,
+  };
+}
+
+export class ConcurrentUpdateError extends Error {}
+
+/**
+ * Writes what one fact did, all in the caller's transaction: the invoice row (guarded by its
+ * version), changed payments, transitions (unique on cause), exceptions, and the outbox events
+ * carrying the invoice snapshot at their sequence number.
+ */
+export async function persistTransition(
+  trx: Db,
+  before: InvoiceRecord,
+  result: TransitionResult,
+  fact: Fact,
+  now: Date,
+): Promise<InvoiceRecord> {
+  const after: InvoiceRecord = { ...before, ...result.invoice, updatedAt: now, version: before.version + 1 };
+  const updated = await trx
+    .updateTable('invoices')
+    .set({
+      status: after.status,
+      selected_option_id: after.selectedOptionId,
+      refunded_amount: after.refundedAmount.toString(),
+      manually_paid: flag(after.manuallyPaid),
+      sequence: after.sequence,
+      version: after.version,
+      updated_at: iso(now),
+    })
+    .where('id', '=', before.id)
+    .where('version', '=', before.version)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1)
+    throw new ConcurrentUpdateError(`invoice ${before.id} changed concurrently`);
+
+  await trx
+    .insertInto('applied_facts')
+    .values({ invoice_id: before.id, fact_id: fact.id, created_at: iso(now) })
+    .execute();
+  await savePayments(trx, before, after, now);
+
+  for (const t of result.transitions) {
+    await trx
+      .insertInto('transitions')
+      .values({
+        id: newId('trn'),
+        invoice_id: before.id,
+        merchant_id: before.merchantId,
+        from_status: t.from,
+        to_status: t.to,
+        cause_id: t.causeId,
+        cause_kind: t.causeKind,
+        actor_kind: t.actor?.kind ?? null,
+        actor_id: t.actor?.id ?? null,
+        reason: t.reason,
+        created_at: iso(now),
+      })
+      .execute();
+  }
+  const exceptionIds = new Map<number, string>();
+  for (const [i, e] of result.exceptions.entries()) {
+    const id = newId('exc');
+    exceptionIds.set(i, id);
+    await trx
+      .insertInto('exceptions')
+      .values({
+        id,
+        merchant_id: before.merchantId,
+        invoice_id: before.id,
+        payment_id: e.paymentId,
+        kind: e.kind,
+        evidence: JSON.stringify(e.evidence),
+        status: 'open',
+        resolution: null,
+        resolved_by: null,
+        resolved_reason: null,
+        created_at: iso(now),
+        resolved_at: null,
+      })
+      .execute();
+  }
+  let exceptionCursor = 0;
+  for (const ev of result.events) {
+    const extra: Record<string, unknown> = {};
+    if (ev.paymentId) {
+      const payment = after.payments.find((p) => p.id === ev.paymentId);
+      if (payment) extra.payment = serializePayment(payment, after.options);
+    }
+    if (ev.type === 'exception.opened') {
+      const e = result.exceptions[exceptionCursor];
+      extra.exception = e
+        ? {
+            id: exceptionIds.get(exceptionCursor),
+            kind: e.kind,
+            payment_id: e.paymentId,
+            evidence: e.evidence,
+            status: 'open',
+          }
+        : null;
+      exceptionCursor += 1;
+    }
+    const transition = result.transitions.find((t) => `invoice.${t.to}` === ev.type);
+    if (transition)
+      extra.transition = {
+        from: transition.from,
+        to: transition.to,
+        cause: transition.causeKind,
+        reason: transition.reason,
+      };
+    await insertEvent(
+      trx,
+      before.merchantId,
+      before.id,
+      ev.type,
+      ev.sequence,
+      { ...snapshotAt(after, ev.sequence), ...extra },
+      now,
+    );
+  }
+  return after;
+}
+
+function snapshotAt(inv: InvoiceRecord, sequence: number) {
+  return { invoice: { ...serializeInvoice(inv), sequence } };
+}
+
+export async function insertEvent(
+  trx: Db,
+  merchantId: string,
+  invoiceId: string | null,
+  type: string,
+  sequence: number,
+  data: Record<string, unknown>,
+  now: Date,
+): Promise<string> {
+  const id = newId('evt');
+  const payload = { id, type, created: iso(now), data };
+  await trx
+    .insertInto('events')
+    .values({
+      id,
+      merchant_id: merchantId,
+      invoice_id: invoiceId,
+      type,
+      sequence,
+      payload: JSON.stringify(payload),
+      created_at: iso(now),
+    })
+    .execute();
+  return id;
+}
+
+async function savePayments(trx: Db, before: InvoiceRecord, after: InvoiceRecord, now: Date): Promise<void> {
+  const previous = new Map(before.payments.map((p) => [p.id, p]));
+  for (const p of after.payments) {
+    const old = previous.get(p.id);
+    const option = after.options.find((o) => o.id === p.optionId);
+    const columns = {
+      confirmations: p.confirmations,
+      block_hash: p.blockHash,
+      block_height: p.blockHeight,
+      credited: flag(p.credited),
+      removed: flag(p.removed),
+      removed_reason: p.removedReason,
+      updated_at: iso(now),
+    };
+    if (!old) {
+      await trx
+        .insertInto('payments')
+        .values({
+          id: p.id,
+          invoice_id: after.id,
+          option_id: p.optionId,
+          merchant_id: after.merchantId,
+          network: option?.network ?? 'unknown',
+          asset: option?.asset ?? 'unknown',
+          txid: p.txid,
+          output_index: p.outputIndex,
+          amount: p.amount.toString(),
+          rbf: flag(p.rbf),
+          seen_at: iso(p.seenAt),
+          timing: p.timing,
+          ...columns,
+        })
+        .execute();
+    } else if (
+      old.confirmations !== p.confirmations ||
+      old.blockHash !== p.blockHash ||
+      old.credited !== p.credited ||
+      old.removed !== p.removed
+    ) {
+      await trx.updateTable('payments').set(columns).where('id', '=', p.id).execute();
+    }
+  }
+}

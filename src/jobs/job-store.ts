@@ -1,0 +1,112 @@
+import type { Kysely, Transaction } from 'kysely';
+import { newId } from '../core/ids.ts';
+import type { DialectName } from '../db/connect.ts';
+import type { JobsTable, Schema } from '../db/schema.ts';
+import { iso } from '../db/values.ts';
+
+type Db = Kysely<Schema> | Transaction<Schema>;
+
+export interface NewJob {
+  kind: string;
+  /** Unique: enqueueing the same key twice is a no-op, so callers may enqueue freely. */
+  dedupeKey: string;
+  payload: Record<string, unknown>;
+  runAt: Date;
+  now: Date;
+}
+
+export async function enqueueJob(db: Db, job: NewJob): Promise<void> {
+  await db
+    .insertInto('jobs')
+    .values({
+      id: newId('job'),
+      kind: job.kind,
+      dedupe_key: job.dedupeKey,
+      payload: JSON.stringify(job.payload),
+      run_at: iso(job.runAt),
+      status: 'pending',
+      attempts: 0,
+      locked_by: null,
+      locked_until: null,
+      last_error: null,
+      created_at: iso(job.now),
+      updated_at: iso(job.now),
+    })
+    .onConflict((oc) => oc.column('dedupe_key').doNothing())
+    .execute();
+}
+
+/**
+ * Claims up to `limit` due jobs for `worker`. A job whose lease ran out (its worker died) is due
+ * again. On PostgreSQL SKIP LOCKED lets several gateway processes claim disjoint jobs.
+ */
+export async function claimJobs(
+  db: Kysely<Schema>,
+  dialect: DialectName,
+  worker: string,
+  now: Date,
+  leaseMs: number,
+  limit: number,
+): Promise<JobsTable[]> {
+  return db.transaction().execute(async (trx) => {
+    let due = trx
+      .selectFrom('jobs')
+      .select('id')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'pending'), eb('run_at', '<=', iso(now))]),
+          eb.and([eb('status', '=', 'running'), eb('locked_until', '<', iso(now))]),
+        ]),
+      )
+      .orderBy('run_at')
+      .limit(limit);
+    if (dialect === 'postgres') due = due.forUpdate().skipLocked();
+    const ids = (await due.execute()).map((r) => r.id);
+    if (ids.length === 0) return [];
+    return trx
+      .updateTable('jobs')
+      .set((eb) => ({
+        status: 'running',
+        locked_by: worker,
+        locked_until: iso(new Date(now.getTime() + leaseMs)),
+        attempts: eb('attempts', '+', 1),
+        updated_at: iso(now),
+      }))
+      .where('id', 'in', ids)
+      .returningAll()
+      .execute();
+  });
+}
+
+export async function completeJob(db: Db, id: string, worker: string, now: Date): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ status: 'done', locked_by: null, locked_until: null, updated_at: iso(now) })
+    .where('id', '=', id)
+    .where('locked_by', '=', worker)
+    .execute();
+}
+
+export async function retryJob(
+  db: Db,
+  id: string,
+  worker: string,
+  now: Date,
+  runAt: Date,
+  error: string,
+  give_up: boolean,
+): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({
+      status: give_up ? 'failed' : 'pending',
+      run_at: iso(runAt),
+      locked_by: null,
+      locked_until: null,
+      last_error: error.slice(0, 2000),
+      updated_at: iso(now),
+    })
+    .where('id', '=', id)
+    .where('locked_by', '=', worker)
+    .execute();
+}

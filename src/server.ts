@@ -1,0 +1,37 @@
+import { buildApp } from './api/app.ts';
+import { openTally } from './bootstrap.ts';
+import type { Config } from './config.ts';
+import { seedDemoIfEmpty } from './dev/seed-demo.ts';
+import { Worker } from './jobs/worker.ts';
+
+/** Starts the gateway: database, migrations, worker loop, HTTP. Returns a stop function. */
+export async function startGateway(config: Config): Promise<{ url: string; stop: () => Promise<void> }> {
+  const tally = await openTally(config);
+  if (config.mode === 'dev') {
+    const demo = await seedDemoIfEmpty(tally);
+    if (demo) {
+      process.stdout.write(
+        `\nDemo merchant ${demo.merchantId} created.\nAPI key (shown once, store it now):\n\n  ${demo.token}\n\n`,
+      );
+    }
+  }
+  const { server } = buildApp(tally);
+  const worker = new Worker(tally);
+  worker.start();
+  const address = await server.listen({ host: config.host, port: config.port });
+  tally.log.info(
+    { url: address, mode: config.mode, database: tally.database.dialect, rates: config.rateSources },
+    'Tally listening',
+  );
+  if (config.rateSources.split(',').includes('fixed')) {
+    tally.log.warn('Using fixed dev exchange rates; set TALLY_RATE_SOURCES=kraken,coinbase for real prices.');
+  }
+  return {
+    url: address,
+    stop: async () => {
+      await worker.stop();
+      await server.close();
+      await tally.database.close();
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { ripemd160 } from '@noble/hashes/legacy.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { bech32 } from '@scure/base';
+import { HDKey } from '@scure/bip32';
+import { TallyError } from '../core/errors.ts';
+import { getNetwork } from '../core/registry.ts';
+import { parseExtendedPublicKey } from './extended-key.ts';
+
+/**
+ * Wallet families. A Bitcoin wallet serves one network (its xpub version says mainnet or test);
+ * one EVM wallet serves every EVM network, so the same index is the same address on every chain.
+ * A wallet's `scope` is that: a Bitcoin network id, or "evm".
+ */
+export type WalletFamily = 'bitcoin' | 'evm';
+
+const HRP: Record<string, string> = { bitcoin: 'bc', 'bitcoin-testnet': 'tb', 'bitcoin-regtest': 'bcrt' };
+
+/** The wallet scope that pays a network, e.g. "bitcoin-regtest" or "evm". */
+export function scopeOfNetwork(network: string): string {
+  const net = getNetwork(network);
+  return net.family === 'evm' ? 'evm' : net.id;
+}
+
+/** Validates that `xpub` fits the scope; returns the family and script type to store. */
+export function validateWalletKey(scope: string, xpub: string): { family: WalletFamily; scriptType: string } {
+  const parsed = parseExtendedPublicKey(xpub);
+  if (scope === 'evm') return { family: 'evm', scriptType: 'evm' };
+  const net = getNetwork(scope);
+  if (net.family !== 'bitcoin') throw mismatch(`unknown wallet scope ${scope}`);
+  if (parsed.testnet !== net.testnet) {
+    throw mismatch(`a ${parsed.testnet ? 'test-network' : 'mainnet'} key cannot serve ${net.name}`);
+  }
+  return { family: 'bitcoin', scriptType: 'p2wpkh' };
+}
+
+/** A function from index to address for a wallet of this scope. */
+export function addressDeriver(scope: string, xpub: string): (index: number) => string {
+  return scope === 'evm' ? evmAddressDeriver(xpub) : bitcoinAddressDeriver(xpub, scope);
+}
+
+/** BIP84 native SegWit: the xpub is the account key m/84'/coin'/account'; receive addresses are /0/i. */
+export function bitcoinAddressDeriver(xpub: string, network: string): (index: number) => string {
+  const hrp = HRP[network];
+  if (!hrp) throw new TallyError('unsupported_asset', `No address format for ${network}.`);
+  const receive = hdKey(xpub).deriveChild(0);
+  return (index) => {
+    const pub = receive.deriveChild(index).publicKey;
+    if (!pub) throw new Error('derivation produced no public key');
+    const program = ripemd160(sha256(pub));
+    return bech32.encode(hrp, [0, ...bech32.toWords(program)]);
+  };
+}
+
+/** EVM: the xpub is m/44'/60'/0'/0 and addresses are its children /i, EIP-55 checksummed. */
+export function evmAddressDeriver(xpub: string): (index: number) => string {
+  const chain = hdKey(xpub);
+  return (index) => {
+    const pub = chain.deriveChild(index).publicKey;
+    if (!pub) throw new Error('derivation produced no public key');
+    const uncompressed = secp256k1.Point.fromBytes(pub).toBytes(false);
+    const hash = keccak_256(uncompressed.subarray(1));
+    return toChecksumAddress(Buffer.from(hash.subarray(12)).toString('hex'));
+  };
+}
+
+export function toChecksumAddress(hexLower: string): string {
+  const hash = Buffer.from(keccak_256(new TextEncoder().encode(hexLower))).toString('hex');
+  let out = '0x';
+  for (let i = 0; i < hexLower.length; i++) {
+    const c = hexLower[i] ?? '';
+    out += Number.parseInt(hash[i] ?? '0', 16) >= 8 ? c.toUpperCase() : c;
+  }
+  return out;
+}
+
+const TEST_VERSIONS = { public: 0x043587cf, private: 0x04358394 };
+
+/** @scure/bip32 checks version bytes: test-network keys need the tpub pair. */
+function hdKey(xpub: string): HDKey {
+  const parsed = parseExtendedPublicKey(xpub);
+  return parsed.testnet
+    ? HDKey.fromExtendedKey(parsed.normalized, TEST_VERSIONS)
+    : HDKey.fromExtendedKey(parsed.normalized);
+}
+
+function mismatch(message: string): TallyError {
+  return new TallyError('invalid_xpub', message, { issues: [{ path: 'xpub', message }] });
+}

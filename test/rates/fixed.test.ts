@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.ts';
+import { DEV_FIXED_RATES, FixedRateProvider } from '../../src/rates/providers/fixed.ts';
+import { expectRateUnavailable } from './helpers/local-server.ts';
+
+describe('FixedRateProvider', () => {
+  it('ships dev defaults for the supported assets in USD and EUR, all "1" for USD stablecoins', () => {
+    for (const asset of ['BTC', 'ETH', 'USDC', 'USDT', 'POL']) {
+      expect(DEV_FIXED_RATES[`${asset}/USD`]).toMatch(/^[0-9]+(\.[0-9]+)?$/);
+      expect(DEV_FIXED_RATES[`${asset}/EUR`]).toMatch(/^[0-9]+(\.[0-9]+)?$/);
+    }
+    expect(DEV_FIXED_RATES['USDC/USD']).toBe('1');
+    expect(DEV_FIXED_RATES['USDT/USD']).toBe('1');
+    expect(Object.isFrozen(DEV_FIXED_RATES)).toBe(true);
+  });
+
+  it('answers from the table, stamped with the clock', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 4, 5));
+    const provider = new FixedRateProvider({ 'BTC/USD': '70000.5' }, clock);
+    expect(await provider.getQuote('BTC', 'USD')).toEqual({
+      base: 'BTC',
+      quote: 'USD',
+      value: '70000.5',
+      source: 'fixed',
+      fetchedAt: new Date(Date.UTC(2026, 4, 5)),
+    });
+    clock.advance(3_600_000);
+    expect((await provider.getQuote('BTC', 'USD')).fetchedAt).toEqual(new Date(Date.UTC(2026, 4, 5, 1)));
+  });
+
+  it('uses the dev defaults when given no table', async () => {
+    expect((await new FixedRateProvider().getQuote('ETH', 'USD')).value).toBe(DEV_FIXED_RATES['ETH/USD']);
+  });
+
+  it('fails for a pair it does not have and invents no inverse', async () => {
+    const provider = new FixedRateProvider({ 'BTC/USD': '70000' });
+    await expectRateUnavailable(provider.getQuote('USD', 'BTC'), /^fixed: no fixed rate for USD\/BTC/);
+  });
+
+  it.each([
+    [{ 'BTC/USD': '0' }, /not a positive decimal/],
+    [{ 'BTC/USD': '-1' }, /not a positive decimal/],
+    [{ 'BTC/USD': '7e4' }, /not a positive decimal/],
+    [{ BTCUSD: '70000' }, /not a BASE\/QUOTE pair/],
+    [{ 'BTC/USD/EUR': '70000' }, /not a BASE\/QUOTE pair/],
+  ])('refuses an invalid table at construction (%o)', (table, message) => {
+    expect(() => new FixedRateProvider(table)).toThrow(message);
+  });
+});
