@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/**
+ * The repository suites run against both databases. SQLite: a real file in a temp dir.
+ * PostgreSQL: the server at TALLY_TEST_PG_ADMIN_URL (scripts/test.sh sets it and starts the
+ * server if needed); each test file gets a fresh database, dropped afterwards. If no server can
+ * be reached the PostgreSQL leg FAILS: it never skips silently.
+ */
+export const ADMIN_URL = process.env.TALLY_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface TestDatabase {
+  name: 'sqlite' | 'postgres';
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function freshSqlite(): Promise<TestDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-test-'));
+  return { name: 'sqlite', url: join(dir, 'tally.db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function freshPostgres(): Promise<TestDatabase> {
+  const dbName = `tally_test_${Date.now()}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw new Error(`PostgreSQL is required for the repository tests and is not reachable at ${ADMIN_URL}: ${String(error)}. Run the suite with "npm test", which starts it.`);
+  }
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${dbName}`;
+  return {
+    name: 'postgres',
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export const DATABASES = [
+  { name: 'sqlite', fresh: freshSqlite },
+  { name: 'postgres', fresh: freshPostgres },
+] as const;

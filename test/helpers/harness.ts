@@ -1,0 +1,78 @@
+import pino from 'pino';
+import { buildApp } from '../../src/api/app.ts';
+import { createApiKey } from '../../src/auth/api-keys.ts';
+import { createMerchant } from '../../src/auth/merchants.ts';
+import { API_SCOPES, type ApiScope } from '../../src/auth/scopes.ts';
+import { openTally } from '../../src/bootstrap.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { QuoteSource, Tally } from '../../src/context.ts';
+import { ManualClock } from '../../src/core/clock.ts';
+import { DEV_EVM_XPUB, DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
+import { Worker } from '../../src/jobs/worker.ts';
+import { FixedRateProvider, RateService } from '../../src/rates/index.ts';
+import { addWallet } from '../../src/wallets/wallet-service.ts';
+import type { TestDatabase } from './databases.ts';
+
+export interface Harness {
+  tally: Tally;
+  clock: ManualClock;
+  app: ReturnType<typeof buildApp>;
+  worker: Worker;
+  merchantId: string;
+  /** An admin-scoped token for the merchant. */
+  token: string;
+  newMerchant(name?: string): Promise<{ merchantId: string; token: string }>;
+  keyWithScopes(scopes: ApiScope[]): Promise<string>;
+  request(method: string, url: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+/** A Tally on the given database with a manual clock, fixed rates and one merchant with dev wallets. */
+export async function createHarness(db: TestDatabase, options: { rates?: QuoteSource; poolTarget?: number } = {}): Promise<Harness> {
+  const clock = new ManualClock(new Date('2026-11-21T12:00:00Z'));
+  const config = loadConfig({}, { databaseUrl: db.url, addressPoolTarget: options.poolTarget ?? 5, logLevel: 'silent' });
+  const rates = options.rates ?? new RateService({ providers: [new FixedRateProvider(undefined, clock)], clock, maxAgeMs: 60_000 });
+  const tally = await openTally(config, { clock, rates, log: pino({ level: 'silent' }) });
+  const app = buildApp(tally);
+  const worker = new Worker(tally);
+
+  const newMerchant = async (name = 'Test Store') => {
+    const m = await createMerchant(tally.database.db, name, clock.now());
+    await addWallet(tally, m.id, { scope: 'bitcoin-regtest', xpub: DEV_REGTEST_TPUB });
+    await addWallet(tally, m.id, { scope: 'evm', xpub: DEV_EVM_XPUB });
+    const key = await createApiKey(tally.database.db, m.id, 'test', API_SCOPES, clock.now());
+    return { merchantId: m.id, token: key.token };
+  };
+  const first = await newMerchant();
+  const harness: Harness = {
+    tally,
+    clock,
+    app,
+    worker,
+    merchantId: first.merchantId,
+    token: first.token,
+    newMerchant,
+    keyWithScopes: async (scopes) => (await createApiKey(tally.database.db, first.merchantId, 'scoped', scopes, clock.now())).token,
+    async request(method, url, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      const token = opts.token === undefined ? first.token : opts.token;
+      if (token) headers.authorization = `Bearer ${token}`;
+      let payload: string | undefined = opts.rawBody;
+      if (opts.body !== undefined) payload = JSON.stringify(opts.body);
+      if (payload !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+      const res = await app.server.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload } : {}) });
+      let body: unknown = res.body;
+      try {
+        body = JSON.parse(res.body);
+      } catch {}
+      return { status: res.statusCode, body, headers: res.headers as Record<string, unknown> };
+    },
+    async close() {
+      await worker.stop();
+      await app.server.close();
+      await tally.database.close();
+      await db.drop();
+    },
+  };
+  return harness;
+}
