@@ -2,10 +2,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authenticate } from '../auth/api-keys.ts';
 import { hasScope } from '../auth/scopes.ts';
 import type { Tally } from '../context.ts';
-import { TallyError } from '../core/errors.ts';
+import { TallyError, validationError } from '../core/errors.ts';
 import { mapError } from './error-mapper.ts';
 import { readIdempotencyKey, requestHash, storeResponse, withIdempotency } from './idempotency.ts';
-import { parseJsonBody } from './json-body.ts';
+import { badStringReason, decodeJsonBytes, parseJsonBody } from './json-body.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { buildOpenApi } from './openapi.ts';
 import type { RouteContext, RouteDef } from './route.ts';
@@ -29,13 +29,24 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
     ajv: {
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false },
     },
+    // Bad percent-encoding or an over-long path parameter: answer in our error shape, not Fastify's.
+    frameworkErrors: (error, request, reply) =>
+      mapError(
+        error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? validationError([
+              { path: 'url', message: 'has invalid percent-encoding or an over-long segment' },
+            ])
+          : error,
+        request,
+        reply,
+      ),
   });
   const metrics = createMetrics();
 
   server.removeAllContentTypeParsers();
-  server.addContentTypeParser(['application/json'], { parseAs: 'string' }, (_req, body, done) => {
+  server.addContentTypeParser(['application/json'], { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(decodeJsonBytes(body as Buffer)));
     } catch (error) {
       done(error as Error, undefined);
     }
@@ -63,6 +74,7 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
       method: route.method,
       url: route.url,
       schema,
+      preValidation: async (request) => rejectBadStrings(request.params, request.query),
       handler: async (request, reply) => {
         const principal = route.scope
           ? await authenticate(tally.database.db, bearer(request.headers.authorization))
@@ -76,7 +88,10 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
           request.body !== undefined &&
           request.body !== null
         ) {
-          const empty = typeof request.body === 'object' && Object.keys(request.body as object).length === 0;
+          const empty =
+            typeof request.body === 'object' &&
+            !Array.isArray(request.body) &&
+            Object.keys(request.body as object).length === 0;
           if (!empty)
             throw new TallyError('validation_failed', 'This route takes no body.', {
               issues: [{ path: 'body', message: 'must be empty' }],
@@ -130,6 +145,22 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
     return metrics.registry.metrics();
   });
   return { server, routes: ALL_ROUTES, metrics };
+}
+
+/** NUL or unpaired surrogates in a path or query value would fail in the database, not here. */
+function rejectBadStrings(params: unknown, query: unknown): void {
+  for (const [context, values] of [
+    ['params', params],
+    ['querystring', query],
+  ] as const) {
+    if (!values || typeof values !== 'object') continue;
+    for (const [name, value] of Object.entries(values)) {
+      for (const v of Array.isArray(value) ? value : [value]) {
+        const reason = typeof v === 'string' ? badStringReason(v) : null;
+        if (reason) throw validationError([{ path: `${context}.${name}`, message: reason }]);
+      }
+    }
+  }
 }
 
 function bearer(header: string | undefined): string | undefined {

@@ -36,7 +36,7 @@ function openSqlite(path: string): Database {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const committer = new GroupCommitter(db);
   return {
     db,
@@ -48,12 +48,47 @@ function openSqlite(path: string): Database {
 
 function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // pool.end() resolves once its clients are told to end, not once their connections are closed;
+  // close() waits for every connection, so nothing is left open (or killed mid-close) afterwards.
+  const connections = new Set<Promise<void>>();
+  pool.on('connect', (client) => {
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    connections.add(ended);
+    void ended.then(() => connections.delete(ended));
+  });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
     dialect: 'postgres',
     // PostgreSQL already shares WAL flushes between concurrent commits; each unit is its own transaction.
     write: (unit) => db.transaction().execute(unit),
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      await Promise.all([...connections]);
+    },
   };
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement anew; preparing cost more than running on the
+ * invoice-creation path (CPU profile: ~40% of query time). Same SQL text → same prepared statement.
+ */
+function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  return new Proxy(sqlite, {
+    get(target, property, receiver) {
+      if (property === 'prepare') {
+        return (text: string) => {
+          let statement = cache.get(text);
+          if (!statement) {
+            statement = target.prepare(text);
+            if (cache.size < 2000) cache.set(text, statement);
+          }
+          return statement;
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

@@ -11,8 +11,8 @@ import { amountDue } from '../rates/convert.ts';
 import { deriverFor } from '../wallets/address-pool.ts';
 import { allocateAddress } from '../wallets/allocator.ts';
 import { scopeOfNetwork } from '../wallets/families.ts';
-import { applyFactInTransaction } from './apply-fact.ts';
-import { insertInvoice } from './invoice-store.ts';
+import { insertInvoice, persistTransition } from './invoice-store.ts';
+import { transition } from './transition.ts';
 import { mergePolicy, type PolicyInput, requiredConfirmations } from './policy.ts';
 import type { InvoiceRecord } from './record.ts';
 import { type InvoiceJson, serializeInvoice } from './serialize.ts';
@@ -169,10 +169,9 @@ export async function createInvoice(
       version: 0,
     };
     await insertInvoice(trx, record);
-    const outcome = await applyFactInTransaction(tally, trx, merchantId, invoiceId, {
-      kind: 'options_assigned',
-      id: 'options_assigned',
-    });
+    // The record is in hand: run the transition on it instead of reloading what was just written.
+    const fact = { kind: 'options_assigned', id: 'options_assigned' } as const;
+    const after = await persistTransition(trx, record, transition(record, fact, now), fact, now);
     await enqueueJob(trx, {
       kind: 'invoice.expire',
       dedupeKey: `expire:${invoiceId}`,
@@ -180,7 +179,7 @@ export async function createInvoice(
       runAt: expiresAt,
       now,
     });
-    const json = serializeInvoice(outcome.invoice);
+    const json = serializeInvoice(after);
     if (inTransaction) await inTransaction(trx, json);
     return json;
   });

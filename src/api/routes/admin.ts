@@ -17,7 +17,9 @@ import {
   listExceptions,
   resolveException,
 } from '../../exceptions/exception-service.ts';
+import { mergePolicy } from '../../invoices/policy.ts';
 import { addWallet, getWallet, listWallets } from '../../wallets/wallet-service.ts';
+import { checkPolicyAmounts } from '../policy-check.ts';
 import { defineRoute } from '../route.ts';
 import { Cursor, IdParam, Limit, PolicyInput, Reason } from '../schemas.ts';
 
@@ -86,10 +88,16 @@ export const adminRoutes = [
     tag: 'merchant',
     scope: 'admin',
     body: MerchantBody,
-    handler: async (ctx, { body }) =>
-      serializeMerchant(
-        await updateMerchant(ctx.tally.database.db, ctx.principal.merchantId, stripUndefined(body)),
-      ),
+    handler: async (ctx, { body }) => {
+      const changes = stripUndefined(body);
+      if (changes.policy) {
+        const current = await getMerchant(ctx.tally.database.db, ctx.principal.merchantId);
+        checkPolicyAmounts(mergePolicy(current.policy, changes.policy), current.policy.value_currency);
+      }
+      return serializeMerchant(
+        await updateMerchant(ctx.tally.database.db, ctx.principal.merchantId, changes),
+      );
+    },
   }),
   defineRoute({
     method: 'GET',

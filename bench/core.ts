@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { postgresInsertRate, sqliteInsertRate } from './db-baselines.ts';
+import { type Row, load, row, startServer } from './lib.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const POOL_SIZE = 10;
+const ADMIN_URL = process.env.TALLY_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function freshPgUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `tally_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: ADMIN_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+/** Invoice creation over HTTP with 50 connections on each database, beside same-run baselines. */
+export async function benchCore(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const bare = await startServer(['bare']);
+  const bareLoad = await load(bare.url, '', SECONDS);
+  bare.child.kill();
+  // Enough pre-derived addresses for the run; allocation falls back to inline derivation if not.
+  const pool = String(Math.ceil(SECONDS * 4000));
+
+  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-'));
+  const sqliteBase = sqliteInsertRate(SECONDS);
+  const sqlite = await startServer(['gateway', join(dir, 'tally.db'), pool]);
+  const sqliteLoad = await load(sqlite.url, sqlite.token, SECONDS);
+  sqlite.child.kill();
+  rmSync(dir, { recursive: true, force: true });
+  if (sqliteLoad.non2xx > 0 || sqliteLoad.errors > 0) throw new Error(`sqlite run had ${sqliteLoad.non2xx} non-2xx and ${sqliteLoad.errors} errors`);
+  rows.push(row('invoice_create_sqlite', sqliteLoad.rps, 'req/s', 'sqlite_durable_insert_per_txn', sqliteBase, '>= 1.0 ratio', sqliteLoad.rps / sqliteBase >= 1.0));
+  rows.push(row('invoice_create_sqlite_p99', sqliteLoad.p99, 'ms', 'bare_fastify_json_p99', bareLoad.p99, '<= 25 ms', sqliteLoad.p99 <= 25));
+
+  const base = await freshPgUrl();
+  const pgBase = await postgresInsertRate(base.url, SECONDS, POOL_SIZE);
+  await base.drop();
+  const db = await freshPgUrl();
+  const postgres = await startServer(['gateway', db.url, pool, String(POOL_SIZE)]);
+  const pgLoad = await load(postgres.url, postgres.token, SECONDS);
+  postgres.child.kill();
+  await db.drop();
+  if (pgLoad.non2xx > 0 || pgLoad.errors > 0) throw new Error(`postgres run had ${pgLoad.non2xx} non-2xx and ${pgLoad.errors} errors`);
+  rows.push(row('invoice_create_postgres', pgLoad.rps, 'req/s', 'postgres_insert_per_statement_pool10', pgBase, '>= 0.6 ratio', pgLoad.rps / pgBase >= 0.6));
+  rows.push(row('invoice_create_postgres_p99', pgLoad.p99, 'ms', 'bare_fastify_json_p99', bareLoad.p99, '<= 25 ms', pgLoad.p99 <= 25));
+  rows.push(row('invoice_create_sqlite_vs_bare_http', sqliteLoad.rps, 'req/s', 'bare_fastify_json', bareLoad.rps, 'informational', true));
+  return rows;
+}

@@ -1,0 +1,27 @@
+import { validationError } from '../core/errors.ts';
+import { parseAmount } from '../core/money.ts';
+import { currencyDecimals } from '../core/registry.ts';
+import type { PolicyInput } from '../invoices/policy.ts';
+
+/**
+ * Policy thresholds are compared in base units of `value_currency` when an invoice is created. Check
+ * them against that currency's decimals when the policy is sent, so a policy every later invoice
+ * would trip on is refused with its field named instead of being stored.
+ */
+export function checkPolicyAmounts(policy: PolicyInput, fallbackCurrency: string, prefix = 'policy'): void {
+  const currency = policy.value_currency ?? fallbackCurrency;
+  const decimals = currencyDecimals(currency);
+  if (decimals === undefined) {
+    throw validationError([{ path: `${prefix}.value_currency`, message: `unknown currency "${currency}"` }]);
+  }
+  if (policy.zero_conf_max_value != null) {
+    parseAmount(policy.zero_conf_max_value, decimals, `${prefix}.zero_conf_max_value`);
+  }
+  for (const [network, tiers] of Object.entries(policy.confirmation_tiers ?? {})) {
+    for (const [i, tier] of tiers.entries()) {
+      if (tier.max_value !== null) {
+        parseAmount(tier.max_value, decimals, `${prefix}.confirmation_tiers.${network}[${i}].max_value`);
+      }
+    }
+  }
+}
