@@ -19,6 +19,7 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
   const worker = new Worker(tally);
   worker.start();
   const address = await server.listen({ host: config.host, port: config.port });
+  process.stdout.write(`Tally listening on ${address} (${config.mode} mode, ${tally.database.dialect})\n`);
   tally.log.info(
     { url: address, mode: config.mode, database: tally.database.dialect, rates: config.rateSources },
     'Tally listening',

@@ -12,10 +12,10 @@ import { deriverFor } from '../wallets/address-pool.ts';
 import { allocateAddress } from '../wallets/allocator.ts';
 import { scopeOfNetwork } from '../wallets/families.ts';
 import { insertInvoice, persistTransition } from './invoice-store.ts';
-import { transition } from './transition.ts';
 import { mergePolicy, type PolicyInput, requiredConfirmations } from './policy.ts';
 import type { InvoiceRecord } from './record.ts';
 import { type InvoiceJson, serializeInvoice } from './serialize.ts';
+import { transition } from './transition.ts';
 import type { PaymentOption, RateUsed } from './types.ts';
 
 export interface CreateInvoiceInput {

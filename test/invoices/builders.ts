@@ -77,7 +77,8 @@ export function buildInvoice(spec: InvoiceSpec = {}): Invoice {
   const createdAt = spec.createdAt ?? T0;
   const amountDue = spec.amountDue ?? DEFAULT_DUE;
   const options = [option(OPTION_A, 'BTC', 'bitcoin', 8, amountDue, spec)];
-  if (spec.options === 2) options.push(option(OPTION_B, 'USDC', 'polygon', 6, spec.amountDueB ?? amountDue, spec));
+  if (spec.options === 2)
+    options.push(option(OPTION_B, 'USDC', 'polygon', 6, spec.amountDueB ?? amountDue, spec));
   return {
     id: spec.id ?? 'inv_test',
     merchantId: 'mer_test',
@@ -160,7 +161,12 @@ export function removed(
   replacement?: ObservedPayment,
   reason: 'replaced' | 'double_spent' | 'dropped' = replacement ? 'replaced' : 'double_spent',
 ): FactOf<'payment_removed'> {
-  const fact: FactOf<'payment_removed'> = { kind: 'payment_removed', id: uid('fact_removed'), paymentId, reason };
+  const fact: FactOf<'payment_removed'> = {
+    kind: 'payment_removed',
+    id: uid('fact_removed'),
+    paymentId,
+    reason,
+  };
   if (replacement) fact.replacement = replacement;
   return fact;
 }
@@ -211,7 +217,10 @@ export function drive(invoice: Invoice, steps: readonly Step[]): Invoice {
 }
 
 /** Applies steps in order, returning every result (rejected ones included). */
-export function run(invoice: Invoice, steps: readonly Step[]): { invoice: Invoice; results: TransitionResult[] } {
+export function run(
+  invoice: Invoice,
+  steps: readonly Step[],
+): { invoice: Invoice; results: TransitionResult[] } {
   let current = invoice;
   const results: TransitionResult[] = [];
   for (const [fact, now] of steps) {

@@ -13,7 +13,6 @@ import {
   AFTER_WINDOW,
   API_KEY,
   at,
-  BEFORE_EXPIRY,
   buildInvoice,
   confirmations,
   creditedTotal,
@@ -111,7 +110,11 @@ describe('2. underpayment inside the tolerance', () => {
   });
 
   it('is exact at the boundary: the minimum pays, one unit less is underpaid', () => {
-    const atMinimum = transition(buildInvoice(spec), paymentSeen({ amount: 99_500n, confirmations: 2 }), at(60));
+    const atMinimum = transition(
+      buildInvoice(spec),
+      paymentSeen({ amount: 99_500n, confirmations: 2 }),
+      at(60),
+    );
     expect(atMinimum.invoice.status).toBe('paid');
     const below = transition(buildInvoice(spec), paymentSeen({ amount: 99_499n, confirmations: 2 }), at(60));
     expect(below.invoice.status).toBe('underpaid');
@@ -119,7 +122,9 @@ describe('2. underpayment inside the tolerance', () => {
 });
 
 describe('3. material underpayment, then a top-up', () => {
-  const underpaidSteps: Step[] = [[paymentSeen({ paymentId: 'p1', amount: 60_000n, confirmations: 2 }), at(60)]];
+  const underpaidSteps: Step[] = [
+    [paymentSeen({ paymentId: 'p1', amount: 60_000n, confirmations: 2 }), at(60)],
+  ];
 
   it('is underpaid, and a top-up before expiry makes it paid', () => {
     const { invoice, results } = run(buildInvoice(), [
@@ -254,7 +259,11 @@ describe('7. payment after the monitoring window', () => {
       [expiryDue(), LATE],
       [windowClosed(), AFTER_WINDOW],
     ]);
-    const result = transition(expired, paymentSeen({ paymentId: 'p1', amount: due, confirmations: 6 }), AFTER_WINDOW);
+    const result = transition(
+      expired,
+      paymentSeen({ paymentId: 'p1', amount: due, confirmations: 6 }),
+      AFTER_WINDOW,
+    );
     expect(result.rejected).toBeNull();
     expect(result.invoice.status).toBe('expired');
     expect(result.transitions).toEqual([]);
@@ -282,21 +291,35 @@ describe('8. exchange batch withdrawal paying three invoices', () => {
     const results = invoices.map((inv, i) =>
       transition(
         inv,
-        paymentSeen({ paymentId: `pay_${i}`, txid, outputIndex: i, amount: amounts[i] ?? 0n, confirmations: 2 }),
+        paymentSeen({
+          paymentId: `pay_${i}`,
+          txid,
+          outputIndex: i,
+          amount: amounts[i] ?? 0n,
+          confirmations: 2,
+        }),
         at(60),
       ),
     );
     for (const [i, result] of results.entries()) {
       expect(result.invoice.status).toBe('paid');
       expect(result.invoice.payments).toHaveLength(1);
-      expect(result.invoice.payments[0]).toMatchObject({ txid, outputIndex: i, amount: amounts[i], credited: true });
+      expect(result.invoice.payments[0]).toMatchObject({
+        txid,
+        outputIndex: i,
+        amount: amounts[i],
+        credited: true,
+      });
       expect(creditedTotal(result.invoice)).toBe(amounts[i]);
     }
   });
 
   it('two outputs of one transaction to the same invoice are two payments; the same output twice is one', () => {
     const inv = drive(buildInvoice(), [
-      [paymentSeen({ paymentId: 'p0', txid: 'tx_b', outputIndex: 0, amount: half, confirmations: 2 }), at(60)],
+      [
+        paymentSeen({ paymentId: 'p0', txid: 'tx_b', outputIndex: 0, amount: half, confirmations: 2 }),
+        at(60),
+      ],
     ]);
     const second = transition(
       inv,
@@ -353,7 +376,8 @@ describe('9. the same invoice paid twice in full', () => {
 });
 
 describe('10. RBF replacement', () => {
-  const detected = () => drive(buildInvoice(), [[paymentSeen({ paymentId: 'p1', amount: due, rbf: true }), at(60)]]);
+  const detected = () =>
+    drive(buildInvoice(), [[paymentSeen({ paymentId: 'p1', amount: due, rbf: true }), at(60)]]);
 
   it('replaced by a transaction that still pays: the payment follows the replacement', () => {
     const replacement = observed({ paymentId: 'p2', amount: due, rbf: false });
@@ -432,19 +456,26 @@ describe('11. reorg before the threshold', () => {
     expectNoRejections(results);
     expect(statusPath(results)).toEqual(['confirming', 'detected', 'confirming', 'paid']);
     expect(eventTypes(results[2] ?? { events: [] })).toEqual(['payment.reorged', 'invoice.detected']);
-    expect(results[2]?.invoice.payments[0]).toMatchObject({ confirmations: 0, blockHash: null, blockHeight: null });
+    expect(results[2]?.invoice.payments[0]).toMatchObject({
+      confirmations: 0,
+      blockHash: null,
+      blockHeight: null,
+    });
     expect(exceptionKinds(results)).toEqual([]);
     expect(invoice.payments[0]?.confirmations).toBe(3);
   });
 });
 
 describe('12. reorg after paid', () => {
-  const paid = () => drive(buildInvoice(), [[paymentSeen({ paymentId: 'p1', amount: due, confirmations: 2 }), at(60)]]);
+  const paid = () =>
+    drive(buildInvoice(), [[paymentSeen({ paymentId: 'p1', amount: due, confirmations: 2 }), at(60)]]);
 
   it('a double-spend opens "reorg after paid", moves the status back and emits events', () => {
     const result = transition(paid(), removed('p1', undefined, 'double_spent'), at(300));
     expect(result.invoice.status).toBe('awaiting_payment');
-    expect(result.transitions).toMatchObject([{ from: 'paid', to: 'awaiting_payment', causeKind: 'payment_removed' }]);
+    expect(result.transitions).toMatchObject([
+      { from: 'paid', to: 'awaiting_payment', causeKind: 'payment_removed' },
+    ]);
     expect(result.exceptions).toEqual([
       {
         kind: 'reorg_after_paid',
@@ -484,7 +515,10 @@ describe('13. zero-confirmation policy for small amounts', () => {
   });
 
   const invoiceFor = (decision: typeof small) =>
-    buildInvoice({ requiredConfirmations: decision.requiredConfirmations, zeroConfAllowed: decision.zeroConfAllowed });
+    buildInvoice({
+      requiredConfirmations: decision.requiredConfirmations,
+      zeroConfAllowed: decision.zeroConfAllowed,
+    });
 
   it('a non-RBF payment below the threshold is paid from the mempool', () => {
     const result = transition(invoiceFor(small), paymentSeen({ amount: due, rbf: false }), at(60));
@@ -510,7 +544,9 @@ describe('13. zero-confirmation policy for small amounts', () => {
   });
 
   it('a zero-conf payment that is then double-spent opens "reorg after paid"', () => {
-    const paid = drive(invoiceFor(small), [[paymentSeen({ paymentId: 'p1', amount: due, rbf: false }), at(60)]]);
+    const paid = drive(invoiceFor(small), [
+      [paymentSeen({ paymentId: 'p1', amount: due, rbf: false }), at(60)],
+    ]);
     const result = transition(paid, removed('p1', undefined, 'double_spent'), at(120));
     expect(result.invoice.status).toBe('awaiting_payment');
     expect(result.exceptions.map((e) => e.kind)).toEqual(['reorg_after_paid']);
@@ -552,8 +588,20 @@ describe('applying the same fact twice changes nothing the second time', () => {
       now: at(60),
       rejected: 'cannot cancel an invoice that is cancelled',
     },
-    { name: 'mark_paid', setup: withP1, fact: markPaid(), now: at(120), rejected: 'cannot mark paid from paid' },
-    { name: 'mark_failed', setup: withP1, fact: markFailed(), now: at(120), rejected: 'cannot fail from failed' },
+    {
+      name: 'mark_paid',
+      setup: withP1,
+      fact: markPaid(),
+      now: at(120),
+      rejected: 'cannot mark paid from paid',
+    },
+    {
+      name: 'mark_failed',
+      setup: withP1,
+      fact: markFailed(),
+      now: at(120),
+      rejected: 'cannot fail from failed',
+    },
     // Clock facts are no-ops the second time without a rejection: nothing to record.
     { name: 'expiry_due', setup: [], fact: expiryDue(), now: LATE, rejected: null },
     { name: 'window_closed', setup: [], fact: windowClosed(), now: AFTER_WINDOW, rejected: null },
@@ -599,7 +647,10 @@ describe('merchant cancel', () => {
     ['confirming', () => drive(buildInvoice(), [[paymentSeen({ amount: due, confirmations: 1 }), at(60)]])],
     ['underpaid', () => drive(buildInvoice(), [[paymentSeen({ amount: half, confirmations: 2 }), at(60)]])],
     ['paid', () => drive(buildInvoice(), [[paymentSeen({ amount: due, confirmations: 2 }), at(60)]])],
-    ['overpaid', () => drive(buildInvoice(), [[paymentSeen({ amount: 2n * due, confirmations: 2 }), at(60)]])],
+    [
+      'overpaid',
+      () => drive(buildInvoice(), [[paymentSeen({ amount: 2n * due, confirmations: 2 }), at(60)]]),
+    ],
     ['late_paid', () => drive(buildInvoice(), [[paymentSeen({ amount: due, confirmations: 2 }), LATE]])],
     ['expired', () => drive(buildInvoice(), [[expiryDue(), LATE]])],
     ['cancelled', () => drive(buildInvoice(), [[merchantCancel(), at(60)]])],
@@ -625,7 +676,9 @@ describe('merchant cancel', () => {
   it.each(['created', 'awaiting_payment'] as const)('is allowed from %s and records the actor', (status) => {
     const result = transition(buildInvoice({ status }), merchantCancel(API_KEY), at(60));
     expect(result.invoice.status).toBe('cancelled');
-    expect(result.transitions).toMatchObject([{ from: status, to: 'cancelled', actor: API_KEY, reason: null }]);
+    expect(result.transitions).toMatchObject([
+      { from: status, to: 'cancelled', actor: API_KEY, reason: null },
+    ]);
     expect(eventTypes(result)).toEqual(['invoice.cancelled']);
   });
 
@@ -669,7 +722,9 @@ describe('operator actions', () => {
   });
 
   it('mark_paid is rejected where the table does not allow it', () => {
-    expect(transition(buildInvoice(), markPaid(), at(60)).rejected).toBe('cannot mark paid from awaiting_payment');
+    expect(transition(buildInvoice(), markPaid(), at(60)).rejected).toBe(
+      'cannot mark paid from awaiting_payment',
+    );
   });
 
   it('mark_failed stores actor and reason; later money is an unmatched deposit', () => {
@@ -677,7 +732,13 @@ describe('operator actions', () => {
     const failed = transition(detected, markFailed('stolen card report', OPERATOR), at(120));
     expect(failed.invoice.status).toBe('failed');
     expect(failed.transitions).toMatchObject([
-      { from: 'detected', to: 'failed', causeKind: 'mark_failed', actor: OPERATOR, reason: 'stolen card report' },
+      {
+        from: 'detected',
+        to: 'failed',
+        causeKind: 'mark_failed',
+        actor: OPERATOR,
+        reason: 'stolen card report',
+      },
     ]);
     const confirmed = transition(failed.invoice, confirmations('p1', 6), at(180));
     expect(confirmed.invoice.status).toBe('failed');
@@ -704,7 +765,9 @@ describe('refunds', () => {
     ]);
     expectNoRejections(results);
     expect(statusPath(results)).toEqual(['partially_refunded', 'refunded']);
-    expect(results[0]?.transitions).toMatchObject([{ from: 'paid', actor: OPERATOR, causeKind: 'refund_completed' }]);
+    expect(results[0]?.transitions).toMatchObject([
+      { from: 'paid', actor: OPERATOR, causeKind: 'refund_completed' },
+    ]);
     expect(invoiceEvents(results)).toEqual(['invoice.partially_refunded', 'invoice.refunded']);
     expect(invoice.refundedAmount).toBe(due);
   });

@@ -4,10 +4,16 @@
  * is produced by a concrete scenario through transition(); and from every one of those starting
  * states a battery of facts never yields a forbidden pair.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Fact, FactKind } from '../../src/invoices/facts.ts';
-import { FROZEN_STATUSES, isAllowed, SETTLED_STATUSES, TRANSITIONS } from '../../src/invoices/transition-table.ts';
 import { type ExceptionKind, transition } from '../../src/invoices/transition.ts';
+import {
+  FROZEN_STATUSES,
+  isAllowed,
+  SETTLED_STATUSES,
+  TRANSITIONS,
+} from '../../src/invoices/transition-table.ts';
 import { INVOICE_STATUSES, type Invoice, type InvoiceStatus } from '../../src/invoices/types.ts';
 import {
   AFTER_WINDOW,
@@ -194,10 +200,56 @@ describe('transition table: every (from, to, fact kind) triple', () => {
     for (const from of SETTLED_STATUSES) {
       for (const kinds of Object.values(TRANSITIONS[from])) {
         for (const kind of kinds ?? []) {
-          expect(['payment_removed', 'payment_reorged', 'payment_confirmations', 'refund_completed']).toContain(kind);
+          expect([
+            'payment_removed',
+            'payment_reorged',
+            'payment_confirmations',
+            'refund_completed',
+          ]).toContain(kind);
         }
       }
     }
+  });
+});
+
+/**
+ * Reads the per-status tables of docs/transition-table.md ("### `from`" then "| `to` | caused by |")
+ * and expands the group names, so the prose cannot drift from TRANSITIONS.
+ */
+function tableFromDocs(): Record<string, Record<string, string[]>> {
+  const text = readFileSync(new URL('../../docs/transition-table.md', import.meta.url), 'utf8');
+  const section = text.slice(text.indexOf('\n## The table'), text.indexOf('\n## Exceptions'));
+  const groups: Record<string, readonly string[]> = { CHAIN, LOSS, CLOCK, REFUND };
+  const table: Record<string, Record<string, string[]>> = {};
+  let from: string | null = null;
+  for (const line of section.split('\n')) {
+    if (line.startsWith('### ')) {
+      from = /^### `(\w+)`/.exec(line)?.[1] ?? null;
+      if (from) table[from] = {};
+    }
+    const row = /^\| `(\w+)` \| ([^|]+) \|/.exec(line);
+    const moves = from ? table[from] : undefined;
+    if (!moves || !row?.[1] || !row[2]) continue;
+    moves[row[1]] = row[2].split('+').flatMap((token) => {
+      const name = token.trim();
+      return groups[name] ?? [name.replaceAll('`', '')];
+    });
+  }
+  return table;
+}
+
+describe('docs/transition-table.md', () => {
+  it('lists exactly the moves and causes of TRANSITIONS', () => {
+    const docs = tableFromDocs();
+    const normalise = (t: Record<string, Partial<Record<string, readonly string[]>>>) =>
+      Object.fromEntries(
+        Object.entries(t).map(([from, moves]) => [
+          from,
+          Object.fromEntries(Object.entries(moves).map(([to, kinds]) => [to, [...(kinds ?? [])].sort()])),
+        ]),
+      );
+    expect(Object.keys(docs).sort()).toEqual([...INVOICE_STATUSES].sort());
+    expect(normalise(docs)).toEqual(normalise(TRANSITIONS));
   });
 });
 
@@ -963,7 +1015,9 @@ describe('transition table: every allowed pair is produced by a concrete scenari
       const statusEvents = result.events.filter((e) => e.type.startsWith('invoice.'));
       expect(statusEvents.map((e) => e.type)).toEqual([`invoice.${s.to}`]);
       expect(result.events.at(-1)?.type).toBe(`invoice.${s.to}`);
-      expect(result.events.map((e) => e.sequence)).toEqual(result.events.map((_, i) => start.sequence + i + 1));
+      expect(result.events.map((e) => e.sequence)).toEqual(
+        result.events.map((_, i) => start.sequence + i + 1),
+      );
       expect(result.exceptions.map((e) => e.kind)).toEqual(s.exceptions ?? []);
     },
   );

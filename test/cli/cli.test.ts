@@ -1,0 +1,147 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'tally-cli-'));
+const env = { ...process.env, TALLY_DATABASE_URL: join(dir, 'cli.db'), TALLY_LOG_LEVEL: 'silent' };
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function tally(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await run(process.execPath, ['bin/tally.js', ...args], { env });
+    return { code: 0, out: stdout };
+  } catch (error) {
+    const e = error as { code: number; stdout: string };
+    return { code: e.code, out: e.stdout };
+  }
+}
+
+describe('tally CLI', () => {
+  it('runs the admin flow with --json output: merchant, key, wallet, invoice create and show', async () => {
+    expect((await tally('migrate', '--json')).code).toBe(0);
+    const merchant = JSON.parse((await tally('merchant', 'create', '--name', 'CLI Shop', '--json')).out);
+    expect(merchant.id).toMatch(/^mer_/);
+    const key = JSON.parse(
+      (
+        await tally(
+          'apikey',
+          'create',
+          '--merchant',
+          merchant.id,
+          '--name',
+          'ops',
+          '--scopes',
+          'invoices:read',
+          '--json',
+        )
+      ).out,
+    );
+    expect(key.token).toMatch(/^tally_sk_key_/);
+    const wallet = JSON.parse(
+      (
+        await tally(
+          'wallet',
+          'add',
+          '--merchant',
+          merchant.id,
+          '--scope',
+          'bitcoin-regtest',
+          '--xpub',
+          DEV_REGTEST_TPUB,
+          '--json',
+        )
+      ).out,
+    );
+    expect(wallet.scope).toBe('bitcoin-regtest');
+    const invoice = JSON.parse(
+      (
+        await tally(
+          'invoice',
+          'create',
+          '--merchant',
+          merchant.id,
+          '--amount',
+          '0.5',
+          '--currency',
+          'BTC',
+          '--option',
+          'BTC/bitcoin-regtest',
+          '--json',
+        )
+      ).out,
+    );
+    expect(invoice.status).toBe('awaiting_payment');
+    expect(invoice.payment_options[0].amount_due_base_units).toBe('50000000');
+    const shown = JSON.parse(
+      (await tally('invoice', 'show', '--merchant', merchant.id, '--invoice', invoice.id, '--json')).out,
+    );
+    expect(shown.id).toBe(invoice.id);
+    const revoked = await tally('apikey', 'revoke', '--merchant', merchant.id, '--key', key.id, '--json');
+    expect(JSON.parse(revoked.out)).toEqual({ revoked: true });
+  });
+
+  it('gives clear coded errors and a non-zero exit', async () => {
+    const missing = await tally('merchant', 'create', '--json');
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.out).error).toMatchObject({
+      code: 'validation_failed',
+      message: '--name is required.',
+    });
+    const xprv = await tally(
+      'wallet',
+      'add',
+      '--merchant',
+      'mer_x',
+      '--scope',
+      'bitcoin-testnet',
+      '--xpub',
+      'tprv8ZgxMBicQKsPd7Uf69XL1XwhmjHopUGep8GuEiJDZmbQz6o58LninorQAfcKZWARbtRtfnLcJ5MQ2AtHcQJCCRUcMRvmDUjyEmNUWwx8UbK',
+    );
+    expect(xprv.code).toBe(1);
+    expect(xprv.out).toContain('private_key_refused');
+    expect(xprv.out).not.toContain('tprv8Zgx');
+    const unknown = await tally('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toContain('Unknown command');
+  });
+
+  it('`tally start` on an empty database seeds the demo merchant, prints a working key once, and serves', async () => {
+    const startDir = mkdtempSync(join(tmpdir(), 'tally-start-'));
+    const child = spawn(process.execPath, ['bin/tally.js', 'start'], {
+      env: { ...env, TALLY_DATABASE_URL: join(startDir, 'start.db'), TALLY_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let token = '';
+      let url = '';
+      const lines = createInterface({ input: child.stdout });
+      for await (const line of lines) {
+        const t = /(tally_sk_\S+)/.exec(line);
+        if (t?.[1]) token = t[1];
+        const u = /Tally listening on (http:\/\/\S+)/.exec(line);
+        if (u?.[1]) url = u[1];
+        if (token && url) break;
+      }
+      const res = await fetch(`${url}/v1/invoices`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          price: { amount: '25.00', currency: 'USD' },
+          payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+        }),
+      });
+      expect(res.status).toBe(201);
+      const body = (await res.json()) as { status: string };
+      expect(body.status).toBe('awaiting_payment');
+    } finally {
+      child.kill('SIGTERM');
+      rmSync(startDir, { recursive: true, force: true });
+    }
+  });
+});

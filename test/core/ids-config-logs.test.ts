@@ -1,0 +1,56 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { REDACT_PATHS } from '../../src/bootstrap.ts';
+import { loadConfig, redactedConfig } from '../../src/config.ts';
+import { isId, newId } from '../../src/core/ids.ts';
+
+describe('ids', () => {
+  it('are prefixed, valid and sort in creation order even within one millisecond', () => {
+    const ids = Array.from({ length: 1000 }, () => newId('inv', 1_800_000_000_000));
+    expect(ids.every((id) => isId(id, 'inv'))).toBe(true);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(newId('inv', 1_800_000_000_001) > (ids.at(-1) ?? '')).toBe(true);
+  });
+});
+
+describe('config', () => {
+  it('takes the environment over defaults and refuses bad values at boot', () => {
+    expect(loadConfig({ TALLY_PORT: '5001' }).port).toBe(5001);
+    expect(() => loadConfig({ TALLY_PORT: 'eighty' })).toThrow(/TALLY_PORT/);
+    expect(() => loadConfig({ TALLY_MODE: 'production', TALLY_RATE_SOURCES: 'fixed' })).toThrow(
+      /fixed dev rates/,
+    );
+  });
+
+  it('never prints a database password', () => {
+    const c = loadConfig({ TALLY_DATABASE_URL: 'postgres://tally:hunter2@db:5432/tally' });
+    expect(JSON.stringify(redactedConfig(c))).not.toContain('hunter2');
+  });
+});
+
+describe('logs', () => {
+  it('redact API keys, xpubs and secrets', () => {
+    let out = '';
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        out += chunk.toString();
+        done();
+      },
+    });
+    const log = pino({ redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+    log.info(
+      {
+        req: { headers: { authorization: 'Bearer tally_sk_secret' } },
+        wallet: { xpub: 'xpub6DyUKdw' },
+        key: { token: 'tally_sk_abc' },
+      },
+      'x',
+    );
+    expect(out).not.toContain('tally_sk_secret');
+    expect(out).not.toContain('xpub6DyUKdw');
+    expect(out).not.toContain('tally_sk_abc');
+    expect(out).toContain('[redacted]');
+  });
+});
