@@ -11,7 +11,7 @@ import { amountDue } from '../rates/convert.ts';
 import { deriverFor } from '../wallets/address-pool.ts';
 import { allocateAddress } from '../wallets/allocator.ts';
 import { scopeOfNetwork } from '../wallets/families.ts';
-import { insertInvoice, persistTransition } from './invoice-store.ts';
+import { persistTransition } from './invoice-store.ts';
 import { mergePolicy, type PolicyInput, requiredConfirmations } from './policy.ts';
 import type { InvoiceRecord } from './record.ts';
 import { type InvoiceJson, serializeInvoice } from './serialize.ts';
@@ -168,10 +168,8 @@ export async function createInvoice(
       updatedAt: now,
       version: 0,
     };
-    await insertInvoice(trx, record);
-    // The record is in hand: run the transition on it instead of reloading what was just written.
     const fact = { kind: 'options_assigned', id: 'options_assigned' } as const;
-    const after = await persistTransition(trx, record, transition(record, fact, now), fact, now);
+    const after = await persistTransition(trx, record, transition(record, fact, now), fact, now, 'insert');
     await enqueueJob(trx, {
       kind: 'invoice.expire',
       dedupeKey: `expire:${invoiceId}`,

@@ -171,29 +171,35 @@ export async function persistTransition(
   result: TransitionResult,
   fact: Fact,
   now: Date,
+  mode: 'update' | 'insert' = 'update',
 ): Promise<InvoiceRecord> {
   const after: InvoiceRecord = { ...before, ...result.invoice, updatedAt: now, version: before.version + 1 };
-  const updated = await trx
-    .updateTable('invoices')
-    .set({
-      status: after.status,
-      selected_option_id: after.selectedOptionId,
-      refunded_amount: after.refundedAmount.toString(),
-      manually_paid: flag(after.manuallyPaid),
-      sequence: after.sequence,
-      version: after.version,
-      updated_at: iso(now),
-    })
-    .where('id', '=', before.id)
-    .where('version', '=', before.version)
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) !== 1)
-    throw new ConcurrentUpdateError(`invoice ${before.id} changed concurrently`);
-
-  await trx
-    .insertInto('applied_facts')
-    .values({ invoice_id: before.id, fact_id: fact.id, created_at: iso(now) })
-    .execute();
+  if (mode === 'insert') {
+    // A new invoice: write it once in its post-transition state (the created → awaiting_payment
+    // transition row below is its history), instead of an insert followed by an update.
+    await insertInvoice(trx, after);
+  } else {
+    const updated = await trx
+      .updateTable('invoices')
+      .set({
+        status: after.status,
+        selected_option_id: after.selectedOptionId,
+        refunded_amount: after.refundedAmount.toString(),
+        manually_paid: flag(after.manuallyPaid),
+        sequence: after.sequence,
+        version: after.version,
+        updated_at: iso(now),
+      })
+      .where('id', '=', before.id)
+      .where('version', '=', before.version)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1)
+      throw new ConcurrentUpdateError(`invoice ${before.id} changed concurrently`);
+    await trx
+      .insertInto('applied_facts')
+      .values({ invoice_id: before.id, fact_id: fact.id, created_at: iso(now) })
+      .execute();
+  }
   await savePayments(trx, before, after, now);
 
   for (const t of result.transitions) {
