@@ -1,5 +1,6 @@
 import type { Tally } from '../context.ts';
 import { TallyError } from '../core/errors.ts';
+import { toPage } from '../core/pagination.ts';
 import type { ExceptionsTable } from '../db/schema.ts';
 import { iso, toDate, toDateOrNull } from '../db/values.ts';
 import { insertEvent } from '../invoices/invoice-store.ts';
@@ -50,14 +51,7 @@ export async function listExceptions(
   if (params.status) q = q.where('status', '=', params.status);
   if (params.kind) q = q.where('kind', '=', params.kind);
   if (params.invoiceId) q = q.where('invoice_id', '=', params.invoiceId);
-  const rows = await q.execute();
-  const page = rows.slice(0, params.limit);
-  return {
-    object: 'list' as const,
-    data: page.map(serializeException),
-    has_more: rows.length > params.limit,
-    next_cursor: rows.length > params.limit ? (page.at(-1)?.id ?? null) : null,
-  };
+  return toPage(await q.execute(), params.limit, serializeException);
 }
 
 export async function getException(tally: Tally, merchantId: string, id: string) {

@@ -1,5 +1,6 @@
 import type { Tally } from '../context.ts';
 import { TallyError } from '../core/errors.ts';
+import { toPage } from '../core/pagination.ts';
 import { toDate } from '../db/values.ts';
 import { loadInvoice } from './invoice-store.ts';
 import { type InvoiceJson, serializeInvoice } from './serialize.ts';
@@ -31,16 +32,10 @@ export async function listInvoices(tally: Tally, merchantId: string, params: Lis
   if (params.startingAfter) query = query.where('id', '<', params.startingAfter);
   if (params.status) query = query.where('status', '=', params.status);
   if (params.merchantOrderId) query = query.where('merchant_order_id', '=', params.merchantOrderId);
-  const ids = (await query.execute()).map((r) => r.id);
-  const page = ids.slice(0, params.limit);
+  const list = toPage(await query.execute(), params.limit, (r) => r.id);
   const data: InvoiceJson[] = [];
-  for (const id of page) data.push(await getInvoice(tally, merchantId, id));
-  return {
-    object: 'list' as const,
-    data,
-    has_more: ids.length > params.limit,
-    next_cursor: ids.length > params.limit ? (page.at(-1) ?? null) : null,
-  };
+  for (const id of list.data) data.push(await getInvoice(tally, merchantId, id));
+  return { ...list, data };
 }
 
 export interface EventQuery {
@@ -61,14 +56,7 @@ export async function listEvents(tally: Tally, merchantId: string, params: Event
   if (params.startingAfter) query = query.where('id', '>', params.startingAfter);
   if (params.invoiceId) query = query.where('invoice_id', '=', params.invoiceId);
   if (params.type) query = query.where('type', '=', params.type);
-  const rows = await query.execute();
-  const page = rows.slice(0, params.limit);
-  return {
-    object: 'list' as const,
-    data: page.map((r) => JSON.parse(r.payload) as Record<string, unknown>),
-    has_more: rows.length > params.limit,
-    next_cursor: rows.length > params.limit ? (page.at(-1)?.id ?? null) : null,
-  };
+  return toPage(await query.execute(), params.limit, (r) => JSON.parse(r.payload) as Record<string, unknown>);
 }
 
 export async function listTransitions(tally: Tally, merchantId: string, invoiceId: string) {
