@@ -87,6 +87,33 @@ export async function completeJob(db: Db, id: string, worker: string, now: Date)
     .execute();
 }
 
+/**
+ * Puts a job back to wait until `runAt` (its handler asked to be run later, e.g. a chain watcher is
+ * behind). Not a failure: the claim's attempt is given back, so waiting never uses up the retry
+ * budget or lengthens the backoff of a later real failure.
+ */
+export async function rescheduleJob(
+  db: Db,
+  id: string,
+  worker: string,
+  now: Date,
+  runAt: Date,
+): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set((eb) => ({
+      status: 'pending',
+      run_at: iso(runAt),
+      locked_by: null,
+      locked_until: null,
+      attempts: eb('attempts', '-', 1),
+      updated_at: iso(now),
+    }))
+    .where('id', '=', id)
+    .where('locked_by', '=', worker)
+    .execute();
+}
+
 export async function retryJob(
   db: Db,
   id: string,

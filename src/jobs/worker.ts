@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Tally } from '../context.ts';
 import { JOB_HANDLERS, type JobHandler } from './handlers.ts';
-import { claimJobs, completeJob, retryJob } from './job-store.ts';
+import { claimJobs, completeJob, rescheduleJob, retryJob } from './job-store.ts';
 
 const MAX_ATTEMPTS = 10;
 const LEASE_MS = 60_000;
@@ -49,7 +49,7 @@ export class Worker {
         if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
         const result = await handler(this.tally, JSON.parse(job.payload) as Record<string, unknown>);
         if ('retryAt' in result)
-          await retryJob(database.db, job.id, this.id, clock.now(), result.retryAt, 'rescheduled', false);
+          await rescheduleJob(database.db, job.id, this.id, clock.now(), result.retryAt);
         else await completeJob(database.db, job.id, this.id, clock.now());
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);

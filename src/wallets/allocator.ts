@@ -42,6 +42,20 @@ export async function allocateAddress(
       .executeTakeFirst();
     if (Number(claimed.numUpdatedRows) === 1) return { index: free.derivation_index, address: free.address };
   }
+  if (dialect === 'postgres') {
+    // The counter's row lock is held until commit, and one creation allocates from several wallets
+    // in the order its options are listed: two creations listing them in opposite orders would
+    // deadlock. Lock all of the merchant's wallets in one fixed order before taking any counter.
+    await trx
+      .selectFrom('wallets')
+      .select('id')
+      .where('merchant_id', '=', (eb) =>
+        eb.selectFrom('wallets as owner').select('owner.merchant_id').where('owner.id', '=', walletId),
+      )
+      .orderBy('id')
+      .forNoKeyUpdate() // the strength of the counter update itself: inserts referencing a wallet still pass
+      .execute();
+  }
   const [index] = await reserveIndexes(trx, walletId, 1);
   if (index === undefined) throw new Error('no index reserved');
   const address = derive(index);

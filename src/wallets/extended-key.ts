@@ -70,9 +70,12 @@ export function parseExtendedPublicKey(input: string, field = 'xpub'): ParsedExt
   };
 }
 
+/**
+ * Twelve or more words of letters: a BIP39 phrase in any word list (accented, kana…), however it was
+ * capitalised, possibly with a passphrase pasted after it. No extended key contains whitespace.
+ */
 function looksLikeMnemonic(text: string): boolean {
-  const words = text.split(/\s+/);
-  return words.length >= 12 && words.every((w) => /^[a-z]+$/.test(w));
+  return text.split(/\s+/u).filter((w) => /^\p{L}+$/u.test(w)).length >= 12;
 }
 
 function privateKeyRefused(field: string): TallyError {
