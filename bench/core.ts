@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { postgresInsertRate, sqliteInsertRate } from './db-baselines.ts';
-import { type Row, load, row, startServer } from './lib.ts';
+import { load, type Row, row, startServer } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const POOL_SIZE = 10;
@@ -44,9 +44,30 @@ export async function benchCore(): Promise<Row[]> {
   const sqliteLoad = await load(sqlite.url, sqlite.token, SECONDS);
   sqlite.child.kill();
   rmSync(dir, { recursive: true, force: true });
-  if (sqliteLoad.non2xx > 0 || sqliteLoad.errors > 0) throw new Error(`sqlite run had ${sqliteLoad.non2xx} non-2xx and ${sqliteLoad.errors} errors`);
-  rows.push(row('invoice_create_sqlite', sqliteLoad.rps, 'req/s', 'sqlite_durable_insert_per_txn', sqliteBase, '>= 1.0 ratio', sqliteLoad.rps / sqliteBase >= 1.0));
-  rows.push(row('invoice_create_sqlite_p99', sqliteLoad.p99, 'ms', 'bare_fastify_json_p99', bareLoad.p99, '<= 25 ms', sqliteLoad.p99 <= 25));
+  if (sqliteLoad.non2xx > 0 || sqliteLoad.errors > 0)
+    throw new Error(`sqlite run had ${sqliteLoad.non2xx} non-2xx and ${sqliteLoad.errors} errors`);
+  rows.push(
+    row(
+      'invoice_create_sqlite',
+      sqliteLoad.rps,
+      'req/s',
+      'sqlite_durable_insert_per_txn',
+      sqliteBase,
+      '>= 1.0 ratio',
+      sqliteLoad.rps / sqliteBase >= 1.0,
+    ),
+  );
+  rows.push(
+    row(
+      'invoice_create_sqlite_p99',
+      sqliteLoad.p99,
+      'ms',
+      'bare_fastify_json_p99',
+      bareLoad.p99,
+      '<= 25 ms',
+      sqliteLoad.p99 <= 25,
+    ),
+  );
 
   const base = await freshPgUrl();
   const pgBase = await postgresInsertRate(base.url, SECONDS, POOL_SIZE);
@@ -56,9 +77,40 @@ export async function benchCore(): Promise<Row[]> {
   const pgLoad = await load(postgres.url, postgres.token, SECONDS);
   postgres.child.kill();
   await db.drop();
-  if (pgLoad.non2xx > 0 || pgLoad.errors > 0) throw new Error(`postgres run had ${pgLoad.non2xx} non-2xx and ${pgLoad.errors} errors`);
-  rows.push(row('invoice_create_postgres', pgLoad.rps, 'req/s', 'postgres_insert_per_statement_pool10', pgBase, '>= 0.6 ratio', pgLoad.rps / pgBase >= 0.6));
-  rows.push(row('invoice_create_postgres_p99', pgLoad.p99, 'ms', 'bare_fastify_json_p99', bareLoad.p99, '<= 25 ms', pgLoad.p99 <= 25));
-  rows.push(row('invoice_create_sqlite_vs_bare_http', sqliteLoad.rps, 'req/s', 'bare_fastify_json', bareLoad.rps, 'informational', true));
+  if (pgLoad.non2xx > 0 || pgLoad.errors > 0)
+    throw new Error(`postgres run had ${pgLoad.non2xx} non-2xx and ${pgLoad.errors} errors`);
+  rows.push(
+    row(
+      'invoice_create_postgres',
+      pgLoad.rps,
+      'req/s',
+      'postgres_insert_per_statement_pool10',
+      pgBase,
+      '>= 0.6 ratio',
+      pgLoad.rps / pgBase >= 0.6,
+    ),
+  );
+  rows.push(
+    row(
+      'invoice_create_postgres_p99',
+      pgLoad.p99,
+      'ms',
+      'bare_fastify_json_p99',
+      bareLoad.p99,
+      '<= 25 ms',
+      pgLoad.p99 <= 25,
+    ),
+  );
+  rows.push(
+    row(
+      'invoice_create_sqlite_vs_bare_http',
+      sqliteLoad.rps,
+      'req/s',
+      'bare_fastify_json',
+      bareLoad.rps,
+      'informational',
+      true,
+    ),
+  );
   return rows;
 }

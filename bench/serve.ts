@@ -20,11 +20,21 @@ const [mode, databaseUrl = '', poolTarget = '0', poolSize = '10'] = process.argv
 
 if (mode === 'bare') {
   const app = Fastify();
-  app.post('/v1/invoices', async (_req, reply) => reply.status(201).send({ id: 'inv_x', status: 'awaiting_payment' }));
+  app.post('/v1/invoices', async (_req, reply) =>
+    reply.status(201).send({ id: 'inv_x', status: 'awaiting_payment' }),
+  );
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   process.stdout.write(`${JSON.stringify({ url, token: '' })}\n`);
 } else {
-  const config = loadConfig({}, { databaseUrl, addressPoolTarget: Number(poolTarget), databasePoolSize: Number(poolSize), logLevel: 'warn' });
+  const config = loadConfig(
+    {},
+    {
+      databaseUrl,
+      addressPoolTarget: Number(poolTarget),
+      databasePoolSize: Number(poolSize),
+      logLevel: 'warn',
+    },
+  );
   const tally = await openTally(config, { log: pino({ level: 'warn' }) });
   const merchant = await createMerchant(tally.database.db, 'Bench Store', tally.clock.now());
   const wallet = await addWallet(tally, merchant.id, { scope: 'bitcoin-regtest', xpub: DEV_REGTEST_TPUB });

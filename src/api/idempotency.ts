@@ -18,7 +18,9 @@ export interface StoredResponse {
   body: unknown;
 }
 
-const KEY = /^[\x21-\x7e]{1,255}$/;
+/** 1-255 visible ASCII characters; also the pattern /openapi.json publishes for the header. */
+export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7e]{1,255}$';
+const KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 export function readIdempotencyKey(header: string | string[] | undefined): string | null {
   if (header === undefined) return null;

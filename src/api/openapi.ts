@@ -1,4 +1,5 @@
 import { ERROR_CATALOGUE } from '../core/errors.ts';
+import { IDEMPOTENCY_KEY_PATTERN } from './idempotency.ts';
 import type { RouteDef } from './route.ts';
 import { ErrorBody } from './schemas.ts';
 
@@ -40,7 +41,7 @@ export function buildOpenApi(routes: RouteDef[]) {
         name: 'Idempotency-Key',
         in: 'header',
         required: false,
-        schema: { type: 'string', maxLength: 255 },
+        schema: { type: 'string', minLength: 1, maxLength: 255, pattern: IDEMPOTENCY_KEY_PATTERN },
         description:
           'Replays the stored response for a repeated key; 422 if the body differs; 409 while in flight.',
       });

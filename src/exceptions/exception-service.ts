@@ -41,7 +41,7 @@ export async function listExceptions(
     invoiceId?: string | undefined;
   },
 ) {
-  let q = tally.database.db
+  let q = tally.database.read
     .selectFrom('exceptions')
     .selectAll()
     .where('merchant_id', '=', merchantId)
@@ -55,7 +55,7 @@ export async function listExceptions(
 }
 
 export async function getException(tally: Tally, merchantId: string, id: string) {
-  const row = await tally.database.db
+  const row = await tally.database.read
     .selectFrom('exceptions')
     .selectAll()
     .where('id', '=', id)

@@ -3,7 +3,7 @@ import { getMerchant } from '../auth/merchants.ts';
 import type { Tally } from '../context.ts';
 import { TallyError, validationError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { parseAmount } from '../core/money.ts';
+import { MAX_BASE_UNITS, parseAmount } from '../core/money.ts';
 import { type AssetDefinition, currencyDecimals, getAsset, listAssets } from '../core/registry.ts';
 import type { Schema } from '../db/schema.ts';
 import { enqueueJob } from '../jobs/job-store.ts';
@@ -52,7 +52,7 @@ export async function createInvoice(
   input: CreateInvoiceInput,
   inTransaction?: (trx: Transaction<Schema>, invoice: InvoiceJson) => Promise<void>,
 ): Promise<InvoiceJson> {
-  const merchant = await getMerchant(tally.database.db, merchantId);
+  const merchant = await getMerchant(tally.database.read, merchantId);
   const policy = mergePolicy(merchant.policy, input.policy);
   if (input.expires_in_seconds !== undefined) policy.expiry_seconds = input.expires_in_seconds;
 
@@ -65,7 +65,7 @@ export async function createInvoice(
   const price = parseAmount(input.price.amount, priceDecimals, 'price.amount');
   if (price === 0n) throw validationError([{ path: 'price.amount', message: 'must be greater than zero' }]);
 
-  const wallets = await tally.database.db
+  const wallets = await tally.database.read
     .selectFrom('wallets')
     .selectAll()
     .where('merchant_id', '=', merchantId)
@@ -100,6 +100,9 @@ export async function createInvoice(
       const quote = await tally.rates.getQuote(asset.code, input.price.currency);
       due = amountDue(price, priceDecimals, quote.value, asset.decimals);
       rate = { value: quote.value, source: quote.source, fetchedAt: quote.fetchedAt };
+    }
+    if (due > MAX_BASE_UNITS) {
+      throw validationError([{ path: 'price.amount', message: `is too large to pay in ${asset.code}` }]);
     }
     if (due <= 0n)
       throw validationError([{ path: 'price.amount', message: 'is too small to pay in ' + asset.code }]);

@@ -6,7 +6,7 @@ import { loadInvoice } from './invoice-store.ts';
 import { type InvoiceJson, serializeInvoice } from './serialize.ts';
 
 export async function getInvoice(tally: Tally, merchantId: string, id: string): Promise<InvoiceJson> {
-  const invoice = await loadInvoice(tally.database.db, tally.database.dialect, merchantId, id);
+  const invoice = await loadInvoice(tally.database.read, tally.database.dialect, merchantId, id);
   if (!invoice) throw new TallyError('not_found', `No invoice ${id}.`);
   return serializeInvoice(invoice);
 }
@@ -23,7 +23,7 @@ export interface ListParams {
  * previous page, so pages stay stable while new invoices arrive.
  */
 export async function listInvoices(tally: Tally, merchantId: string, params: ListParams) {
-  let query = tally.database.db
+  let query = tally.database.read
     .selectFrom('invoices')
     .select('id')
     .where('merchant_id', '=', merchantId)
@@ -47,7 +47,7 @@ export interface EventQuery {
 
 /** Oldest first, so a receiver that missed deliveries can walk forward from its last seen id. */
 export async function listEvents(tally: Tally, merchantId: string, params: EventQuery) {
-  let query = tally.database.db
+  let query = tally.database.read
     .selectFrom('events')
     .select(['id', 'payload', 'created_at'])
     .where('merchant_id', '=', merchantId)
@@ -60,7 +60,7 @@ export async function listEvents(tally: Tally, merchantId: string, params: Event
 }
 
 export async function listTransitions(tally: Tally, merchantId: string, invoiceId: string) {
-  const rows = await tally.database.db
+  const rows = await tally.database.read
     .selectFrom('transitions')
     .selectAll()
     .where('invoice_id', '=', invoiceId)

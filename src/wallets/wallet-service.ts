@@ -65,7 +65,7 @@ export async function addWallet(tally: Tally, merchantId: string, input: AddWall
 }
 
 export async function getWallet(tally: Tally, merchantId: string, id: string) {
-  const row = await tally.database.db
+  const row = await tally.database.read
     .selectFrom('wallets')
     .selectAll()
     .where('id', '=', id)
@@ -76,7 +76,7 @@ export async function getWallet(tally: Tally, merchantId: string, id: string) {
 }
 
 export async function listWallets(tally: Tally, merchantId: string) {
-  const rows = await tally.database.db
+  const rows = await tally.database.read
     .selectFrom('wallets')
     .selectAll()
     .where('merchant_id', '=', merchantId)
@@ -99,7 +99,7 @@ async function serializeWallet(
     created_at: string | Date;
   },
 ) {
-  const counts = await tally.database.db
+  const counts = await tally.database.read
     .selectFrom('wallet_addresses')
     .select((eb) => [
       eb.fn.countAll<string | number>().as('derived'),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.ts';
-import { type Harness, createHarness } from '../helpers/harness.ts';
+import { createHarness, type Harness } from '../helpers/harness.ts';
 
 describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
   let h: Harness;
@@ -11,7 +11,11 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
 
   it('creates an invoice with a fresh address per option, a locked rate and a policy snapshot', async () => {
     const res = await h.request('POST', '/v1/invoices', {
-      body: { price: { amount: '10.00', currency: 'USD' }, payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }], merchant_order_id: 'order-1' },
+      body: {
+        price: { amount: '10.00', currency: 'USD' },
+        payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+        merchant_order_id: 'order-1',
+      },
     });
     expect(res.status).toBe(201);
     expect(res.body.status).toBe('awaiting_payment');
@@ -21,17 +25,29 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
     expect(option.amount_due_base_units).toBe('15385');
     expect(option.rate).toMatchObject({ value: '65000', source: 'fixed' });
     expect(res.body.policy.expiry_seconds).toBe(900);
-    const second = await h.request('POST', '/v1/invoices', { body: { price: { amount: '10.00', currency: 'USD' }, payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }] } });
+    const second = await h.request('POST', '/v1/invoices', {
+      body: {
+        price: { amount: '10.00', currency: 'USD' },
+        payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+      },
+    });
     expect(second.body.payment_options[0].address).not.toBe(option.address);
   });
 
   it('records created → awaiting_payment with its event in the outbox', async () => {
-    const res = await h.request('POST', '/v1/invoices', { body: { price: { amount: '0.001', currency: 'BTC' }, payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }] } });
+    const res = await h.request('POST', '/v1/invoices', {
+      body: {
+        price: { amount: '0.001', currency: 'BTC' },
+        payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+      },
+    });
     const id = res.body.id;
     expect(res.body.payment_options[0].amount_due_base_units).toBe('100000');
     expect(res.body.payment_options[0].rate).toBeNull();
     const transitions = await h.request('GET', `/v1/invoices/${id}/transitions`);
-    expect(transitions.body.data.map((t: { from: string; to: string }) => `${t.from}>${t.to}`)).toEqual(['created>awaiting_payment']);
+    expect(transitions.body.data.map((t: { from: string; to: string }) => `${t.from}>${t.to}`)).toEqual([
+      'created>awaiting_payment',
+    ]);
     const events = await h.request('GET', `/v1/invoices/${id}/events`);
     expect(events.body.data.map((e: { type: string }) => e.type)).toEqual(['invoice.awaiting_payment']);
     expect(events.body.data[0].data.invoice.id).toBe(id);
@@ -40,7 +56,13 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
 
   it('lists with cursor pagination, newest first, without overlap', async () => {
     for (let i = 0; i < 5; i++) {
-      await h.request('POST', '/v1/invoices', { body: { price: { amount: '1', currency: 'USD' }, merchant_order_id: `page-${i}`, payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }] } });
+      await h.request('POST', '/v1/invoices', {
+        body: {
+          price: { amount: '1', currency: 'USD' },
+          merchant_order_id: `page-${i}`,
+          payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+        },
+      });
     }
     const first = await h.request('GET', '/v1/invoices?limit=3');
     expect(first.body.data).toHaveLength(3);
@@ -50,38 +72,65 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort().reverse()).toEqual(ids);
     const byOrder = await h.request('GET', '/v1/invoices?merchant_order_id=page-2');
-    expect(byOrder.body.data.map((i: { merchant_order_id: string }) => i.merchant_order_id)).toEqual(['page-2']);
+    expect(byOrder.body.data.map((i: { merchant_order_id: string }) => i.merchant_order_id)).toEqual([
+      'page-2',
+    ]);
   });
 
   it('cancels an unpaid invoice idempotently, and refuses to cancel a failed one with 409', async () => {
-    const inv = await h.request('POST', '/v1/invoices', { body: { price: { amount: '5', currency: 'USD' }, payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }] } });
+    const inv = await h.request('POST', '/v1/invoices', {
+      body: {
+        price: { amount: '5', currency: 'USD' },
+        payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+      },
+    });
     const cancel = await h.request('POST', `/v1/invoices/${inv.body.id}/cancel`);
     expect(cancel.status).toBe(200);
     expect(cancel.body.status).toBe('cancelled');
     const again = await h.request('POST', `/v1/invoices/${inv.body.id}/cancel`);
     expect(again.status).toBe(200);
     expect(again.body.sequence).toBe(cancel.body.sequence);
-    const paid = await h.request('POST', '/v1/invoices', { body: { price: { amount: '5', currency: 'USD' }, payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }] } });
-    await h.request('POST', `/v1/invoices/${paid.body.id}/actions`, { body: { action: 'mark_failed', reason: 'customer fraud report' } });
+    const paid = await h.request('POST', '/v1/invoices', {
+      body: {
+        price: { amount: '5', currency: 'USD' },
+        payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+      },
+    });
+    await h.request('POST', `/v1/invoices/${paid.body.id}/actions`, {
+      body: { action: 'mark_failed', reason: 'customer fraud report' },
+    });
     const refused = await h.request('POST', `/v1/invoices/${paid.body.id}/cancel`);
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('invalid_state');
   });
 
   it('refuses fulfilment of an unpaid invoice, accepts it after mark_paid with a reason', async () => {
-    const inv = await h.request('POST', '/v1/invoices', { body: { price: { amount: '5', currency: 'USD' }, payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }] } });
-    const early = await h.request('POST', `/v1/invoices/${inv.body.id}/fulfilment`, { body: { reference: 'ship-1' } });
+    const inv = await h.request('POST', '/v1/invoices', {
+      body: {
+        price: { amount: '5', currency: 'USD' },
+        payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+      },
+    });
+    const early = await h.request('POST', `/v1/invoices/${inv.body.id}/fulfilment`, {
+      body: { reference: 'ship-1' },
+    });
     expect(early.status).toBe(409);
     h.clock.advance(16 * 60_000);
     expect(await h.worker.runDue()).toBeGreaterThan(0);
     const expired = await h.request('GET', `/v1/invoices/${inv.body.id}`);
     expect(expired.body.status).toBe('expired');
-    const noReason = await h.request('POST', `/v1/invoices/${inv.body.id}/actions`, { body: { action: 'mark_paid' } });
+    const noReason = await h.request('POST', `/v1/invoices/${inv.body.id}/actions`, {
+      body: { action: 'mark_paid' },
+    });
     expect(noReason.status).toBe(422);
-    const marked = await h.request('POST', `/v1/invoices/${inv.body.id}/actions`, { body: { action: 'mark_paid', reason: 'paid by bank transfer, ref 991' } });
+    const marked = await h.request('POST', `/v1/invoices/${inv.body.id}/actions`, {
+      body: { action: 'mark_paid', reason: 'paid by bank transfer, ref 991' },
+    });
     expect(marked.body.status).toBe('paid');
     expect(marked.body.manually_paid).toBe(true);
-    const done = await h.request('POST', `/v1/invoices/${inv.body.id}/fulfilment`, { body: { reference: 'ship-1' } });
+    const done = await h.request('POST', `/v1/invoices/${inv.body.id}/fulfilment`, {
+      body: { reference: 'ship-1' },
+    });
     expect(done.status).toBe(200);
     expect(done.body.fulfilment.reference).toBe('ship-1');
     const transitions = await h.request('GET', `/v1/invoices/${inv.body.id}/transitions`);
@@ -92,7 +141,10 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
 
   it('enforces scopes: a read-only key cannot create', async () => {
     const readOnly = await h.keyWithScopes(['invoices:read']);
-    const res = await h.request('POST', '/v1/invoices', { token: readOnly, body: { price: { amount: '1', currency: 'USD' } } });
+    const res = await h.request('POST', '/v1/invoices', {
+      token: readOnly,
+      body: { price: { amount: '1', currency: 'USD' } },
+    });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('forbidden');
     const none = await h.request('GET', '/v1/invoices', { token: null });
@@ -100,13 +152,21 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
   });
 
   it('refuses an extended private key without storing or echoing it', async () => {
-    const xprv = 'tprv8ZgxMBicQKsPd7Uf69XL1XwhmjHopUGep8GuEiJDZmbQz6o58LninorQAfcKZWARbtRtfnLcJ5MQ2AtHcQJCCRUcMRvmDUjyEmNUWwx8UbK';
+    const xprv =
+      'tprv8ZgxMBicQKsPd7Uf69XL1XwhmjHopUGep8GuEiJDZmbQz6o58LninorQAfcKZWARbtRtfnLcJ5MQ2AtHcQJCCRUcMRvmDUjyEmNUWwx8UbK';
     const { merchantId, token } = await h.newMerchant('fresh');
-    const res = await h.request('POST', '/v1/wallets', { token, body: { scope: 'bitcoin-testnet', xpub: xprv } });
+    const res = await h.request('POST', '/v1/wallets', {
+      token,
+      body: { scope: 'bitcoin-testnet', xpub: xprv },
+    });
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('private_key_refused');
     expect(JSON.stringify(res.body)).not.toContain(xprv.slice(4, 30));
-    const stored = await h.tally.database.db.selectFrom('wallets').select('xpub').where('merchant_id', '=', merchantId).execute();
+    const stored = await h.tally.database.db
+      .selectFrom('wallets')
+      .select('xpub')
+      .where('merchant_id', '=', merchantId)
+      .execute();
     expect(stored.some((w) => w.xpub.startsWith('tprv'))).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 /**
@@ -20,7 +20,11 @@ export interface TestDatabase {
 
 export async function freshSqlite(): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'tally-test-'));
-  return { name: 'sqlite', url: join(dir, 'tally.db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    name: 'sqlite',
+    url: join(dir, 'tally.db'),
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export async function freshPostgres(): Promise<TestDatabase> {
@@ -29,7 +33,9 @@ export async function freshPostgres(): Promise<TestDatabase> {
   try {
     await admin.connect();
   } catch (error) {
-    throw new Error(`PostgreSQL is required for the repository tests and is not reachable at ${ADMIN_URL}: ${String(error)}. Run the suite with "npm test", which starts it.`);
+    throw new Error(
+      `PostgreSQL is required for the repository tests and is not reachable at ${ADMIN_URL}: ${String(error)}. Run the suite with "npm test", which starts it.`,
+    );
   }
   await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();

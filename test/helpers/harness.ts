@@ -23,15 +23,28 @@ export interface Harness {
   token: string;
   newMerchant(name?: string): Promise<{ merchantId: string; token: string }>;
   keyWithScopes(scopes: ApiScope[]): Promise<string>;
-  request(method: string, url: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  request(
+    method: string,
+    url: string,
+    options?: { token?: string | null; body?: unknown; headers?: Record<string, string>; rawBody?: string },
+    // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON response shapes; assertions check them.
+  ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 
 /** A Tally on the given database with a manual clock, fixed rates and one merchant with dev wallets. */
-export async function createHarness(db: TestDatabase, options: { rates?: QuoteSource; poolTarget?: number } = {}): Promise<Harness> {
+export async function createHarness(
+  db: TestDatabase,
+  options: { rates?: QuoteSource; poolTarget?: number } = {},
+): Promise<Harness> {
   const clock = new ManualClock(new Date('2026-11-21T12:00:00Z'));
-  const config = loadConfig({}, { databaseUrl: db.url, addressPoolTarget: options.poolTarget ?? 5, logLevel: 'silent' });
-  const rates = options.rates ?? new RateService({ providers: [new FixedRateProvider(undefined, clock)], clock, maxAgeMs: 60_000 });
+  const config = loadConfig(
+    {},
+    { databaseUrl: db.url, addressPoolTarget: options.poolTarget ?? 5, logLevel: 'silent' },
+  );
+  const rates =
+    options.rates ??
+    new RateService({ providers: [new FixedRateProvider(undefined, clock)], clock, maxAgeMs: 60_000 });
   const tally = await openTally(config, { clock, rates, log: pino({ level: 'silent' }) });
   const app = buildApp(tally);
   const worker = new Worker(tally);
@@ -52,7 +65,8 @@ export async function createHarness(db: TestDatabase, options: { rates?: QuoteSo
     merchantId: first.merchantId,
     token: first.token,
     newMerchant,
-    keyWithScopes: async (scopes) => (await createApiKey(tally.database.db, first.merchantId, 'scoped', scopes, clock.now())).token,
+    keyWithScopes: async (scopes) =>
+      (await createApiKey(tally.database.db, first.merchantId, 'scoped', scopes, clock.now())).token,
     async request(method, url, opts = {}) {
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
       const token = opts.token === undefined ? first.token : opts.token;
@@ -60,7 +74,12 @@ export async function createHarness(db: TestDatabase, options: { rates?: QuoteSo
       let payload: string | undefined = opts.rawBody;
       if (opts.body !== undefined) payload = JSON.stringify(opts.body);
       if (payload !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
-      const res = await app.server.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload } : {}) });
+      const res = await app.server.inject({
+        method: method as 'GET',
+        url,
+        headers,
+        ...(payload !== undefined ? { payload } : {}),
+      });
       let body: unknown = res.body;
       try {
         body = JSON.parse(res.body);

@@ -163,7 +163,17 @@ export const adminRoutes = [
         body.scopes,
         ctx.tally.clock.now(),
       );
-      return { id: key.id, object: 'api_key', name: body.name, scopes: body.scopes, token: key.token };
+      const created = {
+        id: key.id,
+        object: 'api_key',
+        name: body.name,
+        scopes: body.scopes,
+        token: key.token,
+      };
+      // The token is shown once and stored only hashed: a replay gets the key without it, never a stored copy.
+      const store = ctx.storeIdempotentResponse;
+      if (store) await ctx.tally.database.write((trx) => store(trx, { ...created, token: null }));
+      return created;
     },
   }),
   defineRoute<Id>({
