@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import * as m0001 from './0001_initial.ts';
+import * as m0002 from './0002_free_address_index.ts';
 import type { ColumnTypes } from './column-types.ts';
 
 export interface ForwardMigration {
@@ -9,4 +10,5 @@ export interface ForwardMigration {
 /** In order. Forward-only: a deployed migration is never edited, only followed by a new one. */
 export const MIGRATIONS: Record<string, ForwardMigration> = {
   '0001_initial': m0001,
+  '0002_free_address_index': m0002,
 };
