@@ -1,72 +1,26 @@
 import type { Kysely, Transaction } from 'kysely';
-import { newId } from '../core/ids.ts';
 import { unitsFromDb } from '../core/money.ts';
 import type { DialectName } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
 import { flag, isFlagSet, iso, toDate, toDateOrNull } from '../db/values.ts';
+import {
+  addTransitionEffects,
+  emptyEffects,
+  eventRow,
+  insertEffects,
+  invoiceRow,
+  optionRows,
+} from './effect-rows.ts';
 import type { Fact } from './facts.ts';
 import type { Policy } from './policy.ts';
 import type { InvoiceRecord } from './record.ts';
-import { serializeInvoice, serializePayment } from './serialize.ts';
 import type { TransitionResult } from './transition.ts';
 import type { InvoiceStatus, Payment, PaymentOption, PaymentTiming } from './types.ts';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 
-export async function insertInvoice(trx: Db, inv: InvoiceRecord): Promise<void> {
-  await trx
-    .insertInto('invoices')
-    .values({
-      id: inv.id,
-      merchant_id: inv.merchantId,
-      status: inv.status,
-      merchant_order_id: inv.merchantOrderId,
-      customer_id: inv.customerId,
-      description: inv.description,
-      price_amount: inv.priceAmount.toString(),
-      price_currency: inv.priceCurrency,
-      metadata: JSON.stringify(inv.metadata),
-      success_url: inv.successUrl,
-      cancel_url: inv.cancelUrl,
-      expires_at: iso(inv.expiresAt),
-      policy: JSON.stringify(inv.policySnapshot),
-      selected_option_id: inv.selectedOptionId,
-      refunded_amount: inv.refundedAmount.toString(),
-      manually_paid: flag(inv.manuallyPaid),
-      sequence: inv.sequence,
-      version: inv.version,
-      fulfilled_at: null,
-      fulfilment: null,
-      created_at: iso(inv.createdAt),
-      updated_at: iso(inv.updatedAt),
-    })
-    .execute();
-  if (inv.options.length > 0) {
-    await trx
-      .insertInto('payment_options')
-      .values(
-        inv.options.map((o, position) => ({
-          id: o.id,
-          invoice_id: inv.id,
-          merchant_id: inv.merchantId,
-          position,
-          asset: o.asset,
-          network: o.network,
-          address: o.address,
-          wallet_id: o.walletId,
-          derivation_index: o.derivationIndex,
-          amount_due: o.amountDue.toString(),
-          decimals: o.decimals,
-          required_confirmations: o.requiredConfirmations,
-          zero_conf_allowed: flag(o.zeroConfAllowed),
-          confirmation_reason: o.confirmationReason,
-          rate_value: o.rate?.value ?? null,
-          rate_source: o.rate?.source ?? null,
-          rate_fetched_at: o.rate ? iso(o.rate.fetchedAt) : null,
-        })),
-      )
-      .execute();
-  }
+export async function insertInvoice(trx: Transaction<Schema>, inv: InvoiceRecord): Promise<void> {
+  await insertEffects(trx, { ...emptyEffects(), invoices: [invoiceRow(inv)], options: optionRows(inv) });
 }
 
 /** Loads one invoice of one merchant; on PostgreSQL `forUpdate` locks its row until commit. */
@@ -166,7 +120,7 @@ export class ConcurrentUpdateError extends Error {}
  * carrying the invoice snapshot at their sequence number.
  */
 export async function persistTransition(
-  trx: Db,
+  trx: Transaction<Schema>,
   before: InvoiceRecord,
   result: TransitionResult,
   fact: Fact,
@@ -201,90 +155,10 @@ export async function persistTransition(
       .execute();
   }
   await savePayments(trx, before, after, now);
-
-  for (const t of result.transitions) {
-    await trx
-      .insertInto('transitions')
-      .values({
-        id: newId('trn'),
-        invoice_id: before.id,
-        merchant_id: before.merchantId,
-        from_status: t.from,
-        to_status: t.to,
-        cause_id: t.causeId,
-        cause_kind: t.causeKind,
-        actor_kind: t.actor?.kind ?? null,
-        actor_id: t.actor?.id ?? null,
-        reason: t.reason,
-        created_at: iso(now),
-      })
-      .execute();
-  }
-  const exceptionIds = new Map<number, string>();
-  for (const [i, e] of result.exceptions.entries()) {
-    const id = newId('exc');
-    exceptionIds.set(i, id);
-    await trx
-      .insertInto('exceptions')
-      .values({
-        id,
-        merchant_id: before.merchantId,
-        invoice_id: before.id,
-        payment_id: e.paymentId,
-        kind: e.kind,
-        evidence: JSON.stringify(e.evidence),
-        status: 'open',
-        resolution: null,
-        resolved_by: null,
-        resolved_reason: null,
-        created_at: iso(now),
-        resolved_at: null,
-      })
-      .execute();
-  }
-  let exceptionCursor = 0;
-  for (const ev of result.events) {
-    const extra: Record<string, unknown> = {};
-    if (ev.paymentId) {
-      const payment = after.payments.find((p) => p.id === ev.paymentId);
-      if (payment) extra.payment = serializePayment(payment, after.options);
-    }
-    if (ev.type === 'exception.opened') {
-      const e = result.exceptions[exceptionCursor];
-      extra.exception = e
-        ? {
-            id: exceptionIds.get(exceptionCursor),
-            kind: e.kind,
-            payment_id: e.paymentId,
-            evidence: e.evidence,
-            status: 'open',
-          }
-        : null;
-      exceptionCursor += 1;
-    }
-    const transition = result.transitions.find((t) => `invoice.${t.to}` === ev.type);
-    if (transition)
-      extra.transition = {
-        from: transition.from,
-        to: transition.to,
-        cause: transition.causeKind,
-        reason: transition.reason,
-      };
-    await insertEvent(
-      trx,
-      before.merchantId,
-      before.id,
-      ev.type,
-      ev.sequence,
-      { ...snapshotAt(after, ev.sequence), ...extra },
-      now,
-    );
-  }
+  const rows = emptyEffects();
+  addTransitionEffects(rows, after, result, now);
+  await insertEffects(trx, rows);
   return after;
-}
-
-function snapshotAt(inv: InvoiceRecord, sequence: number) {
-  return { invoice: { ...serializeInvoice(inv), sequence } };
 }
 
 export async function insertEvent(
@@ -296,21 +170,9 @@ export async function insertEvent(
   data: Record<string, unknown>,
   now: Date,
 ): Promise<string> {
-  const id = newId('evt');
-  const payload = { id, type, created: iso(now), data };
-  await trx
-    .insertInto('events')
-    .values({
-      id,
-      merchant_id: merchantId,
-      invoice_id: invoiceId,
-      type,
-      sequence,
-      payload: JSON.stringify(payload),
-      created_at: iso(now),
-    })
-    .execute();
-  return id;
+  const row = eventRow(merchantId, invoiceId, type, sequence, data, now);
+  await trx.insertInto('events').values(row).execute();
+  return row.id;
 }
 
 async function savePayments(trx: Db, before: InvoiceRecord, after: InvoiceRecord, now: Date): Promise<void> {

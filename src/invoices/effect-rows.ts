@@ -1,0 +1,211 @@
+import type { Insertable, Transaction } from 'kysely';
+import { newId } from '../core/ids.ts';
+import type {
+  EventsTable,
+  ExceptionsTable,
+  InvoicesTable,
+  JobsTable,
+  PaymentOptionsTable,
+  Schema,
+  TransitionsTable,
+} from '../db/schema.ts';
+import { flag, iso } from '../db/values.ts';
+import type { InvoiceRecord } from './record.ts';
+import { serializeInvoice, serializePayment } from './serialize.ts';
+import type { TransitionResult } from './transition.ts';
+
+/**
+ * Rows a transition writes, built as plain data so one invoice (a fact) or a whole batch of new
+ * invoices can be inserted with one multi-row INSERT per table.
+ */
+export interface EffectRows {
+  invoices: Insertable<InvoicesTable>[];
+  options: Insertable<PaymentOptionsTable>[];
+  transitions: Insertable<TransitionsTable>[];
+  exceptions: Insertable<ExceptionsTable>[];
+  events: Insertable<EventsTable>[];
+  jobs: Insertable<JobsTable>[];
+}
+
+export function emptyEffects(): EffectRows {
+  return { invoices: [], options: [], transitions: [], exceptions: [], events: [], jobs: [] };
+}
+
+export function invoiceRow(inv: InvoiceRecord): Insertable<InvoicesTable> {
+  return {
+    id: inv.id,
+    merchant_id: inv.merchantId,
+    status: inv.status,
+    merchant_order_id: inv.merchantOrderId,
+    customer_id: inv.customerId,
+    description: inv.description,
+    price_amount: inv.priceAmount.toString(),
+    price_currency: inv.priceCurrency,
+    metadata: JSON.stringify(inv.metadata),
+    success_url: inv.successUrl,
+    cancel_url: inv.cancelUrl,
+    expires_at: iso(inv.expiresAt),
+    policy: JSON.stringify(inv.policySnapshot),
+    selected_option_id: inv.selectedOptionId,
+    refunded_amount: inv.refundedAmount.toString(),
+    manually_paid: flag(inv.manuallyPaid),
+    sequence: inv.sequence,
+    version: inv.version,
+    fulfilled_at: inv.fulfilledAt ? iso(inv.fulfilledAt) : null,
+    fulfilment: inv.fulfilment ? JSON.stringify(inv.fulfilment) : null,
+    created_at: iso(inv.createdAt),
+    updated_at: iso(inv.updatedAt),
+  };
+}
+
+export function optionRows(inv: InvoiceRecord): Insertable<PaymentOptionsTable>[] {
+  return inv.options.map((o, position) => ({
+    id: o.id,
+    invoice_id: inv.id,
+    merchant_id: inv.merchantId,
+    position,
+    asset: o.asset,
+    network: o.network,
+    address: o.address,
+    wallet_id: o.walletId,
+    derivation_index: o.derivationIndex,
+    amount_due: o.amountDue.toString(),
+    decimals: o.decimals,
+    required_confirmations: o.requiredConfirmations,
+    zero_conf_allowed: flag(o.zeroConfAllowed),
+    confirmation_reason: o.confirmationReason,
+    rate_value: o.rate?.value ?? null,
+    rate_source: o.rate?.source ?? null,
+    rate_fetched_at: o.rate ? iso(o.rate.fetchedAt) : null,
+  }));
+}
+
+/**
+ * Transitions, exceptions and outbox events of one transition result. Each event carries the
+ * invoice as it stands after the fact, stamped with the event's own sequence number, plus the
+ * payment, exception or transition it is about.
+ */
+export function addTransitionEffects(
+  rows: EffectRows,
+  after: InvoiceRecord,
+  result: TransitionResult,
+  now: Date,
+): void {
+  const at = iso(now);
+  for (const t of result.transitions) {
+    rows.transitions.push({
+      id: newId('trn'),
+      invoice_id: after.id,
+      merchant_id: after.merchantId,
+      from_status: t.from,
+      to_status: t.to,
+      cause_id: t.causeId,
+      cause_kind: t.causeKind,
+      actor_kind: t.actor?.kind ?? null,
+      actor_id: t.actor?.id ?? null,
+      reason: t.reason,
+      created_at: at,
+    });
+  }
+  const exceptionIds = result.exceptions.map((e) => {
+    const id = newId('exc');
+    rows.exceptions.push({
+      id,
+      merchant_id: after.merchantId,
+      invoice_id: after.id,
+      payment_id: e.paymentId,
+      kind: e.kind,
+      evidence: JSON.stringify(e.evidence),
+      status: 'open',
+      resolution: null,
+      resolved_by: null,
+      resolved_reason: null,
+      created_at: at,
+      resolved_at: null,
+    });
+    return id;
+  });
+  const snapshot = serializeInvoice(after);
+  let exceptionCursor = 0;
+  for (const ev of result.events) {
+    const data: Record<string, unknown> = { invoice: { ...snapshot, sequence: ev.sequence } };
+    if (ev.paymentId) {
+      const payment = after.payments.find((p) => p.id === ev.paymentId);
+      if (payment) data.payment = serializePayment(payment, after.options);
+    }
+    if (ev.type === 'exception.opened') {
+      const e = result.exceptions[exceptionCursor];
+      data.exception = e
+        ? {
+            id: exceptionIds[exceptionCursor],
+            kind: e.kind,
+            payment_id: e.paymentId,
+            evidence: e.evidence,
+            status: 'open',
+          }
+        : null;
+      exceptionCursor += 1;
+    }
+    const transition = result.transitions.find((t) => `invoice.${t.to}` === ev.type);
+    if (transition) {
+      data.transition = {
+        from: transition.from,
+        to: transition.to,
+        cause: transition.causeKind,
+        reason: transition.reason,
+      };
+    }
+    rows.events.push(eventRow(after.merchantId, after.id, ev.type, ev.sequence, data, now));
+  }
+}
+
+export function eventRow(
+  merchantId: string,
+  invoiceId: string | null,
+  type: string,
+  sequence: number,
+  data: Record<string, unknown>,
+  now: Date,
+): Insertable<EventsTable> {
+  const id = newId('evt');
+  const created = iso(now);
+  return {
+    id,
+    merchant_id: merchantId,
+    invoice_id: invoiceId,
+    type,
+    sequence,
+    payload: JSON.stringify({ id, type, created, data }),
+    created_at: created,
+  };
+}
+
+/** SQLite allows 32,766 bound parameters per statement; stay well under it. */
+const MAX_PARAMS = 30_000;
+
+async function insertMany<T extends keyof Schema>(
+  trx: Transaction<Schema>,
+  table: T,
+  rows: Insertable<Schema[T]>[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const width = Object.keys(rows[0] as object).length;
+  const chunk = Math.max(1, Math.floor(MAX_PARAMS / width));
+  for (let i = 0; i < rows.length; i += chunk) {
+    // `as never`: Kysely cannot narrow the insert shape of a generic table name.
+    await trx
+      .insertInto(table)
+      .values(rows.slice(i, i + chunk) as never)
+      .execute();
+  }
+}
+
+/** Inserts every collected row, one multi-row INSERT per table, parents before children. */
+export async function insertEffects(trx: Transaction<Schema>, rows: EffectRows): Promise<void> {
+  await insertMany(trx, 'invoices', rows.invoices);
+  await insertMany(trx, 'payment_options', rows.options);
+  await insertMany(trx, 'transitions', rows.transitions);
+  await insertMany(trx, 'exceptions', rows.exceptions);
+  await insertMany(trx, 'events', rows.events);
+  await insertMany(trx, 'jobs', rows.jobs);
+}
