@@ -6,16 +6,13 @@ import { newId } from '../core/ids.ts';
 import { MAX_BASE_UNITS, parseAmount } from '../core/money.ts';
 import { type AssetDefinition, currencyDecimals, getAsset, listAssets } from '../core/registry.ts';
 import type { Schema } from '../db/schema.ts';
-import { enqueueJob } from '../jobs/job-store.ts';
 import { amountDue } from '../rates/convert.ts';
 import { deriverFor } from '../wallets/address-pool.ts';
-import { allocateAddress } from '../wallets/allocator.ts';
 import { scopeOfNetwork } from '../wallets/families.ts';
-import { persistTransition } from './invoice-store.ts';
+import { invoiceWriterFor } from './invoice-writer.ts';
 import { mergePolicy, type PolicyInput, requiredConfirmations } from './policy.ts';
 import type { InvoiceRecord } from './record.ts';
-import { type InvoiceJson, serializeInvoice } from './serialize.ts';
-import { transition } from './transition.ts';
+import type { InvoiceJson } from './serialize.ts';
 import type { PaymentOption, RateUsed } from './types.ts';
 
 export interface CreateInvoiceInput {
@@ -41,10 +38,11 @@ interface PlannedOption {
 }
 
 /**
- * Creates an invoice: everything that can fail for outside reasons (validation, wallets, rates)
- * happens before the write, so a failure leaves nothing behind; then one durable transaction
- * allocates addresses, inserts the invoice and its options, records created → awaiting_payment with
- * its event, schedules expiry, and (when given) stores the idempotent response.
+ * Creates an invoice. Everything that can fail for outside reasons (validation, wallets, rates)
+ * happens here, before any write, so a failure leaves nothing behind. The plan then goes to the
+ * batch writer (invoice-writer.ts): one durable transaction allocates its addresses, inserts it
+ * with its options, records created → awaiting_payment with its event, schedules expiry, and
+ * (when given) stores the idempotent response.
  */
 export async function createInvoice(
   tally: Tally,
@@ -110,78 +108,57 @@ export async function createInvoice(
   }
 
   const now = tally.clock.now();
-  const invoiceId = newId('inv');
-  return tally.database.write(async (trx) => {
-    const options: PaymentOption[] = [];
-    for (const p of planned) {
-      const optionId = newId('opt');
-      const allocation = await allocateAddress(
-        trx,
-        tally.database.dialect,
-        p.walletId,
-        optionId,
-        now,
-        deriverFor({ id: p.walletId, scope: p.scope, xpub: p.xpub }),
-      );
-      const decision = requiredConfirmations(policy, p.asset.network, price, input.price.currency);
-      options.push({
-        id: optionId,
-        asset: p.asset.code,
-        network: p.asset.network,
-        address: allocation.address,
-        derivationIndex: allocation.index,
-        walletId: p.walletId,
-        amountDue: p.amountDue,
-        decimals: p.asset.decimals,
-        requiredConfirmations: decision.requiredConfirmations,
-        zeroConfAllowed: decision.zeroConfAllowed,
-        confirmationReason: decision.reason,
-        rate: p.rate,
-      });
-    }
-    const expiresAt = new Date(now.getTime() + policy.expiry_seconds * 1000);
-    const record: InvoiceRecord = {
-      id: invoiceId,
-      merchantId,
-      status: 'created',
-      createdAt: now,
-      expiresAt,
-      policy: {
-        underpaymentToleranceBps: policy.underpayment_tolerance_bps,
-        overpaymentToleranceBps: policy.overpayment_tolerance_bps,
-        monitoringWindowSeconds: policy.monitoring_window_seconds,
-      },
-      policySnapshot: policy,
-      options,
-      payments: [],
-      selectedOptionId: null,
-      refundedAmount: 0n,
-      manuallyPaid: false,
-      sequence: 0,
-      merchantOrderId: input.merchant_order_id ?? null,
-      customerId: input.customer_id ?? null,
-      description: input.description ?? null,
-      priceAmount: price,
-      priceCurrency: input.price.currency,
-      metadata: input.metadata ?? {},
-      successUrl: input.success_url ?? null,
-      cancelUrl: input.cancel_url ?? null,
-      fulfilledAt: null,
-      fulfilment: null,
-      updatedAt: now,
-      version: 0,
+  const expiresAt = new Date(now.getTime() + policy.expiry_seconds * 1000);
+  const options: PaymentOption[] = planned.map((p) => {
+    const decision = requiredConfirmations(policy, p.asset.network, price, input.price.currency);
+    return {
+      id: newId('opt'),
+      asset: p.asset.code,
+      network: p.asset.network,
+      address: '', // allocated in the write transaction
+      derivationIndex: -1,
+      walletId: p.walletId,
+      amountDue: p.amountDue,
+      decimals: p.asset.decimals,
+      requiredConfirmations: decision.requiredConfirmations,
+      zeroConfAllowed: decision.zeroConfAllowed,
+      confirmationReason: decision.reason,
+      rate: p.rate,
     };
-    const fact = { kind: 'options_assigned', id: 'options_assigned' } as const;
-    const after = await persistTransition(trx, record, transition(record, fact, now), fact, now, 'insert');
-    await enqueueJob(trx, {
-      kind: 'invoice.expire',
-      dedupeKey: `expire:${invoiceId}`,
-      payload: { merchantId, invoiceId },
-      runAt: expiresAt,
-      now,
-    });
-    const json = serializeInvoice(after);
-    if (inTransaction) await inTransaction(trx, json);
-    return json;
   });
+  const record: InvoiceRecord = {
+    id: newId('inv'),
+    merchantId,
+    status: 'created',
+    createdAt: now,
+    expiresAt,
+    policy: {
+      underpaymentToleranceBps: policy.underpayment_tolerance_bps,
+      overpaymentToleranceBps: policy.overpayment_tolerance_bps,
+      monitoringWindowSeconds: policy.monitoring_window_seconds,
+    },
+    policySnapshot: policy,
+    options,
+    payments: [],
+    selectedOptionId: null,
+    refundedAmount: 0n,
+    manuallyPaid: false,
+    sequence: 0,
+    merchantOrderId: input.merchant_order_id ?? null,
+    customerId: input.customer_id ?? null,
+    description: input.description ?? null,
+    priceAmount: price,
+    priceCurrency: input.price.currency,
+    metadata: input.metadata ?? {},
+    successUrl: input.success_url ?? null,
+    cancelUrl: input.cancel_url ?? null,
+    fulfilledAt: null,
+    fulfilment: null,
+    updatedAt: now,
+    version: 0,
+  };
+  const derivers = new Map(
+    planned.map((p) => [p.walletId, deriverFor({ id: p.walletId, scope: p.scope, xpub: p.xpub })]),
+  );
+  return invoiceWriterFor(tally).submit({ record, derivers, ...(inTransaction ? { inTransaction } : {}) });
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import { newId } from '../core/ids.ts';
 import type { DialectName } from '../db/connect.ts';
 import type { JobsTable, Schema } from '../db/schema.ts';
@@ -15,23 +15,27 @@ export interface NewJob {
   now: Date;
 }
 
+export function jobRow(job: NewJob): Insertable<JobsTable> {
+  return {
+    id: newId('job'),
+    kind: job.kind,
+    dedupe_key: job.dedupeKey,
+    payload: JSON.stringify(job.payload),
+    run_at: iso(job.runAt),
+    status: 'pending',
+    attempts: 0,
+    locked_by: null,
+    locked_until: null,
+    last_error: null,
+    created_at: iso(job.now),
+    updated_at: iso(job.now),
+  };
+}
+
 export async function enqueueJob(db: Db, job: NewJob): Promise<void> {
   await db
     .insertInto('jobs')
-    .values({
-      id: newId('job'),
-      kind: job.kind,
-      dedupe_key: job.dedupeKey,
-      payload: JSON.stringify(job.payload),
-      run_at: iso(job.runAt),
-      status: 'pending',
-      attempts: 0,
-      locked_by: null,
-      locked_until: null,
-      last_error: null,
-      created_at: iso(job.now),
-      updated_at: iso(job.now),
-    })
+    .values(jobRow(job))
     .onConflict((oc) => oc.column('dedupe_key').doNothing())
     .execute();
 }

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { DialectName } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
 import { iso } from '../db/values.ts';
@@ -6,42 +6,56 @@ import { iso } from '../db/values.ts';
 export interface Allocation {
   index: number;
   address: string;
+  optionId: string;
 }
 
 /**
- * Hands out the lowest free pre-derived address of a wallet, or derives the next index inline
- * when the pool is empty. Never twice: a row's option_id is set once under a row lock (SKIP LOCKED
- * on PostgreSQL, so concurrent creations take different rows instead of queueing on one counter),
- * and inline derivation bumps the wallet's next_index atomically. A rolled-back creation returns
- * its row to the pool, which is safe because the address was never shown to anyone.
+ * Hands out the lowest free pre-derived addresses of a wallet, one per option id, deriving new
+ * indexes inline only when the pool runs dry. Never twice: a row's option_id is set once under a
+ * row lock (SKIP LOCKED on PostgreSQL, so concurrent creations take different rows instead of
+ * queueing on one counter), and inline derivation bumps the wallet's next_index atomically. A
+ * rolled-back creation returns its rows to the pool, which is safe because those addresses were
+ * never shown to anyone.
  */
-export async function allocateAddress(
+export async function allocateAddresses(
   trx: Transaction<Schema>,
   dialect: DialectName,
   walletId: string,
-  optionId: string,
+  optionIds: readonly string[],
   now: Date,
   derive: (index: number) => string,
-): Promise<Allocation> {
+): Promise<Allocation[]> {
   let query = trx
     .selectFrom('wallet_addresses')
     .select(['derivation_index', 'address'])
     .where('wallet_id', '=', walletId)
     .where('option_id', 'is', null)
     .orderBy('derivation_index')
-    .limit(1);
+    .limit(optionIds.length);
   if (dialect === 'postgres') query = query.forUpdate().skipLocked();
-  const free = await query.executeTakeFirst();
-  if (free) {
-    const claimed = await trx
-      .updateTable('wallet_addresses')
-      .set({ option_id: optionId, allocated_at: iso(now) })
-      .where('wallet_id', '=', walletId)
-      .where('derivation_index', '=', free.derivation_index)
-      .where('option_id', 'is', null)
-      .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) === 1) return { index: free.derivation_index, address: free.address };
+  const free = await query.execute();
+  const claimed = free.map((row, i) => ({
+    index: row.derivation_index,
+    address: row.address,
+    optionId: optionIds[i] ?? '',
+  }));
+  if (claimed.length > 0) {
+    // One statement for the whole batch: option_id by derivation_index.
+    const cases = sql.join(
+      claimed.map((c) => sql`when ${c.index} then ${c.optionId}`),
+      sql` `,
+    );
+    const result =
+      await sql`update wallet_addresses set option_id = case derivation_index ${cases} end, allocated_at = ${iso(now)}
+      where wallet_id = ${walletId} and option_id is null and derivation_index in (${sql.join(claimed.map((c) => c.index))})`.execute(
+        trx,
+      );
+    if (Number(result.numAffectedRows) !== claimed.length)
+      throw new Error(`address claim raced on wallet ${walletId}`);
   }
+  const missing = optionIds.slice(claimed.length);
+  if (missing.length === 0) return claimed;
+
   if (dialect === 'postgres') {
     // The counter's row lock is held until commit, and one creation allocates from several wallets
     // in the order its options are listed: two creations listing them in opposite orders would
@@ -56,20 +70,35 @@ export async function allocateAddress(
       .forNoKeyUpdate() // the strength of the counter update itself: inserts referencing a wallet still pass
       .execute();
   }
-  const [index] = await reserveIndexes(trx, walletId, 1);
-  if (index === undefined) throw new Error('no index reserved');
-  const address = derive(index);
+  const indexes = await reserveIndexes(trx, walletId, missing.length);
+  const derived = indexes.map((index, i) => ({ index, address: derive(index), optionId: missing[i] ?? '' }));
   await trx
     .insertInto('wallet_addresses')
-    .values({
-      wallet_id: walletId,
-      derivation_index: index,
-      address,
-      option_id: optionId,
-      allocated_at: iso(now),
-    })
+    .values(
+      derived.map((d) => ({
+        wallet_id: walletId,
+        derivation_index: d.index,
+        address: d.address,
+        option_id: d.optionId,
+        allocated_at: iso(now),
+      })),
+    )
     .execute();
-  return { index, address };
+  return [...claimed, ...derived];
+}
+
+/** One address for one option (see allocateAddresses). */
+export async function allocateAddress(
+  trx: Transaction<Schema>,
+  dialect: DialectName,
+  walletId: string,
+  optionId: string,
+  now: Date,
+  derive: (index: number) => string,
+): Promise<Allocation> {
+  const [allocation] = await allocateAddresses(trx, dialect, walletId, [optionId], now, derive);
+  if (!allocation) throw new Error('no address allocated');
+  return allocation;
 }
 
 /** Atomically takes `count` fresh indexes from the wallet's counter. */

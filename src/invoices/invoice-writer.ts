@@ -1,0 +1,186 @@
+import type { Transaction } from 'kysely';
+import type { Tally } from '../context.ts';
+import type { Schema } from '../db/schema.ts';
+import { jobRow } from '../jobs/job-store.ts';
+import { allocateAddresses } from '../wallets/allocator.ts';
+import { addTransitionEffects, emptyEffects, insertEffects, invoiceRow, optionRows } from './effect-rows.ts';
+import type { InvoiceRecord } from './record.ts';
+import { type InvoiceJson, serializeInvoice } from './serialize.ts';
+import { transition } from './transition.ts';
+
+export interface InvoiceWrite {
+  /** The invoice in status `created`, its options not yet given addresses. */
+  record: InvoiceRecord;
+  derivers: ReadonlyMap<string, (index: number) => string>;
+  /** Runs inside the same transaction once the invoice is written (stores the idempotent response). */
+  inTransaction?: (trx: Transaction<Schema>, invoice: InvoiceJson) => Promise<void>;
+}
+
+interface Pending {
+  write: InvoiceWrite;
+  resolve: (invoice: InvoiceJson) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Batches invoice creations: requests that arrive while a batch is being written wait and form
+ * the next batch, which claims its addresses with one query per wallet and inserts invoices,
+ * options, transitions, events and expiry jobs with one multi-row INSERT per table, in one durable
+ * transaction. The per-invoice cost of statements (and, on SQLite, of fsync) is shared; every
+ * caller still resolves only after the COMMIT. If a batch fails (say, an idempotency key raced in
+ * another process), each of its invoices is retried alone, so one bad request never fails others.
+ */
+export class InvoiceWriter {
+  private queue: Pending[] = [];
+  private active = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly tally: Tally,
+    private readonly maxConcurrent: number,
+    private readonly maxBatch = 128,
+  ) {}
+
+  submit(write: InvoiceWrite): Promise<InvoiceJson> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ write, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // Let the requests parsed in this turn of the event loop join the same batch.
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+      }
+    });
+  }
+
+  private pump(): void {
+    while (this.active < this.maxConcurrent && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.active += 1;
+      void this.run(batch).finally(() => {
+        this.active -= 1;
+        this.pump();
+      });
+    }
+  }
+
+  private async run(batch: Pending[]): Promise<void> {
+    try {
+      const invoices = await this.tally.database.write((trx) =>
+        writeInvoices(
+          this.tally,
+          trx,
+          batch.map((p) => p.write),
+        ),
+      );
+      batch.forEach((p, i) => {
+        const invoice = invoices[i];
+        if (invoice) p.resolve(invoice);
+        else p.reject(new Error('invoice missing from batch result'));
+      });
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]?.reject(error);
+        return;
+      }
+      for (const p of batch) {
+        try {
+          const [invoice] = await this.tally.database.write((trx) =>
+            writeInvoices(this.tally, trx, [p.write]),
+          );
+          if (invoice) p.resolve(invoice);
+        } catch (single) {
+          p.reject(single);
+        }
+      }
+    }
+  }
+}
+
+/** Writes a batch of new invoices in the caller's transaction; returns their wire shapes in order. */
+export async function writeInvoices(
+  tally: Tally,
+  trx: Transaction<Schema>,
+  writes: InvoiceWrite[],
+): Promise<InvoiceJson[]> {
+  const now = tally.clock.now();
+  // Fresh copies: a batch retried invoice by invoice must not see addresses of the failed attempt.
+  const records = writes.map((w) => ({ ...w.record, options: w.record.options.map((o) => ({ ...o })) }));
+  const byWallet = new Map<string, Array<InvoiceRecord['options'][number]>>();
+  for (const record of records) {
+    for (const option of record.options)
+      byWallet.set(option.walletId, [...(byWallet.get(option.walletId) ?? []), option]);
+  }
+  // Wallets in id order: concurrent batches touching the same wallets lock them in one order.
+  for (const walletId of [...byWallet.keys()].sort()) {
+    const options = byWallet.get(walletId) ?? [];
+    const derive = writes.find((w) => w.derivers.has(walletId))?.derivers.get(walletId);
+    if (!derive) throw new Error(`no deriver for wallet ${walletId}`);
+    const allocations = await allocateAddresses(
+      trx,
+      tally.database.dialect,
+      walletId,
+      options.map((o) => o.id),
+      now,
+      derive,
+    );
+    const byOption = new Map(allocations.map((a) => [a.optionId, a]));
+    for (const option of options) {
+      const allocation = byOption.get(option.id);
+      if (!allocation) throw new Error(`no address allocated for option ${option.id}`);
+      option.address = allocation.address;
+      option.derivationIndex = allocation.index;
+    }
+  }
+
+  const rows = emptyEffects();
+  const afters = records.map((record) => {
+    const fact = { kind: 'options_assigned', id: 'options_assigned' } as const;
+    const result = transition(record, fact, now);
+    const after: InvoiceRecord = {
+      ...record,
+      ...result.invoice,
+      updatedAt: now,
+      version: record.version + 1,
+    };
+    rows.invoices.push(invoiceRow(after));
+    rows.options.push(...optionRows(after));
+    addTransitionEffects(rows, after, result, now);
+    rows.jobs.push(
+      jobRow({
+        kind: 'invoice.expire',
+        dedupeKey: `expire:${after.id}`,
+        payload: { merchantId: after.merchantId, invoiceId: after.id },
+        runAt: after.expiresAt,
+        now,
+      }),
+    );
+    return after;
+  });
+  await insertEffects(trx, rows);
+  const invoices = afters.map(serializeInvoice);
+  for (const [i, write] of writes.entries()) {
+    const invoice = invoices[i];
+    if (write.inTransaction && invoice) await write.inTransaction(trx, invoice);
+  }
+  return invoices;
+}
+
+const writers = new WeakMap<Tally, InvoiceWriter>();
+
+/**
+ * One writer per gateway. SQLite has one writer connection, so one batch at a time; PostgreSQL
+ * writes several batches in parallel, keeping some pool connections free for reads.
+ */
+export function invoiceWriterFor(tally: Tally): InvoiceWriter {
+  let writer = writers.get(tally);
+  if (!writer) {
+    const parallel =
+      tally.database.dialect === 'postgres' ? Math.max(1, Math.floor(tally.config.databasePoolSize / 2)) : 1;
+    writer = new InvoiceWriter(tally, parallel);
+    writers.set(tally, writer);
+  }
+  return writer;
+}
