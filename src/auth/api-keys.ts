@@ -46,7 +46,10 @@ export async function createApiKey(
   return { id, token: `tally_sk_${id}_${secret}` };
 }
 
-/** Cache of verified keys; a revocation evicts, and entries are re-read after a minute. */
+/**
+ * Cache of verified keys. A revocation evicts at once in this process; other gateway processes
+ * (PostgreSQL deployments) re-read a key at most 10 s after it was cached.
+ */
 const cache = new Map<string, { principal: ApiKeyPrincipal; hash: string; until: number }>();
 
 export async function authenticate(db: Kysely<Schema>, token: string | undefined): Promise<ApiKeyPrincipal> {
@@ -64,7 +67,7 @@ export async function authenticate(db: Kysely<Schema>, token: string | undefined
   if (!timingSafeEqual(presented, Buffer.from(row.secret_hash, 'hex')))
     throw new TallyError('unauthenticated');
   const principal = { keyId, merchantId: row.merchant_id, scopes: JSON.parse(row.scopes) as ApiScope[] };
-  cache.set(keyId, { principal, hash: row.secret_hash, until: Date.now() + 60_000 });
+  cache.set(keyId, { principal, hash: row.secret_hash, until: Date.now() + 10_000 });
   return principal;
 }
 

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { GroupCommitter, type WriteUnit } from './group-commit.ts';
+import { withRetryOnConflict } from './retry.ts';
 import type { Schema } from './schema.ts';
 import { FifoSqliteDialect } from './sqlite-driver.ts';
 
@@ -78,7 +79,7 @@ function openPostgres(url: string, poolSize: number): Database {
     read: db,
     dialect: 'postgres',
     // PostgreSQL already shares WAL flushes between concurrent commits; each unit is its own transaction.
-    write: (unit) => db.transaction().execute(unit),
+    write: (unit) => withRetryOnConflict(() => db.transaction().execute(unit)),
     close: async () => {
       await db.destroy();
       await Promise.all([...connections]);

@@ -5,7 +5,12 @@ import { JOB_HANDLERS, type JobHandler } from './handlers.ts';
 import { claimJobs, completeJob, rescheduleJob, retryJob } from './job-store.ts';
 
 const MAX_ATTEMPTS = 10;
-const LEASE_MS = 60_000;
+/**
+ * A claimed job is leased to this worker; past the lease another worker may take it (the first
+ * died). Claims are small and the lease long, so a healthy worker finishes its whole claim well
+ * inside the lease and no job runs twice.
+ */
+export const LEASE_MS = 5 * 60_000;
 
 /** Exponential backoff for failing jobs: 1 s, 2 s, 4 s … capped at 10 minutes. */
 export function backoffMs(attempts: number): number {
@@ -40,7 +45,7 @@ export class Worker {
   }
 
   /** Runs every due job once; returns how many ran. Tests call this directly. */
-  async runDue(limit = 50): Promise<number> {
+  async runDue(limit = 10): Promise<number> {
     const { database, clock, log } = this.tally;
     const jobs = await claimJobs(database.db, database.dialect, this.id, clock.now(), LEASE_MS, limit);
     for (const job of jobs) {
