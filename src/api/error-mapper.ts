@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CATALOGUE, type ErrorCode, type FieldIssue, TallyError } from '../core/errors.ts';
+import { isUniqueViolation } from '../db/unique-violation.ts';
 
 interface AjvIssue {
   instancePath: string;
@@ -43,6 +44,10 @@ export function mapError(error: unknown, request: FastifyRequest, reply: Fastify
     code = error.code;
     message = error.message;
     details = error.details;
+  } else if (isUniqueViolation(error)) {
+    // A race the service's own existence check lost (two requests creating the same thing).
+    code = 'duplicate';
+    message = ERROR_CATALOGUE.duplicate.message;
   } else if (fastifyError.validation) {
     const issues: FieldIssue[] = fastifyError.validation.map((i) => ({
       path: toPath(fastifyError.validationContext ?? 'body', i.instancePath, i.params),

@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import { TallyError, validationError } from '../core/errors.ts';
 import type { Database } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
+import { isUniqueViolation } from '../db/unique-violation.ts';
 import { iso } from '../db/values.ts';
 
 /**
@@ -116,13 +117,4 @@ export async function withIdempotency(
   } finally {
     inFlight.delete(slot);
   }
-}
-
-export function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: string; message?: string };
-  return (
-    e?.code === '23505' ||
-    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
-    e?.code === 'SQLITE_CONSTRAINT_UNIQUE'
-  );
 }

@@ -25,7 +25,7 @@ export const Cursor = Type.String({ pattern: '^[a-z]{3}_[0-9a-z]{26}$' });
 export const ConfirmationTier = Type.Object(
   {
     max_value: Type.Union([Amount, Type.Null()]),
-    confirmations: Type.Integer({ minimum: 0, maximum: 1000 }),
+    confirmations: Type.Integer({ minimum: 1, maximum: 1000 }),
   },
   { additionalProperties: false },
 );

@@ -45,12 +45,12 @@ function openSqlite(path: string): Database {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new FifoSqliteDialect(sqlite) });
+  const db = new Kysely<Schema>({ dialect: new FifoSqliteDialect(sqlite, 'writer') });
   const committer = new GroupCommitter(db);
   const reader = new SQLite(path);
   reader.pragma('query_only = ON');
   reader.pragma('busy_timeout = 5000');
-  const read = new Kysely<Schema>({ dialect: new FifoSqliteDialect(reader) });
+  const read = new Kysely<Schema>({ dialect: new FifoSqliteDialect(reader, 'reader') });
   return {
     db,
     read,

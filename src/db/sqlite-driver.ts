@@ -13,7 +13,10 @@ class FifoSqliteDriver implements Driver {
   private busy = false;
   private readonly connection: DatabaseConnection;
 
-  constructor(private readonly sqlite: SQLite.Database) {
+  constructor(
+    private readonly sqlite: SQLite.Database,
+    private readonly begin: 'begin immediate' | 'begin',
+  ) {
     const statements = new Map<string, SQLite.Statement>();
     const prepare = (text: string): SQLite.Statement => {
       let statement = statements.get(text);
@@ -51,8 +54,14 @@ class FifoSqliteDriver implements Driver {
     else this.busy = false;
   }
 
+  /**
+   * IMMEDIATE takes the write lock at BEGIN. A deferred BEGIN that reads first and writes later
+   * fails with SQLITE_BUSY_SNAPSHOT (not retried by busy_timeout) if another process — say the
+   * `tally` CLI against the same file — committed in between, failing the whole batch. The
+   * query-only reader connection begins deferred: it never takes the write lock.
+   */
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin'));
+    await connection.executeQuery(CompiledQuery.raw(this.begin));
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
@@ -70,11 +79,14 @@ class FifoSqliteDriver implements Driver {
 
 /** Kysely's SQLite dialect (compiler, adapter, introspector) with the driver above. */
 export class FifoSqliteDialect extends SqliteDialect {
-  constructor(private readonly sqlite: SQLite.Database) {
+  constructor(
+    private readonly sqlite: SQLite.Database,
+    private readonly role: 'writer' | 'reader',
+  ) {
     super({ database: sqlite });
   }
 
   override createDriver(): Driver {
-    return new FifoSqliteDriver(this.sqlite);
+    return new FifoSqliteDriver(this.sqlite, this.role === 'writer' ? 'begin immediate' : 'begin');
   }
 }

@@ -80,6 +80,11 @@ export function requiredConfirmations(
           tier.max_value === null
             ? 'tier: any value'
             : `tier: value ≤ ${tier.max_value} ${policy.value_currency}`;
+      } else {
+        // Above every tier: never fewer confirmations than a smaller invoice would need.
+        const highest = Math.max(...tiers.map((t) => t.confirmations));
+        required = Math.max(highest, net.defaultConfirmations);
+        reason = `above the highest tier: the larger of its depth and the ${net.name} default`;
       }
     }
   }
@@ -89,5 +94,5 @@ export function requiredConfirmations(
     if (zeroConfAllowed)
       reason += `; zero-conf allowed (value ≤ ${policy.zero_conf_max_value} ${policy.value_currency}, non-RBF only)`;
   }
-  return { requiredConfirmations: Math.max(required, 0), zeroConfAllowed, reason };
+  return { requiredConfirmations: Math.max(required, 1), zeroConfAllowed, reason };
 }

@@ -1,10 +1,14 @@
 import { basisPoints } from '../core/money.ts';
 import type { Invoice, Payment, PaymentOption } from './types.ts';
 
-/** A payment counts as settled once deep enough, or at zero confirmations when policy allows it and it cannot be replaced. */
+/**
+ * A payment counts as settled once it has at least one confirmation and the required depth, or
+ * at zero confirmations only when the policy's zero-conf threshold allows it AND it cannot be
+ * replaced (no RBF signal). A depth of 0 never means "accept the mempool": only the threshold does.
+ */
 export function isSettled(payment: Payment, option: PaymentOption): boolean {
   if (payment.removed) return false;
-  if (payment.confirmations >= option.requiredConfirmations) return true;
+  if (payment.confirmations >= Math.max(1, option.requiredConfirmations)) return true;
   return option.zeroConfAllowed && !payment.rbf;
 }
 

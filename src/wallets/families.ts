@@ -26,13 +26,28 @@ export function scopeOfNetwork(network: string): string {
 /** Validates that `xpub` fits the scope; returns the family and script type to store. */
 export function validateWalletKey(scope: string, xpub: string): { family: WalletFamily; scriptType: string } {
   const parsed = parseExtendedPublicKey(xpub);
-  if (scope === 'evm') return { family: 'evm', scriptType: 'evm' };
-  const net = getNetwork(scope);
-  if (net.family !== 'bitcoin') throw mismatch(`unknown wallet scope ${scope}`);
-  if (parsed.testnet !== net.testnet) {
-    throw mismatch(`a ${parsed.testnet ? 'test-network' : 'mainnet'} key cannot serve ${net.name}`);
+  let result: { family: WalletFamily; scriptType: string } = { family: 'evm', scriptType: 'evm' };
+  if (scope !== 'evm') {
+    const net = getNetwork(scope);
+    if (net.family !== 'bitcoin') throw mismatch(`unknown wallet scope ${scope}`);
+    if (parsed.testnet !== net.testnet) {
+      throw mismatch(`a ${parsed.testnet ? 'test-network' : 'mainnet'} key cannot serve ${net.name}`);
+    }
+    if (parsed.prefix === 'ypub' || parsed.prefix === 'upub') {
+      // Addresses are native SegWit (BIP84); a wallet that scans P2SH-wrapped addresses would not see them.
+      throw mismatch(
+        `${parsed.prefix} keys are P2SH-wrapped SegWit, which Tally does not derive; use a BIP84 zpub/vpub (or xpub/tpub) account key`,
+      );
+    }
+    result = { family: 'bitcoin', scriptType: 'p2wpkh' };
   }
-  return { family: 'bitcoin', scriptType: 'p2wpkh' };
+  // Derive once now: a key whose point is not on the curve is refused here, not at the first invoice.
+  try {
+    addressDeriver(scope, xpub)(0);
+  } catch {
+    throw mismatch('is not a valid extended public key (its public key is not a curve point)');
+  }
+  return result;
 }
 
 /** A function from index to address for a wallet of this scope. */

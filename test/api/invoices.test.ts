@@ -116,7 +116,9 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
     });
     expect(early.status).toBe(409);
     h.clock.advance(16 * 60_000);
-    expect(await h.worker.runDue()).toBeGreaterThan(0);
+    let ran = 0;
+    for (let n = await h.worker.runDue(); n > 0; n = await h.worker.runDue()) ran += n;
+    expect(ran).toBeGreaterThan(0);
     const expired = await h.request('GET', `/v1/invoices/${inv.body.id}`);
     expect(expired.body.status).toBe('expired');
     const noReason = await h.request('POST', `/v1/invoices/${inv.body.id}/actions`, {
