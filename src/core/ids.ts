@@ -18,7 +18,8 @@ export type IdPrefix =
   | 'key'
   | 'usr'
   | 'job'
-  | 'rte';
+  | 'rte'
+  | 'act';
 
 let lastTime = 0;
 let lastRandom = new Uint8Array(10);

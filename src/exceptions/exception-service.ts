@@ -3,7 +3,7 @@ import { TallyError } from '../core/errors.ts';
 import { toPage } from '../core/pagination.ts';
 import type { ExceptionsTable } from '../db/schema.ts';
 import { iso, toDate, toDateOrNull } from '../db/values.ts';
-import { insertEvent } from '../invoices/invoice-store.ts';
+import { emitInvoiceEvent, loadInvoice } from '../invoices/invoice-store.ts';
 
 export const EXCEPTION_RESOLUTIONS = [
   'accepted',
@@ -83,15 +83,8 @@ export async function resolveException(
     if (row.status !== 'open')
       throw new TallyError('invalid_state', `The exception is already ${row.status}.`);
     const now = tally.clock.now();
-    const updated = {
-      ...row,
-      status: 'resolved',
-      resolution: input.resolution,
-      resolved_by: input.actor,
-      resolved_reason: input.reason,
-      resolved_at: iso(now),
-    };
-    await trx
+    // Guarded on status: of two concurrent resolutions exactly one wins, the other gets 409.
+    const changed = await trx
       .updateTable('exceptions')
       .set({
         status: 'resolved',
@@ -101,9 +94,21 @@ export async function resolveException(
         resolved_at: iso(now),
       })
       .where('id', '=', id)
-      .execute();
-    const json = serializeException(updated);
-    await insertEvent(trx, merchantId, row.invoice_id, 'exception.resolved', 0, { exception: json }, now);
+      .where('status', '=', 'open')
+      .executeTakeFirst();
+    if (Number(changed.numUpdatedRows) !== 1)
+      throw new TallyError('invalid_state', 'The exception was resolved meanwhile.');
+    const json = serializeException({
+      ...row,
+      status: 'resolved',
+      resolution: input.resolution,
+      resolved_by: input.actor,
+      resolved_reason: input.reason,
+      resolved_at: iso(now),
+    });
+    const invoice = await loadInvoice(trx, tally.database.dialect, merchantId, row.invoice_id, true);
+    if (!invoice) throw new TallyError('not_found', `No invoice ${row.invoice_id}.`);
+    await emitInvoiceEvent(trx, invoice, 'exception.resolved', { exception: json }, now);
     return json;
   });
 }

@@ -4,7 +4,7 @@ import { newId } from '../core/ids.ts';
 import { iso } from '../db/values.ts';
 import { applyFact } from './apply-fact.ts';
 import type { Actor } from './facts.ts';
-import { insertEvent, loadInvoice } from './invoice-store.ts';
+import { emitInvoiceEvent, loadInvoice } from './invoice-store.ts';
 import { type InvoiceJson, serializeInvoice } from './serialize.ts';
 import { SETTLED_STATUSES } from './transition-table.ts';
 
@@ -37,7 +37,7 @@ export async function operatorAction(
 ): Promise<InvoiceJson> {
   const outcome = await applyFact(tally, merchantId, invoiceId, {
     kind: action,
-    id: `op:${newId('job')}`,
+    id: `op:${newId('act')}`,
     actor,
     reason,
   });
@@ -65,36 +65,11 @@ export async function reportFulfilment(
     }
     const now = tally.clock.now();
     const fulfilment = { reference: report.reference ?? null, note: report.note ?? null };
-    const after = {
-      ...invoice,
+    const after = await emitInvoiceEvent(trx, invoice, 'invoice.fulfilled', {}, now, {
       fulfilledAt: now,
       fulfilment,
-      sequence: invoice.sequence + 1,
-      version: invoice.version + 1,
-      updatedAt: now,
-    };
-    await trx
-      .updateTable('invoices')
-      .set({
-        fulfilled_at: iso(now),
-        fulfilment: JSON.stringify(fulfilment),
-        sequence: after.sequence,
-        version: after.version,
-        updated_at: iso(now),
-      })
-      .where('id', '=', invoiceId)
-      .where('version', '=', invoice.version)
-      .execute();
+    });
     const json = serializeInvoice(after);
-    await insertEvent(
-      trx,
-      merchantId,
-      invoiceId,
-      'invoice.fulfilled',
-      after.sequence,
-      { invoice: json },
-      now,
-    );
     return json;
   });
 }

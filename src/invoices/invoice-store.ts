@@ -14,6 +14,7 @@ import {
 import type { Fact } from './facts.ts';
 import type { Policy } from './policy.ts';
 import type { InvoiceRecord } from './record.ts';
+import { serializeInvoice } from './serialize.ts';
 import type { TransitionResult } from './transition.ts';
 import type { InvoiceStatus, Payment, PaymentOption, PaymentTiming } from './types.ts';
 
@@ -217,4 +218,51 @@ async function savePayments(trx: Db, before: InvoiceRecord, after: InvoiceRecord
       await trx.updateTable('payments').set(columns).where('id', '=', p.id).execute();
     }
   }
+}
+
+/**
+ * An event about an invoice that is not a status change (fulfilment reported, exception resolved):
+ * it still takes the invoice's next sequence number, so receivers can order every event of an
+ * invoice, and it carries the invoice snapshot at that number. Call with the invoice loaded
+ * FOR UPDATE in the same transaction.
+ */
+export async function emitInvoiceEvent(
+  trx: Transaction<Schema>,
+  before: InvoiceRecord,
+  type: string,
+  extra: Record<string, unknown>,
+  now: Date,
+  changes: Partial<Pick<InvoiceRecord, 'fulfilledAt' | 'fulfilment'>> = {},
+): Promise<InvoiceRecord> {
+  const after: InvoiceRecord = {
+    ...before,
+    ...changes,
+    sequence: before.sequence + 1,
+    version: before.version + 1,
+    updatedAt: now,
+  };
+  const updated = await trx
+    .updateTable('invoices')
+    .set({
+      fulfilled_at: after.fulfilledAt ? iso(after.fulfilledAt) : null,
+      fulfilment: after.fulfilment ? JSON.stringify(after.fulfilment) : null,
+      sequence: after.sequence,
+      version: after.version,
+      updated_at: iso(now),
+    })
+    .where('id', '=', before.id)
+    .where('version', '=', before.version)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1)
+    throw new ConcurrentUpdateError(`invoice ${before.id} changed concurrently`);
+  await insertEvent(
+    trx,
+    before.merchantId,
+    before.id,
+    type,
+    after.sequence,
+    { invoice: serializeInvoice(after), ...extra },
+    now,
+  );
+  return after;
 }
