@@ -2,8 +2,14 @@ import { deriveStatus } from './derive-status.ts';
 import type { Actor, Fact, FactKind, ObservedPayment } from './facts.ts';
 import { totals } from './settlement-math.ts';
 import { FROZEN_STATUSES, isAllowed, SETTLED_STATUSES } from './transition-table.ts';
-import type { Invoice, InvoiceStatus, Payment, PaymentTiming } from './types.ts';
-import { monitoringUntil } from './types.ts';
+import {
+  INVOICE_STATUSES,
+  type Invoice,
+  type InvoiceStatus,
+  monitoringUntil,
+  type Payment,
+  type PaymentTiming,
+} from './types.ts';
 
 export type ExceptionKind =
   | 'late_payment'
@@ -132,6 +138,8 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
           known.timing = payment.timing;
         }
       }
+      // With no credited money left, any option may be paid again (the customer may switch).
+      if (!invoice.payments.some((p) => p.credited && !p.removed)) invoice.selectedOptionId = null;
       break;
     }
     case 'expiry_due':
@@ -157,22 +165,33 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
       return move(out, 'cancelled', fact, fact.actor, null, emit);
     case 'mark_paid':
       if (!isAllowed(invoice.status, 'paid', 'mark_paid'))
-        return reject(`cannot mark paid from ${invoice.status}`);
+        return reject(
+          `the invoice is ${invoice.status}; mark_paid is allowed from ${allowedFrom('paid', 'mark_paid')}`,
+        );
       invoice.manuallyPaid = true;
       return move(out, 'paid', fact, fact.actor, fact.reason, emit);
     case 'mark_failed':
       if (!isAllowed(invoice.status, 'failed', 'mark_failed'))
-        return reject(`cannot fail from ${invoice.status}`);
+        return reject(
+          `the invoice is ${invoice.status}; mark_failed is allowed from ${allowedFrom('failed', 'mark_failed')}`,
+        );
       return move(out, 'failed', fact, fact.actor, fact.reason, emit);
     case 'refund_completed': {
       const received = invoice.payments
         .filter((p) => p.credited && !p.removed)
         .reduce((s, p) => s + p.amount, 0n);
       if (fact.amount <= 0n || received === 0n) return reject('nothing to refund');
+      // Never book more refunded than was received: the ledger could not balance.
+      if (invoice.refundedAmount + fact.amount > received)
+        return reject('refund exceeds the amount received');
+      const to = invoice.refundedAmount + fact.amount >= received ? 'refunded' : 'partially_refunded';
+      if (to !== invoice.status && !isAllowed(invoice.status, to, fact.kind)) {
+        return reject(`cannot refund from ${invoice.status}`);
+      }
       invoice.refundedAmount += fact.amount;
-      const to = invoice.refundedAmount >= received ? 'refunded' : 'partially_refunded';
+      // Every refund that moves money is an event, also a second partial one that changes no status.
+      emit('refund.completed');
       if (to === invoice.status) return out;
-      if (!isAllowed(invoice.status, to, fact.kind)) return reject(`cannot refund from ${invoice.status}`);
       return move(out, to, fact, fact.actor, null, emit);
     }
     default:
@@ -297,6 +316,10 @@ function recordPayment(
   payment.credited = true;
   if (timing === 'late')
     exception('late_payment', { ...evidence, expires_at: invoice.expiresAt.toISOString() });
+}
+
+function allowedFrom(to: InvoiceStatus, cause: FactKind): string {
+  return INVOICE_STATUSES.filter((from) => isAllowed(from, to, cause)).join(', ');
 }
 
 function assertNever(value: never): never {

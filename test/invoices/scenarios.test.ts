@@ -593,14 +593,15 @@ describe('applying the same fact twice changes nothing the second time', () => {
       setup: withP1,
       fact: markPaid(),
       now: at(120),
-      rejected: 'cannot mark paid from paid',
+      rejected: 'the invoice is paid; mark_paid is allowed from detected, confirming, underpaid, expired',
     },
     {
       name: 'mark_failed',
       setup: withP1,
       fact: markFailed(),
       now: at(120),
-      rejected: 'cannot fail from failed',
+      rejected:
+        'the invoice is failed; mark_failed is allowed from awaiting_payment, detected, confirming, underpaid, expired',
     },
     // Clock facts are no-ops the second time without a rejection: nothing to record.
     { name: 'expiry_due', setup: [], fact: expiryDue(), now: LATE, rejected: null },
@@ -723,7 +724,7 @@ describe('operator actions', () => {
 
   it('mark_paid is rejected where the table does not allow it', () => {
     expect(transition(buildInvoice(), markPaid(), at(60)).rejected).toBe(
-      'cannot mark paid from awaiting_payment',
+      'the invoice is awaiting_payment; mark_paid is allowed from detected, confirming, underpaid, expired',
     );
   });
 
