@@ -77,7 +77,7 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
       preValidation: async (request) => rejectBadStrings(request.params, request.query),
       handler: async (request, reply) => {
         const principal = route.scope
-          ? await authenticate(tally.database.db, bearer(request.headers.authorization))
+          ? await authenticate(tally.database.read, bearer(request.headers.authorization))
           : { keyId: '', merchantId: '', scopes: [] };
         if (route.scope && !hasScope(principal.scopes, route.scope)) {
           throw new TallyError('forbidden', `This API key lacks the "${route.scope}" scope.`);

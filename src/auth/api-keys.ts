@@ -51,6 +51,11 @@ export async function createApiKey(
  * (PostgreSQL deployments) re-read a key at most 10 s after it was cached.
  */
 const cache = new Map<string, { principal: ApiKeyPrincipal; hash: string; until: number }>();
+/**
+ * Keys revoked by this process. A lookup that read the row before the revocation committed must not
+ * put the key back into the cache afterwards; revocation is permanent, so the set only grows.
+ */
+const revoked = new Set<string>();
 
 export async function authenticate(db: Kysely<Schema>, token: string | undefined): Promise<ApiKeyPrincipal> {
   const match = token ? TOKEN.exec(token) : null;
@@ -67,6 +72,7 @@ export async function authenticate(db: Kysely<Schema>, token: string | undefined
   if (!timingSafeEqual(presented, Buffer.from(row.secret_hash, 'hex')))
     throw new TallyError('unauthenticated');
   const principal = { keyId, merchantId: row.merchant_id, scopes: JSON.parse(row.scopes) as ApiScope[] };
+  if (revoked.has(keyId)) throw new TallyError('unauthenticated');
   cache.set(keyId, { principal, hash: row.secret_hash, until: Date.now() + 10_000 });
   return principal;
 }
@@ -84,8 +90,11 @@ export async function revokeApiKey(
     .where('merchant_id', '=', merchantId)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
+  const changed = Number(result.numUpdatedRows) === 1;
+  // Only a key this merchant really revoked: another merchant's key id must not be locked out.
+  if (changed) revoked.add(keyId);
   cache.delete(keyId);
-  return Number(result.numUpdatedRows) === 1;
+  return changed;
 }
 
 export async function listApiKeys(db: Kysely<Schema>, merchantId: string) {

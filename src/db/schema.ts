@@ -35,6 +35,7 @@ export interface WalletsTable {
   family: string;
   scope: string;
   xpub: string;
+  key_fingerprint: string | null;
   script_type: string;
   label: string | null;
   next_index: number;

@@ -83,3 +83,14 @@ function privateKeyRefused(field: string): TallyError {
     issues: [{ path: field, message: 'is a private key or seed; only extended public keys are accepted' }],
   });
 }
+
+/**
+ * A stable identity for the key material, whatever prefix it was pasted with (an xpub and a zpub of
+ * the same account key derive the same addresses). Safe to show: it reveals no address.
+ */
+export function keyFingerprint(input: string): string {
+  const normalized = parseExtendedPublicKey(input).normalized;
+  return Buffer.from(sha256(new TextEncoder().encode(normalized)))
+    .toString('hex')
+    .slice(0, 32);
+}

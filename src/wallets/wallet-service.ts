@@ -1,9 +1,12 @@
+import type { Selectable, Transaction } from 'kysely';
 import type { Tally } from '../context.ts';
 import { TallyError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { findNetwork } from '../core/registry.ts';
+import type { Schema, WalletsTable } from '../db/schema.ts';
 import { iso, toDate } from '../db/values.ts';
 import { enqueueJob } from '../jobs/job-store.ts';
+import { keyFingerprint } from './extended-key.ts';
 import { validateWalletKey } from './families.ts';
 
 export interface AddWalletInput {
@@ -15,44 +18,64 @@ export interface AddWalletInput {
 
 /**
  * Adds a merchant's watch-only wallet. The key is validated (and refused if private) before
- * anything is written; the address pool is then filled by a job, off the request path.
+ * anything is written; the address pool is then filled by a job, off the request path. A key
+ * already serving the same scope (for any merchant) is refused: both wallets would derive the same
+ * addresses and each would be credited with the other's payments.
  */
-export async function addWallet(tally: Tally, merchantId: string, input: AddWalletInput) {
+export async function addWallet(
+  tally: Tally,
+  merchantId: string,
+  input: AddWalletInput,
+  inTransaction?: (trx: Transaction<Schema>, wallet: WalletJson) => Promise<void>,
+): Promise<WalletJson> {
   if (input.scope !== 'evm' && findNetwork(input.scope)?.family !== 'bitcoin') {
     throw new TallyError('validation_failed', `Unknown wallet scope "${input.scope}".`, {
       issues: [{ path: 'scope', message: 'must be a Bitcoin network id or "evm"' }],
     });
   }
   const { family, scriptType } = validateWalletKey(input.scope, input.xpub);
+  const fingerprint = keyFingerprint(input.xpub);
   const now = tally.clock.now();
   const id = newId('wal');
-  const existing = await tally.database.db
-    .selectFrom('wallets')
-    .select('id')
-    .where('merchant_id', '=', merchantId)
-    .where('scope', '=', input.scope)
-    .executeTakeFirst();
-  if (existing) {
-    throw new TallyError('duplicate', `The merchant already has a ${input.scope} wallet (${existing.id}).`, {
-      issues: [{ path: 'scope', message: 'already has a wallet' }],
-    });
-  }
-  await tally.database.write(async (trx) => {
-    await trx
-      .insertInto('wallets')
-      .values({
-        id,
-        merchant_id: merchantId,
-        family,
-        scope: input.scope,
-        xpub: input.xpub.trim(),
-        script_type: scriptType,
-        label: input.label ?? null,
-        next_index: 0,
-        pool_target: tally.config.addressPoolTarget,
-        created_at: iso(now),
-      })
-      .execute();
+  return tally.database.write(async (trx) => {
+    const existing = await trx
+      .selectFrom('wallets')
+      .select(['id', 'merchant_id'])
+      .where('scope', '=', input.scope)
+      .where((eb) => eb.or([eb('merchant_id', '=', merchantId), eb('key_fingerprint', '=', fingerprint)]))
+      .executeTakeFirst();
+    if (existing?.merchant_id === merchantId) {
+      throw new TallyError(
+        'duplicate',
+        `The merchant already has a ${input.scope} wallet (${existing.id}).`,
+        {
+          issues: [{ path: 'scope', message: 'already has a wallet' }],
+        },
+      );
+    }
+    if (existing) {
+      throw new TallyError(
+        'duplicate',
+        'This key already serves another wallet for this scope; its addresses would be shared.',
+        {
+          issues: [{ path: 'xpub', message: 'is already in use' }],
+        },
+      );
+    }
+    const row = {
+      id,
+      merchant_id: merchantId,
+      family,
+      scope: input.scope,
+      xpub: input.xpub.trim(),
+      key_fingerprint: fingerprint,
+      script_type: scriptType,
+      label: input.label ?? null,
+      next_index: 0,
+      pool_target: tally.config.addressPoolTarget,
+      created_at: iso(now),
+    };
+    await trx.insertInto('wallets').values(row).execute();
     await enqueueJob(trx, {
       kind: 'wallet.top_up',
       dedupeKey: `top_up:${id}:${now.getTime()}`,
@@ -60,11 +83,19 @@ export async function addWallet(tally: Tally, merchantId: string, input: AddWall
       runAt: now,
       now,
     });
+    const json = walletJson(row, { derived: 0, allocated: 0 }, true);
+    if (inTransaction) await inTransaction(trx, json);
+    return json;
   });
-  return getWallet(tally, merchantId, id);
 }
 
-export async function getWallet(tally: Tally, merchantId: string, id: string) {
+/** `showKey`: the xpub reveals every past and future address, so only admin keys see it. */
+export async function getWallet(
+  tally: Tally,
+  merchantId: string,
+  id: string,
+  showKey: boolean,
+): Promise<WalletJson> {
   const row = await tally.database.read
     .selectFrom('wallets')
     .selectAll()
@@ -72,55 +103,55 @@ export async function getWallet(tally: Tally, merchantId: string, id: string) {
     .where('merchant_id', '=', merchantId)
     .executeTakeFirst();
   if (!row) throw new TallyError('not_found', `No wallet ${id}.`);
-  return serializeWallet(tally, row);
+  return walletJson(row, await addressCounts(tally, row.id), showKey);
 }
 
-export async function listWallets(tally: Tally, merchantId: string) {
+export async function listWallets(tally: Tally, merchantId: string, showKey: boolean): Promise<WalletJson[]> {
   const rows = await tally.database.read
     .selectFrom('wallets')
     .selectAll()
     .where('merchant_id', '=', merchantId)
     .orderBy('id')
     .execute();
-  return Promise.all(rows.map((r) => serializeWallet(tally, r)));
+  return Promise.all(rows.map(async (r) => walletJson(r, await addressCounts(tally, r.id), showKey)));
 }
 
-async function serializeWallet(
+async function addressCounts(
   tally: Tally,
-  row: {
-    id: string;
-    scope: string;
-    family: string;
-    xpub: string;
-    script_type: string;
-    label: string | null;
-    next_index: number;
-    pool_target: number;
-    created_at: string | Date;
-  },
-) {
+  walletId: string,
+): Promise<{ derived: number; allocated: number }> {
   const counts = await tally.database.read
     .selectFrom('wallet_addresses')
     .select((eb) => [
       eb.fn.countAll<string | number>().as('derived'),
       eb.fn.count<string | number>('option_id').as('allocated'),
-      eb.fn.max('derivation_index').as('highest'),
     ])
-    .where('wallet_id', '=', row.id)
+    .where('wallet_id', '=', walletId)
     .executeTakeFirstOrThrow();
+  return { derived: Number(counts.derived), allocated: Number(counts.allocated) };
+}
+
+function walletJson(
+  row: Selectable<WalletsTable>,
+  counts: { derived: number; allocated: number },
+  showKey: boolean,
+) {
   return {
     id: row.id,
     object: 'wallet' as const,
     scope: row.scope,
     family: row.family,
     script_type: row.script_type,
-    xpub: row.xpub,
+    xpub: showKey ? row.xpub : null,
+    key_fingerprint: row.key_fingerprint,
     label: row.label,
     next_index: row.next_index,
-    addresses_derived: Number(counts.derived),
-    addresses_allocated: Number(counts.allocated),
-    pool_free: Number(counts.derived) - Number(counts.allocated),
+    addresses_derived: counts.derived,
+    addresses_allocated: counts.allocated,
+    pool_free: counts.derived - counts.allocated,
     pool_target: row.pool_target,
     created_at: toDate(row.created_at).toISOString(),
   };
 }
+
+export type WalletJson = ReturnType<typeof walletJson>;

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { HDKey } from '@scure/bip32';
 import pino from 'pino';
 import { buildApp } from '../../src/api/app.ts';
 import { createApiKey } from '../../src/auth/api-keys.ts';
@@ -49,10 +51,14 @@ export async function createHarness(
   const app = buildApp(tally);
   const worker = new Worker(tally);
 
+  let merchants = 0;
   const newMerchant = async (name = 'Test Store') => {
     const m = await createMerchant(tally.database.db, name, clock.now());
-    await addWallet(tally, m.id, { scope: 'bitcoin-regtest', xpub: DEV_REGTEST_TPUB });
-    await addWallet(tally, m.id, { scope: 'evm', xpub: DEV_EVM_XPUB });
+    // The first merchant gets the dev keys (known addresses); later ones fresh keys, because a key
+    // may serve only one wallet per scope (shared keys would share addresses).
+    const keys = merchants++ === 0 ? { regtest: DEV_REGTEST_TPUB, evm: DEV_EVM_XPUB } : freshKeys();
+    await addWallet(tally, m.id, { scope: 'bitcoin-regtest', xpub: keys.regtest });
+    await addWallet(tally, m.id, { scope: 'evm', xpub: keys.evm });
     const key = await createApiKey(tally.database.db, m.id, 'test', API_SCOPES, clock.now());
     return { merchantId: m.id, token: key.token };
   };
@@ -94,4 +100,14 @@ export async function createHarness(
     },
   };
   return harness;
+}
+
+/** Watch-only keys of a random seed: tests may hold seeds, the gateway never does. */
+export function freshKeys(): { regtest: string; evm: string } {
+  const seed = randomBytes(32);
+  const test = { private: 0x04358394, public: 0x043587cf };
+  return {
+    regtest: HDKey.fromMasterSeed(seed, test).derive("m/84'/1'/0'").publicExtendedKey,
+    evm: HDKey.fromMasterSeed(seed).derive("m/44'/60'/0'/0").publicExtendedKey,
+  };
 }

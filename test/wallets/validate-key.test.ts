@@ -1,6 +1,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createBase58check } from '@scure/base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/auth/api-keys.ts';
+import { createMerchant } from '../../src/auth/merchants.ts';
 import { TallyError } from '../../src/core/errors.ts';
 import { DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
 import { validateWalletKey } from '../../src/wallets/families.ts';
@@ -56,6 +58,26 @@ describe.each(DATABASES)('concurrent wallet creation on $name', ({ fresh }) => {
     h = await createHarness(await fresh());
   });
   afterAll(async () => h?.close());
+
+  it("refuses another merchant's key for the same scope: both would derive the same addresses", async () => {
+    const bare = await createMerchant(h.tally.database.db, 'copycat', h.clock.now());
+    const { token } = await createApiKey(h.tally.database.db, bare.id, 'admin', ['admin'], h.clock.now());
+    const res = await h.request('POST', '/v1/wallets', {
+      token,
+      body: { scope: 'bitcoin-regtest', xpub: DEV_REGTEST_TPUB },
+    });
+    expect(res.status).toBe(409);
+    expect(res.body.error.details.issues[0].path).toBe('xpub');
+  });
+
+  it('shows the xpub to admin keys only; others see its fingerprint', async () => {
+    const readOnly = await h.keyWithScopes(['invoices:read']);
+    const asReader = await h.request('GET', '/v1/wallets', { token: readOnly });
+    expect(asReader.body.data[0].xpub).toBeNull();
+    expect(asReader.body.data[0].key_fingerprint).toMatch(/^[0-9a-f]{32}$/);
+    const asAdmin = await h.request('GET', '/v1/wallets');
+    expect(asAdmin.body.data.map((w: { xpub: string }) => w.xpub)).toContain(DEV_REGTEST_TPUB);
+  });
 
   it('answers one 201 and one 409 duplicate, never a 500', async () => {
     const { token } = await h.newMerchant('bare');

@@ -8,7 +8,7 @@ import {
   updateMerchant,
   updateUserRole,
 } from '../../auth/merchants.ts';
-import { API_SCOPES, USER_ROLES } from '../../auth/scopes.ts';
+import { API_SCOPES, hasScope, USER_ROLES } from '../../auth/scopes.ts';
 import { TallyError } from '../../core/errors.ts';
 import { listAssets, listNetworks } from '../../core/registry.ts';
 import {
@@ -108,7 +108,7 @@ export const adminRoutes = [
     scope: 'invoices:read',
     handler: async (ctx) => ({
       object: 'list',
-      data: await listWallets(ctx.tally, ctx.principal.merchantId),
+      data: await listWallets(ctx.tally, ctx.principal.merchantId, hasScope(ctx.principal.scopes, 'admin')),
     }),
   }),
   defineRoute<unknown, unknown, Static<typeof WalletBody>>({
@@ -121,7 +121,8 @@ export const adminRoutes = [
     idempotent: true,
     successStatus: 201,
     body: WalletBody,
-    handler: async (ctx, { body }) => addWallet(ctx.tally, ctx.principal.merchantId, body),
+    handler: async (ctx, { body }) =>
+      addWallet(ctx.tally, ctx.principal.merchantId, body, ctx.storeIdempotentResponse ?? undefined),
   }),
   defineRoute<Id>({
     method: 'GET',
@@ -131,7 +132,8 @@ export const adminRoutes = [
     tag: 'wallets',
     scope: 'invoices:read',
     params: IdParam('wal'),
-    handler: async (ctx, { params }) => getWallet(ctx.tally, ctx.principal.merchantId, params.id),
+    handler: async (ctx, { params }) =>
+      getWallet(ctx.tally, ctx.principal.merchantId, params.id, hasScope(ctx.principal.scopes, 'admin')),
   }),
   defineRoute({
     method: 'GET',
@@ -155,26 +157,26 @@ export const adminRoutes = [
     idempotent: true,
     successStatus: 201,
     body: KeyBody,
-    handler: async (ctx, { body }) => {
-      const key = await createApiKey(
-        ctx.tally.database.db,
-        ctx.principal.merchantId,
-        body.name,
-        body.scopes,
-        ctx.tally.clock.now(),
-      );
-      const created = {
-        id: key.id,
-        object: 'api_key',
-        name: body.name,
-        scopes: body.scopes,
-        token: key.token,
-      };
-      // The token is shown once and stored only hashed: a replay gets the key without it, never a stored copy.
-      const store = ctx.storeIdempotentResponse;
-      if (store) await ctx.tally.database.write((trx) => store(trx, { ...created, token: null }));
-      return created;
-    },
+    handler: async (ctx, { body }) =>
+      ctx.tally.database.write(async (trx) => {
+        const key = await createApiKey(
+          trx,
+          ctx.principal.merchantId,
+          body.name,
+          body.scopes,
+          ctx.tally.clock.now(),
+        );
+        const created = {
+          id: key.id,
+          object: 'api_key',
+          name: body.name,
+          scopes: body.scopes,
+          token: key.token,
+        };
+        // The token is shown once and stored only hashed: a replay gets the key without it, never a stored copy.
+        await ctx.storeIdempotentResponse?.(trx, { ...created, token: null });
+        return created;
+      }),
   }),
   defineRoute<Id>({
     method: 'POST',
@@ -218,13 +220,17 @@ export const adminRoutes = [
     successStatus: 201,
     body: UserBody,
     handler: async (ctx, { body }) =>
-      createUser(
-        ctx.tally.database.db,
-        ctx.principal.merchantId,
-        body.email,
-        body.role,
-        ctx.tally.clock.now(),
-      ),
+      ctx.tally.database.write(async (trx) => {
+        const user = await createUser(
+          trx,
+          ctx.principal.merchantId,
+          body.email,
+          body.role,
+          ctx.tally.clock.now(),
+        );
+        await ctx.storeIdempotentResponse?.(trx, user);
+        return user;
+      }),
   }),
   defineRoute<Id, unknown, { role: (typeof USER_ROLES)[number] }>({
     method: 'PATCH',
