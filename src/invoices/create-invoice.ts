@@ -4,16 +4,26 @@ import type { Tally } from '../context.ts';
 import { TallyError, validationError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { MAX_BASE_UNITS, parseAmount } from '../core/money.ts';
-import { type AssetDefinition, currencyDecimals, getAsset, listAssets } from '../core/registry.ts';
+import {
+  type AssetDefinition,
+  currencyDecimals,
+  getAsset,
+  getNetwork,
+  listAssets,
+} from '../core/registry.ts';
 import type { Schema } from '../db/schema.ts';
 import { amountDue } from '../rates/convert.ts';
 import { deriverFor } from '../wallets/address-pool.ts';
 import { scopeOfNetwork } from '../wallets/families.ts';
 import { invoiceWriterFor } from './invoice-writer.ts';
 import { mergePolicy, type PolicyInput, requiredConfirmations } from './policy.ts';
+import { checkPolicyAmounts } from './policy-check.ts';
 import type { InvoiceRecord } from './record.ts';
 import type { InvoiceJson } from './serialize.ts';
 import type { PaymentOption, RateUsed } from './types.ts';
+
+/** No real invoice is priced above a quadrillion units of its currency; larger is a bug or an attack. */
+export const MAX_PRICE_MAJOR_UNITS = 10n ** 15n;
 
 export interface CreateInvoiceInput {
   price: { amount: string; currency: string };
@@ -52,6 +62,8 @@ export async function createInvoice(
 ): Promise<InvoiceJson> {
   const merchant = await getMerchant(tally.database.read, merchantId);
   const policy = mergePolicy(merchant.policy, input.policy);
+  // The merged policy, not the override alone: an override's currency must fit the merchant's tiers.
+  if (input.policy) checkPolicyAmounts(policy, policy.value_currency);
   if (input.expires_in_seconds !== undefined) policy.expiry_seconds = input.expires_in_seconds;
 
   const priceDecimals = currencyDecimals(input.price.currency);
@@ -62,6 +74,11 @@ export async function createInvoice(
   }
   const price = parseAmount(input.price.amount, priceDecimals, 'price.amount');
   if (price === 0n) throw validationError([{ path: 'price.amount', message: 'must be greater than zero' }]);
+  if (price > MAX_PRICE_MAJOR_UNITS * 10n ** BigInt(priceDecimals)) {
+    throw validationError([
+      { path: 'price.amount', message: `must be at most ${MAX_PRICE_MAJOR_UNITS} ${input.price.currency}` },
+    ]);
+  }
 
   const wallets = await tally.database.read
     .selectFrom('wallets')
@@ -72,7 +89,10 @@ export async function createInvoice(
   const requested =
     input.payment_options ??
     listAssets()
+      // By default the native coin of every network the merchant has a wallet for, test networks in
+      // dev mode and real ones in production, so dev keys are never offered for real money.
       .filter((a) => a.contract === null && walletByScope.has(scopeOfNetwork(a.network)))
+      .filter((a) => getNetwork(a.network).testnet === (tally.config.mode === 'dev'))
       .map((a) => ({ asset: a.code, network: a.network }));
   if (requested.length === 0) throw new TallyError('no_wallet', 'Add a wallet before creating invoices.');
 

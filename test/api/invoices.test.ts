@@ -171,4 +171,38 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
       .execute();
     expect(stored.some((w) => w.xpub.startsWith('tprv'))).toBe(false);
   });
+
+  it('refuses an absurd price naming the field (no invoice written)', async () => {
+    const res = await h.request('POST', '/v1/invoices', {
+      body: { price: { amount: '99999999999999999999999999999999999999999999', currency: 'USD' } },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details.issues[0]).toMatchObject({ path: 'price.amount' });
+    expect(res.body.error.message).toMatch(/at most 1000000000000000 USD/);
+  });
+
+  it('offers only test networks by default in dev mode, never real-money ones with dev keys', async () => {
+    const res = await h.request('POST', '/v1/invoices', {
+      body: { price: { amount: '5', currency: 'USD' } },
+    });
+    expect(res.status).toBe(201);
+    const networks = res.body.payment_options.map((o: { network: string }) => o.network).sort();
+    expect(networks).toEqual(['bitcoin-regtest', 'evm-devnet']);
+  });
+
+  it("validates a per-invoice policy override merged with the merchant's policy", async () => {
+    await h.request('PATCH', '/v1/merchant', {
+      body: {
+        policy: { confirmation_tiers: { 'bitcoin-regtest': [{ max_value: '10.50', confirmations: 1 }] } },
+      },
+    });
+    const res = await h.request('POST', '/v1/invoices', {
+      body: { price: { amount: '5', currency: 'JPY' }, policy: { value_currency: 'JPY' } },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details.issues[0].path).toBe(
+      'policy.confirmation_tiers.bitcoin-regtest[0].max_value',
+    );
+    await h.request('PATCH', '/v1/merchant', { body: { policy: { confirmation_tiers: {} } } });
+  });
 });

@@ -18,8 +18,8 @@ import {
   resolveException,
 } from '../../exceptions/exception-service.ts';
 import { mergePolicy } from '../../invoices/policy.ts';
+import { checkPolicyAmounts } from '../../invoices/policy-check.ts';
 import { addWallet, getWallet, listWallets } from '../../wallets/wallet-service.ts';
-import { checkPolicyAmounts } from '../policy-check.ts';
 import { defineRoute } from '../route.ts';
 import { Cursor, IdParam, Limit, PolicyInput, Reason } from '../schemas.ts';
 

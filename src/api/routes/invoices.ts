@@ -1,10 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { getMerchant } from '../../auth/merchants.ts';
 import { type CreateInvoiceInput, createInvoice } from '../../invoices/create-invoice.ts';
 import { cancelInvoice, operatorAction, reportFulfilment } from '../../invoices/invoice-actions.ts';
 import { getInvoice, listEvents, listInvoices, listTransitions } from '../../invoices/invoice-queries.ts';
 import { INVOICE_STATUSES } from '../../invoices/types.ts';
-import { checkPolicyAmounts } from '../policy-check.ts';
 import { defineRoute } from '../route.ts';
 import { CreateInvoiceBody, Cursor, IdParam, Limit, Reason } from '../schemas.ts';
 
@@ -52,18 +50,13 @@ export const invoiceRoutes = [
     idempotent: true,
     successStatus: 201,
     body: CreateInvoiceBody,
-    handler: async (ctx, { body }) => {
-      if (body.policy) {
-        const merchant = await getMerchant(ctx.tally.database.db, ctx.principal.merchantId);
-        checkPolicyAmounts(body.policy, merchant.policy.value_currency);
-      }
-      return createInvoice(
+    handler: async (ctx, { body }) =>
+      createInvoice(
         ctx.tally,
         ctx.principal.merchantId,
         body as CreateInvoiceInput,
         ctx.storeIdempotentResponse ?? undefined,
-      );
-    },
+      ),
   }),
   defineRoute<unknown, Static<typeof ListQuery>>({
     method: 'GET',

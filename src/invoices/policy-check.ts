@@ -1,7 +1,7 @@
 import { validationError } from '../core/errors.ts';
 import { parseAmount } from '../core/money.ts';
 import { currencyDecimals } from '../core/registry.ts';
-import type { PolicyInput } from '../invoices/policy.ts';
+import type { PolicyInput } from './policy.ts';
 
 /**
  * Policy thresholds are compared in base units of `value_currency` when an invoice is created. Check
