@@ -41,6 +41,30 @@ export async function enqueueJob(db: Db, job: NewJob): Promise<void> {
 }
 
 /**
+ * Enqueues the job, or re-arms it if a job with this key already ran (done or failed): for
+ * recurring work with one identity, such as refilling one wallet's address pool. A job still
+ * pending or running is left alone.
+ */
+export async function rearmJob(db: Db, job: NewJob): Promise<void> {
+  await db
+    .insertInto('jobs')
+    .values(jobRow(job))
+    .onConflict((oc) =>
+      oc
+        .column('dedupe_key')
+        .doUpdateSet({
+          status: 'pending',
+          run_at: iso(job.runAt),
+          attempts: 0,
+          last_error: null,
+          updated_at: iso(job.now),
+        })
+        .where('jobs.status', 'in', ['done', 'failed']),
+    )
+    .execute();
+}
+
+/**
  * Claims up to `limit` due jobs for `worker`. A job whose lease ran out (its worker died) is due
  * again. On PostgreSQL SKIP LOCKED lets several gateway processes claim disjoint jobs.
  */

@@ -2,6 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import type { DialectName } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
 import { iso } from '../db/values.ts';
+import { rearmJob } from '../jobs/job-store.ts';
 
 export interface Allocation {
   index: number;
@@ -70,6 +71,14 @@ export async function allocateAddresses(
       .forNoKeyUpdate() // the strength of the counter update itself: inserts referencing a wallet still pass
       .execute();
   }
+  // The pool ran dry: have the worker refill it, so the next invoices claim pre-derived addresses.
+  await rearmJob(trx, {
+    kind: 'wallet.top_up',
+    dedupeKey: `top_up:${walletId}`,
+    payload: { walletId },
+    runAt: now,
+    now,
+  });
   const indexes = await reserveIndexes(trx, walletId, missing.length);
   const derived = indexes.map((index, i) => ({ index, address: derive(index), optionId: missing[i] ?? '' }));
   await trx

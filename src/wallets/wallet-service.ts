@@ -78,7 +78,7 @@ export async function addWallet(
     await trx.insertInto('wallets').values(row).execute();
     await enqueueJob(trx, {
       kind: 'wallet.top_up',
-      dedupeKey: `top_up:${id}:${now.getTime()}`,
+      dedupeKey: `top_up:${id}`,
       payload: { walletId: id },
       runAt: now,
       now,
