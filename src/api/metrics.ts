@@ -19,11 +19,6 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    invoicesCreated: new Counter({
-      name: 'tally_invoices_created_total',
-      help: 'Invoices created',
-      registers: [registry],
-    }),
   };
 }
 

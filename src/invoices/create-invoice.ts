@@ -123,7 +123,7 @@ export async function createInvoice(
       throw validationError([{ path: 'price.amount', message: `is too large to pay in ${asset.code}` }]);
     }
     if (due <= 0n)
-      throw validationError([{ path: 'price.amount', message: 'is too small to pay in ' + asset.code }]);
+      throw validationError([{ path: 'price.amount', message: `is too small to pay in ${asset.code}` }]);
     planned.push({ asset, amountDue: due, rate, walletId: wallet.id, scope, xpub: wallet.xpub });
   }
 

@@ -1,5 +1,4 @@
 import { isSettled, totals } from './settlement-math.ts';
-import { SETTLED_STATUSES } from './transition-table.ts';
 import type { Invoice, InvoiceStatus } from './types.ts';
 
 /**
@@ -36,9 +35,4 @@ function completedOnlyByLatePayments(invoice: Invoice): boolean {
     if (p.timing === 'on_time' && isSettled(p, option)) onTimeSettled += p.amount;
   }
   return onTimeSettled < t.minimum;
-}
-
-/** True when the invoice's status means the merchant may fulfil. */
-export function isSettledStatus(status: InvoiceStatus): boolean {
-  return SETTLED_STATUSES.has(status);
 }

@@ -1,7 +1,6 @@
 import type { Tally } from '../context.ts';
 import { TallyError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { iso } from '../db/values.ts';
 import { applyFact } from './apply-fact.ts';
 import type { Actor } from './facts.ts';
 import { emitInvoiceEvent, loadInvoice } from './invoice-store.ts';

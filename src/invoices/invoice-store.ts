@@ -3,14 +3,7 @@ import { unitsFromDb } from '../core/money.ts';
 import type { DialectName } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
 import { flag, isFlagSet, iso, toDate, toDateOrNull } from '../db/values.ts';
-import {
-  addTransitionEffects,
-  emptyEffects,
-  eventRow,
-  insertEffects,
-  invoiceRow,
-  optionRows,
-} from './effect-rows.ts';
+import { addTransitionEffects, emptyEffects, eventRow, insertEffects } from './effect-rows.ts';
 import type { Fact } from './facts.ts';
 import type { Policy } from './policy.ts';
 import type { InvoiceRecord } from './record.ts';
@@ -19,10 +12,6 @@ import type { TransitionResult } from './transition.ts';
 import type { InvoiceStatus, Payment, PaymentOption, PaymentTiming } from './types.ts';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
-
-export async function insertInvoice(trx: Transaction<Schema>, inv: InvoiceRecord): Promise<void> {
-  await insertEffects(trx, { ...emptyEffects(), invoices: [invoiceRow(inv)], options: optionRows(inv) });
-}
 
 /** Loads one invoice of one merchant; on PostgreSQL `forUpdate` locks its row until commit. */
 export async function loadInvoice(
@@ -126,35 +115,28 @@ export async function persistTransition(
   result: TransitionResult,
   fact: Fact,
   now: Date,
-  mode: 'update' | 'insert' = 'update',
 ): Promise<InvoiceRecord> {
   const after: InvoiceRecord = { ...before, ...result.invoice, updatedAt: now, version: before.version + 1 };
-  if (mode === 'insert') {
-    // A new invoice: write it once in its post-transition state (the created → awaiting_payment
-    // transition row below is its history), instead of an insert followed by an update.
-    await insertInvoice(trx, after);
-  } else {
-    const updated = await trx
-      .updateTable('invoices')
-      .set({
-        status: after.status,
-        selected_option_id: after.selectedOptionId,
-        refunded_amount: after.refundedAmount.toString(),
-        manually_paid: flag(after.manuallyPaid),
-        sequence: after.sequence,
-        version: after.version,
-        updated_at: iso(now),
-      })
-      .where('id', '=', before.id)
-      .where('version', '=', before.version)
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1)
-      throw new ConcurrentUpdateError(`invoice ${before.id} changed concurrently`);
-    await trx
-      .insertInto('applied_facts')
-      .values({ invoice_id: before.id, fact_id: fact.id, created_at: iso(now) })
-      .execute();
-  }
+  const updated = await trx
+    .updateTable('invoices')
+    .set({
+      status: after.status,
+      selected_option_id: after.selectedOptionId,
+      refunded_amount: after.refundedAmount.toString(),
+      manually_paid: flag(after.manuallyPaid),
+      sequence: after.sequence,
+      version: after.version,
+      updated_at: iso(now),
+    })
+    .where('id', '=', before.id)
+    .where('version', '=', before.version)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1)
+    throw new ConcurrentUpdateError(`invoice ${before.id} changed concurrently`);
+  await trx
+    .insertInto('applied_facts')
+    .values({ invoice_id: before.id, fact_id: fact.id, created_at: iso(now) })
+    .execute();
   await savePayments(trx, before, after, now);
   const rows = emptyEffects();
   addTransitionEffects(rows, after, result, now);

@@ -75,28 +75,33 @@ export class InvoiceWriter {
           batch.map((p) => p.write),
         ),
       );
-      batch.forEach((p, i) => {
-        const invoice = invoices[i];
-        if (invoice) p.resolve(invoice);
-        else p.reject(new Error('invoice missing from batch result'));
-      });
+      batch.forEach((p, i) => settle(p, invoices[i]));
     } catch (error) {
       if (batch.length === 1) {
         batch[0]?.reject(error);
         return;
       }
-      for (const p of batch) {
-        try {
-          const [invoice] = await this.tally.database.write((trx) =>
-            writeInvoices(this.tally, trx, [p.write]),
-          );
-          if (invoice) p.resolve(invoice);
-        } catch (single) {
-          p.reject(single);
-        }
-      }
+      // Retry each alone, all at once: on SQLite they still share one group commit, each in its
+      // own savepoint, so the bad one fails alone without serialising the rest behind it.
+      await Promise.all(
+        batch.map(async (p) => {
+          try {
+            const [invoice] = await this.tally.database.write((trx) =>
+              writeInvoices(this.tally, trx, [p.write]),
+            );
+            settle(p, invoice);
+          } catch (single) {
+            p.reject(single);
+          }
+        }),
+      );
     }
   }
+}
+
+function settle(pending: Pending, invoice: InvoiceJson | undefined): void {
+  if (invoice) pending.resolve(invoice);
+  else pending.reject(new Error('invoice missing from its batch result'));
 }
 
 /** Writes a batch of new invoices in the caller's transaction; returns their wire shapes in order. */
