@@ -11,7 +11,8 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
     const demo = await seedDemoIfEmpty(tally);
     if (demo) {
       process.stdout.write(
-        `\nDemo merchant ${demo.merchantId} created.\nAPI key (shown once, store it now):\n\n  ${demo.token}\n\n`,
+        `\nDemo merchant ${demo.merchantId} created.\nAPI key (shown once, store it now):\n\n  ${demo.token}\n\n` +
+          `Lost it? npx tally apikey create --merchant ${demo.merchantId} --name another-key\n\n`,
       );
     }
   }

@@ -27,7 +27,13 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
       : { loggerInstance: tally.log.child({}, { level: 'warn' }) as FastifyBaseLogger }),
     bodyLimit: 1024 * 1024,
     ajv: {
-      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false },
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        allErrors: false,
+        useDefaults: false,
+        verbose: true,
+      },
     },
     // Bad percent-encoding or an over-long path parameter: answer in our error shape, not Fastify's.
     frameworkErrors: (error, request, reply) =>

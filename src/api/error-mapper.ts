@@ -7,6 +7,8 @@ interface AjvIssue {
   keyword: string;
   message?: string;
   params: Record<string, unknown>;
+  /** Present because Ajv runs with `verbose`. */
+  parentSchema?: { description?: string };
 }
 
 /** "/price/amount" → "price.amount"; "/payment_options/0/asset" → "payment_options[0].asset". */
@@ -22,8 +24,31 @@ function toPath(context: string, instancePath: string, params: Record<string, un
 function issueMessage(issue: AjvIssue): string {
   if (issue.keyword === 'additionalProperties') return 'is not a known field';
   if (issue.keyword === 'required') return 'is required';
-  if (issue.keyword === 'pattern') return 'has an invalid format';
+  if (issue.keyword === 'pattern') {
+    // Schemas describe their format in words ("a decimal string such as …"); say that, not the regex.
+    const description = issue.parentSchema?.description;
+    return description ? `must be ${description}` : 'has an invalid format';
+  }
   return issue.message ?? 'is invalid';
+}
+
+/**
+ * One issue per field. A value outside a union of literals makes Ajv report every branch ("must be
+ * equal to constant" once per allowed value); those become one "must be one of: …".
+ */
+function collapse(issues: Array<FieldIssue & { allowed?: unknown }>): FieldIssue[] {
+  const byPath = new Map<string, { messages: string[]; allowed: unknown[] }>();
+  for (const issue of issues) {
+    const entry = byPath.get(issue.path) ?? { messages: [], allowed: [] };
+    if (issue.allowed !== undefined) entry.allowed.push(issue.allowed);
+    else if (!entry.messages.includes(issue.message)) entry.messages.push(issue.message);
+    byPath.set(issue.path, entry);
+  }
+  return [...byPath].map(([path, { messages, allowed }]) => {
+    const oneOf = allowed.length > 0 ? `must be one of: ${allowed.map(String).join(', ')}` : null;
+    const rest = messages.filter((m) => m !== 'must match a schema in anyOf');
+    return { path, message: oneOf ?? rest[0] ?? messages[0] ?? 'is invalid' };
+  });
 }
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -49,10 +74,13 @@ export function mapError(error: unknown, request: FastifyRequest, reply: Fastify
     code = 'duplicate';
     message = ERROR_CATALOGUE.duplicate.message;
   } else if (fastifyError.validation) {
-    const issues: FieldIssue[] = fastifyError.validation.map((i) => ({
-      path: toPath(fastifyError.validationContext ?? 'body', i.instancePath, i.params),
-      message: issueMessage(i),
-    }));
+    const issues = collapse(
+      fastifyError.validation.map((i) => ({
+        path: toPath(fastifyError.validationContext ?? 'body', i.instancePath, i.params),
+        message: issueMessage(i),
+        ...(i.keyword === 'const' ? { allowed: i.params.allowedValue } : {}),
+      })),
+    );
     code = 'validation_failed';
     message = issues[0] ? `${issues[0].path}: ${issues[0].message}` : 'The request is invalid.';
     details = { issues };

@@ -4,13 +4,13 @@ import { Type } from '@sinclair/typebox';
 export const Amount = Type.String({
   pattern: '^(0|[1-9][0-9]{0,77})(\\.[0-9]{1,36})?$',
   maxLength: 120,
-  description: 'A non-negative decimal string such as "12.34"; exponents and signs are refused.',
+  description: 'a non-negative decimal string such as "12.34" (no sign, no exponent)',
   examples: ['12.34'],
 });
 
 export const Currency = Type.String({
   pattern: '^[A-Z][A-Z0-9]{1,9}$',
-  description: 'ISO-4217 code or an asset code',
+  description: 'an ISO-4217 code such as "USD", or an asset code such as "BTC"',
 });
 export const AssetCode = Type.String({ pattern: '^[A-Z][A-Z0-9]{1,9}$' });
 export const NetworkId = Type.String({ pattern: '^[a-z][a-z0-9-]{1,39}$' });
@@ -19,8 +19,14 @@ const Url = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 
 export const IdParam = (prefix: string) =>
   Type.Object({ id: Type.String({ pattern: `^${prefix}_[0-9a-z]{26}$` }) }, { additionalProperties: false });
 
-export const Limit = Type.String({ pattern: '^([1-9]|[1-9][0-9]|100)$', description: '1..100, default 20' });
-export const Cursor = Type.String({ pattern: '^[a-z]{3}_[0-9a-z]{26}$' });
+export const Limit = Type.String({
+  pattern: '^([1-9]|[1-9][0-9]|100)$',
+  description: 'a whole number from 1 to 100',
+});
+export const Cursor = Type.String({
+  pattern: '^[a-z]{3}_[0-9a-z]{26}$',
+  description: 'an id from a previous page (next_cursor)',
+});
 
 export const ConfirmationTier = Type.Object(
   {

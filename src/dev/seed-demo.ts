@@ -10,20 +10,29 @@ import { DEV_EVM_XPUB, DEV_REGTEST_TPUB } from './dev-wallets.ts';
  * token is returned once (the caller prints it; only its hash is stored).
  */
 export async function seedDemoIfEmpty(tally: Tally): Promise<{ merchantId: string; token: string } | null> {
-  const any = await tally.database.db.selectFrom('merchants').select('id').limit(1).executeTakeFirst();
-  if (any) return null;
+  // Resumable: a start that died half-way through seeding finishes it on the next start, and the
+  // key is printed then. Once any API key exists, nothing happens.
+  const anyKey = await tally.database.db.selectFrom('api_keys').select('id').limit(1).executeTakeFirst();
+  if (anyKey) return null;
   const now = tally.clock.now();
-  const merchant = await createMerchant(tally.database.db, 'Demo Store', now);
-  await addWallet(tally, merchant.id, {
-    scope: 'bitcoin-regtest',
-    xpub: DEV_REGTEST_TPUB,
-    label: 'dev wallet (public test mnemonic)',
-  });
-  await addWallet(tally, merchant.id, {
-    scope: 'evm',
-    xpub: DEV_EVM_XPUB,
-    label: 'dev wallet (public test mnemonic)',
-  });
-  const key = await createApiKey(tally.database.db, merchant.id, 'demo admin key', API_SCOPES, now);
-  return { merchantId: merchant.id, token: key.token };
+  const existing = await tally.database.db
+    .selectFrom('merchants')
+    .select('id')
+    .where('name', '=', DEMO_NAME)
+    .executeTakeFirst();
+  const merchantId = existing?.id ?? (await createMerchant(tally.database.db, DEMO_NAME, now)).id;
+  const wallets = await tally.database.db
+    .selectFrom('wallets')
+    .select('scope')
+    .where('merchant_id', '=', merchantId)
+    .execute();
+  const has = new Set(wallets.map((w) => w.scope));
+  const label = 'dev wallet (public test mnemonic)';
+  if (!has.has('bitcoin-regtest'))
+    await addWallet(tally, merchantId, { scope: 'bitcoin-regtest', xpub: DEV_REGTEST_TPUB, label });
+  if (!has.has('evm')) await addWallet(tally, merchantId, { scope: 'evm', xpub: DEV_EVM_XPUB, label });
+  const key = await createApiKey(tally.database.db, merchantId, 'demo admin key', API_SCOPES, now);
+  return { merchantId, token: key.token };
 }
+
+const DEMO_NAME = 'Demo Store';

@@ -121,3 +121,30 @@ describe('readiness with the database gone', () => {
     }
   });
 });
+
+describe('validation messages', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(await freshSqlite());
+  });
+  afterAll(async () => h?.close());
+
+  it('say what a field must be, once per field', async () => {
+    const amount = await h.request('POST', '/v1/invoices', {
+      body: { price: { amount: '1e5', currency: 'USD' } },
+    });
+    expect(amount.body.error.details.issues).toEqual([
+      {
+        path: 'price.amount',
+        message: 'must be a non-negative decimal string such as "12.34" (no sign, no exponent)',
+      },
+    ]);
+    const status = await h.request('GET', '/v1/invoices?status=bogus');
+    expect(status.body.error.details.issues).toHaveLength(1);
+    expect(status.body.error.details.issues[0].message).toMatch(
+      /^must be one of: created, awaiting_payment, .*refunded$/,
+    );
+    const limit = await h.request('GET', '/v1/invoices?limit=101');
+    expect(limit.body.error.message).toBe('querystring.limit: must be a whole number from 1 to 100');
+  });
+});
