@@ -18,6 +18,7 @@ const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
   tally dev                            start in dev mode (demo merchant, fixed rates)
   tally migrate                        apply pending database migrations
   tally merchant create --name NAME
+  tally merchant list
   tally apikey create --merchant MER --name NAME [--scopes a,b]
   tally apikey revoke --merchant MER --key KEY
   tally wallet add --merchant MER --scope SCOPE --xpub XPUB [--label L]
@@ -98,6 +99,18 @@ export async function main(
       case 'merchant create': {
         const m = await withTally((t) => createMerchant(t.database.db, need(flags, 'name'), t.clock.now()));
         print(`Created merchant ${m.id}`, { id: m.id, name: m.name });
+        return 0;
+      }
+      case 'merchant list': {
+        const merchants = await withTally((t) =>
+          t.database.db.selectFrom('merchants').select(['id', 'name', 'created_at']).orderBy('id').execute(),
+        );
+        const data = merchants.map((m) => ({
+          id: m.id,
+          name: m.name,
+          created_at: new Date(m.created_at).toISOString(),
+        }));
+        print(data.map((m) => `${m.id}  ${m.name}`).join('\n') || 'No merchants yet.', data);
         return 0;
       }
       case 'apikey create': {

@@ -5,8 +5,15 @@ import { toDate } from '../db/values.ts';
 import { loadInvoice } from './invoice-store.ts';
 import { type InvoiceJson, serializeInvoice } from './serialize.ts';
 
+/**
+ * The invoice row, its options and its payments are read in one snapshot (a read transaction,
+ * REPEATABLE READ on PostgreSQL), so a response never pairs a status with payments of another moment.
+ */
 export async function getInvoice(tally: Tally, merchantId: string, id: string): Promise<InvoiceJson> {
-  const invoice = await loadInvoice(tally.database.read, tally.database.dialect, merchantId, id);
+  const invoice = await tally.database.read
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute((trx) => loadInvoice(trx, tally.database.dialect, merchantId, id));
   if (!invoice) throw new TallyError('not_found', `No invoice ${id}.`);
   return serializeInvoice(invoice);
 }

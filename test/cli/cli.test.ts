@@ -27,6 +27,8 @@ describe('tally CLI', () => {
     expect((await tally('migrate', '--json')).code).toBe(0);
     const merchant = JSON.parse((await tally('merchant', 'create', '--name', 'CLI Shop', '--json')).out);
     expect(merchant.id).toMatch(/^mer_/);
+    const listed = JSON.parse((await tally('merchant', 'list', '--json')).out);
+    expect(listed).toContainEqual(expect.objectContaining({ id: merchant.id, name: 'CLI Shop' }));
     const key = JSON.parse(
       (
         await tally(
