@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { postgresInsertRate, sqliteInsertRate } from './db-baselines.ts';
-import { load, type Row, row, startServer } from './lib.ts';
+import { load, type Row, row, startServer, stopServer } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const POOL_SIZE = 10;
@@ -34,7 +34,7 @@ export async function benchCore(): Promise<Row[]> {
   const rows: Row[] = [];
   const bare = await startServer(['bare']);
   const bareLoad = await load(bare.url, '', SECONDS);
-  bare.child.kill();
+  await stopServer(bare.child);
   // Enough pre-derived addresses for the run; allocation falls back to inline derivation if not.
   const pool = String(Math.ceil(SECONDS * 4000));
 
@@ -42,7 +42,7 @@ export async function benchCore(): Promise<Row[]> {
   const sqliteBase = sqliteInsertRate(SECONDS);
   const sqlite = await startServer(['gateway', join(dir, 'tally.db'), pool]);
   const sqliteLoad = await load(sqlite.url, sqlite.token, SECONDS);
-  sqlite.child.kill();
+  await stopServer(sqlite.child);
   rmSync(dir, { recursive: true, force: true });
   if (sqliteLoad.non2xx > 0 || sqliteLoad.errors > 0)
     throw new Error(`sqlite run had ${sqliteLoad.non2xx} non-2xx and ${sqliteLoad.errors} errors`);
@@ -75,7 +75,7 @@ export async function benchCore(): Promise<Row[]> {
   const db = await freshPgUrl();
   const postgres = await startServer(['gateway', db.url, pool, String(POOL_SIZE)]);
   const pgLoad = await load(postgres.url, postgres.token, SECONDS);
-  postgres.child.kill();
+  await stopServer(postgres.child);
   await db.drop();
   if (pgLoad.non2xx > 0 || pgLoad.errors > 0)
     throw new Error(`postgres run had ${pgLoad.non2xx} non-2xx and ${pgLoad.errors} errors`);

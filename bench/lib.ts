@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 
@@ -110,4 +111,12 @@ export function printTable(title: string, rows: Row[]): void {
       met: r.met,
     })),
   );
+}
+
+/** Stops a benchmark server and waits until it is gone (before its database is dropped). */
+export async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGINT');
+  await exited;
 }

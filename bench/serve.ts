@@ -16,6 +16,7 @@ import { DEV_REGTEST_TPUB } from '../src/dev/dev-wallets.ts';
 import { topUpAddressPool } from '../src/wallets/address-pool.ts';
 import { addWallet } from '../src/wallets/wallet-service.ts';
 
+process.on('SIGINT', () => process.exit(0));
 const [mode, databaseUrl = '', poolTarget = '0', poolSize = '10'] = process.argv.slice(2);
 
 if (mode === 'bare') {

@@ -65,6 +65,10 @@ function openSqlite(path: string): Database {
 
 function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle connection that the server closes (restart, failover, pg_terminate_backend) emits
+  // 'error' on the pool; unhandled, that would crash the gateway. pg-pool drops the dead client and
+  // the next query opens a fresh one; /readyz reports whether the database answers.
+  pool.on('error', () => {});
   // pool.end() resolves once its clients are told to end, not once their connections are closed;
   // close() waits for every connection, so nothing is left open (or killed mid-close) afterwards.
   const connections = new Set<Promise<void>>();
