@@ -26,6 +26,8 @@ export function sqliteInsertRate(seconds: number): number {
 /** PostgreSQL's bare insert rate: one autocommit statement per row, 50 concurrent callers on a pool of `poolSize`. */
 export async function postgresInsertRate(url: string, seconds: number, poolSize: number): Promise<number> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // pool.end() resolves before every socket is closed; the database is dropped right after.
+  pool.on('error', () => {});
   await pool.query('create table if not exists bench_bare (id bigserial primary key, body text not null)');
   const end = Date.now() + seconds * 1000;
   let n = 0;

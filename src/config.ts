@@ -17,6 +17,8 @@ export interface Config {
   logLevel: string;
   addressPoolTarget: number;
   workerIntervalMs: number;
+  /** PostgreSQL: invoice-creation batches written in parallel (see invoice-writer.ts). */
+  invoiceWriteBatches: number;
 }
 
 const DEFAULTS: Config = {
@@ -30,6 +32,7 @@ const DEFAULTS: Config = {
   logLevel: 'info',
   addressPoolTarget: 100,
   workerIntervalMs: 500,
+  invoiceWriteBatches: 1,
 };
 
 const ENV: Record<keyof Config, string> = {
@@ -43,6 +46,7 @@ const ENV: Record<keyof Config, string> = {
   logLevel: 'TALLY_LOG_LEVEL',
   addressPoolTarget: 'TALLY_ADDRESS_POOL_TARGET',
   workerIntervalMs: 'TALLY_WORKER_INTERVAL_MS',
+  invoiceWriteBatches: 'TALLY_INVOICE_WRITE_BATCHES',
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -77,6 +81,7 @@ function validate(raw: Record<string, unknown>): Config {
     logLevel: String(raw.logLevel),
     addressPoolTarget: int('addressPoolTarget', 0, 1_000_000),
     workerIntervalMs: int('workerIntervalMs', 10, 60_000),
+    invoiceWriteBatches: int('invoiceWriteBatches', 1, 64),
   };
   if (raw.mode !== undefined && raw.mode !== 'dev' && raw.mode !== 'production')
     problems.push('TALLY_MODE must be dev or production');
