@@ -75,7 +75,7 @@ export class InvoiceWriter {
           batch.map((p) => p.write),
         ),
       );
-      batch.forEach((p, i) => settle(p, invoices[i]));
+      for (const [i, p] of batch.entries()) settle(p, invoices[i]);
     } catch (error) {
       if (batch.length === 1) {
         batch[0]?.reject(error);
