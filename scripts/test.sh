@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 export TALLY_TEST_PG_ADMIN_URL="${TALLY_TEST_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 if [ -z "${TALLY_TEST_PG_ADMIN_URL_SET_BY_USER:-}" ]; then bash scripts/ensure-postgres.sh; fi
 
+# A real btcd for the Bitcoin tests: pinned, built once into the user's Go bin (scripts/install-btcd.sh).
+TALLY_TEST_BTCD="$(bash scripts/install-btcd.sh | tail -n 1)"
+export TALLY_TEST_BTCD
+
 echo "== type check"; npx tsc --noEmit
 echo "== lint"; npx biome check .
 echo "== tests"
