@@ -3,10 +3,11 @@
  * beside a baseline measured in the same run (format: DESIGN.md §6).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { benchBitcoin } from './bitcoin.ts';
 import { benchCore } from './core.ts';
 import { printTable } from './lib.ts';
 
-const areas = { core: benchCore };
+const areas = { core: benchCore, bitcoin: benchBitcoin };
 const only = process.argv[2];
 mkdirSync('bench/results', { recursive: true });
 for (const [area, run] of Object.entries(areas)) {

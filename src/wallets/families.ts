@@ -6,6 +6,7 @@ import { bech32 } from '@scure/base';
 import { HDKey } from '@scure/bip32';
 import { TallyError } from '../core/errors.ts';
 import { getNetwork } from '../core/registry.ts';
+import { publicChildDeriver, uncompressed } from './child-keys.ts';
 import { parseExtendedPublicKey } from './extended-key.ts';
 
 /**
@@ -59,23 +60,19 @@ export function addressDeriver(scope: string, xpub: string): (index: number) => 
 export function bitcoinAddressDeriver(xpub: string, network: string): (index: number) => string {
   const hrp = HRP[network];
   if (!hrp) throw new TallyError('unsupported_asset', `No address format for ${network}.`);
-  const receive = hdKey(xpub).deriveChild(0);
+  const child = publicChildDeriver(hdKey(xpub).deriveChild(0));
   return (index) => {
-    const pub = receive.deriveChild(index).publicKey;
-    if (!pub) throw new Error('derivation produced no public key');
-    const program = ripemd160(sha256(pub));
+    const program = ripemd160(sha256(child(index)));
     return bech32.encode(hrp, [0, ...bech32.toWords(program)]);
   };
 }
 
 /** EVM: the xpub is m/44'/60'/0'/0 and addresses are its children /i, EIP-55 checksummed. */
 export function evmAddressDeriver(xpub: string): (index: number) => string {
-  const chain = hdKey(xpub);
+  const child = publicChildDeriver(hdKey(xpub));
+  const toUncompressed = (key: Uint8Array) => secp256k1.Point.fromBytes(key).toBytes(false);
   return (index) => {
-    const pub = chain.deriveChild(index).publicKey;
-    if (!pub) throw new Error('derivation produced no public key');
-    const uncompressed = secp256k1.Point.fromBytes(pub).toBytes(false);
-    const hash = keccak_256(uncompressed.subarray(1));
+    const hash = keccak_256(uncompressed(child(index), toUncompressed).subarray(1));
     return toChecksumAddress(Buffer.from(hash.subarray(12)).toString('hex'));
   };
 }
