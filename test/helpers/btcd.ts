@@ -73,7 +73,8 @@ export async function startBtcd(miningAddress: string): Promise<Btcd> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let attempt = 0; attempt < 100; attempt++) {
+  // Up to 30 s: a loaded CI machine can be slow to bring btcd up.
+  for (let attempt = 0; attempt < 300; attempt++) {
     if (child.exitCode !== null) break;
     try {
       await rpc.call<number>('getblockcount');
