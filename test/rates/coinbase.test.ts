@@ -1,37 +1,26 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
 import { CoinbaseRateProvider } from '../../src/rates/providers/coinbase.ts';
 import {
   expectRateUnavailable,
   fixture,
-  type LocalServer,
   neverAnswer,
   replyJson,
-  startLocalServer,
+  useLocalServer,
 } from './helpers/local-server.ts';
 
-let server: LocalServer;
+const local = useLocalServer();
 const clock = new ManualClock(Date.UTC(2026, 2, 1, 12, 0, 0));
 
-beforeAll(async () => {
-  server = await startLocalServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => {
-  server.requests.length = 0;
-});
-
 function provider(timeoutMs = 2_000): CoinbaseRateProvider {
-  return new CoinbaseRateProvider({ baseUrl: `${server.baseUrl}/`, timeoutMs, clock });
+  return new CoinbaseRateProvider({ baseUrl: `${local().baseUrl}/`, timeoutMs, clock });
 }
 
 describe('CoinbaseRateProvider', () => {
   it('asks for /v2/prices/BTC-USD/spot and returns data.amount verbatim', async () => {
-    server.respond(replyJson(200, fixture('coinbase-spot-btc-usd.json')));
+    local().respond(replyJson(200, fixture('coinbase-spot-btc-usd.json')));
     const quote = await provider().getQuote('BTC', 'USD');
-    expect(server.requests).toEqual(['/v2/prices/BTC-USD/spot']);
+    expect(local().requests).toEqual(['/v2/prices/BTC-USD/spot']);
     expect(quote).toEqual({
       base: 'BTC',
       quote: 'USD',
@@ -42,13 +31,13 @@ describe('CoinbaseRateProvider', () => {
   });
 
   it('prices EUR pairs', async () => {
-    server.respond(replyJson(200, fixture('coinbase-spot-eth-eur.json')));
+    local().respond(replyJson(200, fixture('coinbase-spot-eth-eur.json')));
     expect((await provider().getQuote('ETH', 'EUR')).value).toBe('2951.8');
-    expect(server.requests).toEqual(['/v2/prices/ETH-EUR/spot']);
+    expect(local().requests).toEqual(['/v2/prices/ETH-EUR/spot']);
   });
 
   it("fails on HTTP 400 and quotes Coinbase's error message", async () => {
-    server.respond(replyJson(400, fixture('coinbase-error-invalid-currency.json')));
+    local().respond(replyJson(400, fixture('coinbase-error-invalid-currency.json')));
     const error = await expectRateUnavailable(
       provider().getQuote('FOO', 'USD'),
       /^coinbase: HTTP 400 for FOO-USD: Invalid currency \(FOO\)/,
@@ -57,7 +46,7 @@ describe('CoinbaseRateProvider', () => {
   });
 
   it('fails on HTTP 500 with a non-JSON body', async () => {
-    server.respond((_req, res) => {
+    local().respond((_req, res) => {
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('upstream exploded');
     });
@@ -65,14 +54,14 @@ describe('CoinbaseRateProvider', () => {
   });
 
   it('fails within the timeout when the server never answers', async () => {
-    server.respond(neverAnswer);
+    local().respond(neverAnswer);
     const started = Date.now();
     await expectRateUnavailable(provider(150).getQuote('BTC', 'USD'), /^coinbase: no answer within 150 ms/);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('stops when the caller aborts', async () => {
-    server.respond(neverAnswer);
+    local().respond(neverAnswer);
     const controller = new AbortController();
     const pending = provider(10_000).getQuote('BTC', 'USD', controller.signal);
     setTimeout(() => controller.abort(), 50);
@@ -80,17 +69,17 @@ describe('CoinbaseRateProvider', () => {
   });
 
   it('fails on a garbage body', async () => {
-    server.respond(replyJson(200, 'not json at all'));
+    local().respond(replyJson(200, 'not json at all'));
     await expectRateUnavailable(provider().getQuote('BTC', 'USD'), /^coinbase: response is not valid JSON/);
   });
 
   it('fails on a 200 carrying errors instead of data', async () => {
-    server.respond(replyJson(200, fixture('coinbase-error-invalid-currency.json')));
+    local().respond(replyJson(200, fixture('coinbase-error-invalid-currency.json')));
     await expectRateUnavailable(provider().getQuote('BTC', 'USD'), /no data.*Invalid currency/);
   });
 
   it('refuses an answer for another pair', async () => {
-    server.respond(replyJson(200, fixture('coinbase-spot-eth-eur.json')));
+    local().respond(replyJson(200, fixture('coinbase-spot-eth-eur.json')));
     await expectRateUnavailable(
       provider().getQuote('BTC', 'USD'),
       /^coinbase: answered for "ETH"-"EUR" instead of BTC-USD/,
@@ -109,7 +98,7 @@ describe('CoinbaseRateProvider', () => {
       raw === 'undefined'
         ? '{"data":{"base":"BTC","currency":"USD"}}'
         : fixture('coinbase-spot-btc-usd.json').replace('"65000.12"', raw);
-    server.respond(replyJson(200, body));
+    local().respond(replyJson(200, body));
     await expectRateUnavailable(
       provider().getQuote('BTC', 'USD'),
       /^coinbase: price for BTC-USD is not a positive decimal/,
@@ -118,7 +107,7 @@ describe('CoinbaseRateProvider', () => {
 
   it('refuses a declared content-length larger than any real ticker', async () => {
     const body = `{"data":{"amount":"1","base":"BTC","currency":"USD","pad":"${'x'.repeat(300_000)}"}}`;
-    server.respond((_req, res) => {
+    local().respond((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });
@@ -126,7 +115,7 @@ describe('CoinbaseRateProvider', () => {
   });
 
   it('refuses an oversized chunked body (no content-length) while streaming', async () => {
-    server.respond((_req, res) => {
+    local().respond((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       for (let i = 0; i < 40; i++) res.write('x'.repeat(10_000));
       res.end();
@@ -139,7 +128,7 @@ describe('CoinbaseRateProvider', () => {
 
   it('refuses pair codes that could alter the URL, without calling out', async () => {
     await expectRateUnavailable(provider().getQuote('../../v3', 'USD'), /^coinbase: invalid pair/);
-    expect(server.requests).toEqual([]);
+    expect(local().requests).toEqual([]);
   });
 
   it('defaults to the public Coinbase URL', () => {

@@ -1,37 +1,27 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
 import { KrakenRateProvider, krakenResultKeys } from '../../src/rates/providers/kraken.ts';
 import {
   expectRateUnavailable,
   fixture,
-  type LocalServer,
   neverAnswer,
   replyJson,
   startLocalServer,
+  useLocalServer,
 } from './helpers/local-server.ts';
 
-let server: LocalServer;
+const local = useLocalServer();
 const clock = new ManualClock(Date.UTC(2026, 2, 1, 12, 0, 0));
 
-beforeAll(async () => {
-  server = await startLocalServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => {
-  server.requests.length = 0;
-});
-
 function provider(timeoutMs = 2_000): KrakenRateProvider {
-  return new KrakenRateProvider({ baseUrl: server.baseUrl, timeoutMs, clock });
+  return new KrakenRateProvider({ baseUrl: local().baseUrl, timeoutMs, clock });
 }
 
 describe('KrakenRateProvider', () => {
   it('asks for XBTUSD and returns c[0] of XXBTZUSD verbatim', async () => {
-    server.respond(replyJson(200, fixture('kraken-ticker-xbtusd.json')));
+    local().respond(replyJson(200, fixture('kraken-ticker-xbtusd.json')));
     const quote = await provider().getQuote('BTC', 'USD');
-    expect(server.requests).toEqual(['/0/public/Ticker?pair=XBTUSD']);
+    expect(local().requests).toEqual(['/0/public/Ticker?pair=XBTUSD']);
     expect(quote).toEqual({
       base: 'BTC',
       quote: 'USD',
@@ -42,11 +32,11 @@ describe('KrakenRateProvider', () => {
   });
 
   it('reads X/Z-prefixed legacy keys (XETHZUSD) and Z-only keys (USDTZUSD)', async () => {
-    server.respond(replyJson(200, fixture('kraken-ticker-xethzusd.json')));
+    local().respond(replyJson(200, fixture('kraken-ticker-xethzusd.json')));
     expect((await provider().getQuote('ETH', 'USD')).value).toBe('3201.44000');
-    server.respond(replyJson(200, fixture('kraken-ticker-usdtusd.json')));
+    local().respond(replyJson(200, fixture('kraken-ticker-usdtusd.json')));
     expect((await provider().getQuote('USDT', 'USD')).value).toBe('1.00005000');
-    expect(server.requests).toEqual(['/0/public/Ticker?pair=ETHUSD', '/0/public/Ticker?pair=USDTUSD']);
+    expect(local().requests).toEqual(['/0/public/Ticker?pair=ETHUSD', '/0/public/Ticker?pair=USDTUSD']);
   });
 
   it('only accepts result keys that name the requested pair', () => {
@@ -57,7 +47,7 @@ describe('KrakenRateProvider', () => {
   });
 
   it('fails on a non-empty error array, quoting Kraken', async () => {
-    server.respond(replyJson(200, fixture('kraken-error-unknown-pair.json')));
+    local().respond(replyJson(200, fixture('kraken-error-unknown-pair.json')));
     const error = await expectRateUnavailable(
       provider().getQuote('BTC', 'USD'),
       /^kraken: .*EQuery:Unknown asset pair/,
@@ -68,24 +58,24 @@ describe('KrakenRateProvider', () => {
   it('fails on an error array even when a result is present', async () => {
     const body = JSON.parse(fixture('kraken-ticker-xbtusd.json')) as Record<string, unknown>;
     body.error = ['EService:Unavailable'];
-    server.respond(replyJson(200, JSON.stringify(body)));
+    local().respond(replyJson(200, JSON.stringify(body)));
     await expectRateUnavailable(provider().getQuote('BTC', 'USD'), /kraken: .*EService:Unavailable/);
   });
 
   it('fails on HTTP 500', async () => {
-    server.respond(replyJson(500, fixture('kraken-error-unavailable.json')));
+    local().respond(replyJson(500, fixture('kraken-error-unavailable.json')));
     await expectRateUnavailable(provider().getQuote('BTC', 'USD'), /^kraken: HTTP 500/);
   });
 
   it('fails within the timeout when the server never answers', async () => {
-    server.respond(neverAnswer);
+    local().respond(neverAnswer);
     const started = Date.now();
     await expectRateUnavailable(provider(150).getQuote('BTC', 'USD'), /^kraken: no answer within 150 ms/);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('fails on a body that is not JSON (an HTML error page)', async () => {
-    server.respond((_req, res) => {
+    local().respond((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<html><body>502 Bad Gateway</body></html>');
     });
@@ -93,12 +83,12 @@ describe('KrakenRateProvider', () => {
   });
 
   it('fails on a truncated JSON body', async () => {
-    server.respond(replyJson(200, fixture('kraken-ticker-xbtusd.json').slice(0, 60)));
+    local().respond(replyJson(200, fixture('kraken-ticker-xbtusd.json').slice(0, 60)));
     await expectRateUnavailable(provider().getQuote('BTC', 'USD'), /not valid JSON/);
   });
 
   it('fails when the result holds another pair only', async () => {
-    server.respond(replyJson(200, fixture('kraken-ticker-xethzusd.json')));
+    local().respond(replyJson(200, fixture('kraken-ticker-xethzusd.json')));
     await expectRateUnavailable(
       provider().getQuote('BTC', 'USD'),
       /^kraken: pair XBTUSD missing from result/,
@@ -106,9 +96,9 @@ describe('KrakenRateProvider', () => {
   });
 
   it('fails when the shape is wrong (no error array, no result)', async () => {
-    server.respond(replyJson(200, '{"result":{}}'));
+    local().respond(replyJson(200, '{"result":{}}'));
     await expectRateUnavailable(provider().getQuote('BTC', 'USD'), /no error array/);
-    server.respond(replyJson(200, '{"error":[]}'));
+    local().respond(replyJson(200, '{"error":[]}'));
     await expectRateUnavailable(provider().getQuote('BTC', 'USD'), /no result/);
   });
 
@@ -127,7 +117,7 @@ describe('KrakenRateProvider', () => {
     ticker.result.XXBTZUSD.c[0] = '__PRICE__';
     const body = JSON.stringify(ticker).replace('"__PRICE__"', raw);
     expect(body).toContain(`"c":[${raw},"0.00100000"]`);
-    server.respond(replyJson(200, body));
+    local().respond(replyJson(200, body));
     await expectRateUnavailable(
       provider().getQuote('BTC', 'USD'),
       /^kraken: price for XBTUSD is not a positive decimal/,
@@ -136,7 +126,7 @@ describe('KrakenRateProvider', () => {
 
   it('refuses pair codes that could alter the URL, without calling out', async () => {
     await expectRateUnavailable(provider().getQuote('BTC&pair=ETH', 'USD'), /^kraken: invalid pair/);
-    expect(server.requests).toEqual([]);
+    expect(local().requests).toEqual([]);
   });
 
   it('names the source when the connection is refused', async () => {

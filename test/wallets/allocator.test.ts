@@ -169,21 +169,7 @@ describe.each(DATABASES)('address allocator on $name', ({ fresh }) => {
     expect(free).toBe(POOL_TARGET);
     const derive = addressDeriver(wallet.scope, wallet.xpub);
 
-    let taken: { index: number; address: string } | undefined;
-    await expect(
-      h.tally.database.write(async (trx) => {
-        taken = await allocateAddress(
-          trx,
-          h.tally.database.dialect,
-          wallet.id,
-          newId('opt'),
-          h.clock.now(),
-          derive,
-        );
-        throw new Error('crash after allocation');
-      }),
-    ).rejects.toThrow('crash after allocation');
-    if (!taken) throw new Error('allocation did not run');
+    const taken = await allocateThenFail(h, wallet.id, derive, 'crash after allocation');
 
     const row = await h.tally.database.db
       .selectFrom('wallet_addresses')
@@ -220,21 +206,7 @@ describe.each(DATABASES)('address allocator on $name', ({ fresh }) => {
     expect(await freeCount(h.tally.database, wallet.id)).toBe(0);
     const derive = addressDeriver(wallet.scope, wallet.xpub);
 
-    let taken: { index: number; address: string } | undefined;
-    await expect(
-      h.tally.database.write(async (trx) => {
-        taken = await allocateAddress(
-          trx,
-          h.tally.database.dialect,
-          wallet.id,
-          newId('opt'),
-          h.clock.now(),
-          derive,
-        );
-        throw new Error('crash after inline derivation');
-      }),
-    ).rejects.toThrow('crash after inline derivation');
-    if (!taken) throw new Error('allocation did not run');
+    const taken = await allocateThenFail(h, wallet.id, derive, 'crash after inline derivation');
     expect(taken.index).toBe(wallet.next_index);
 
     const after = await h.tally.database.db
@@ -395,3 +367,28 @@ describe('address allocator across processes on postgres', () => {
     expect(rows.filter((r) => r.option_id === null)).toHaveLength(0);
   });
 });
+
+/** Allocates one address in a transaction that then fails; returns what the allocation saw. */
+async function allocateThenFail(
+  h: Harness,
+  walletId: string,
+  derive: (index: number) => string,
+  message: string,
+): Promise<{ index: number; address: string }> {
+  let taken: { index: number; address: string } | undefined;
+  await expect(
+    h.tally.database.write(async (trx) => {
+      taken = await allocateAddress(
+        trx,
+        h.tally.database.dialect,
+        walletId,
+        newId('opt'),
+        h.clock.now(),
+        derive,
+      );
+      throw new Error(message);
+    }),
+  ).rejects.toThrow(message);
+  if (!taken) throw new Error('allocation did not run');
+  return taken;
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { TallyError } from '../../../src/core/errors.ts';
 
 /**
@@ -70,4 +70,25 @@ export async function expectRateUnavailable(promise: Promise<unknown>, pattern: 
   expect(tally.code).toBe('rate_unavailable');
   expect(tally.message).toMatch(pattern);
   return tally;
+}
+
+/**
+ * One local server for the calling test file: started before its tests, its request log cleared
+ * before each, closed after. Returns a getter because the server exists only once beforeAll ran.
+ */
+export function useLocalServer(): () => LocalServer {
+  let server: LocalServer | undefined;
+  beforeAll(async () => {
+    server = await startLocalServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  beforeEach(() => {
+    if (server) server.requests.length = 0;
+  });
+  return () => {
+    if (!server) throw new Error('local server not started');
+    return server;
+  };
 }
