@@ -93,7 +93,7 @@ function validate(raw: Record<string, unknown>): Config {
   return config;
 }
 
-/** For logs and `tally config`: the database URL's password is never printed. */
+/** For the startup log: the database URL's password is never printed. */
 export function redactedConfig(config: Config): Config {
   return { ...config, databaseUrl: config.databaseUrl.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@') };
 }

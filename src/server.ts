@@ -1,6 +1,6 @@
 import { buildApp } from './api/app.ts';
 import { openTally } from './bootstrap.ts';
-import type { Config } from './config.ts';
+import { type Config, redactedConfig } from './config.ts';
 import { seedDemoIfEmpty } from './dev/seed-demo.ts';
 import { Worker } from './jobs/worker.ts';
 
@@ -22,7 +22,9 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
   const address = await server.listen({ host: config.host, port: config.port });
   process.stdout.write(`Tally listening on ${address} (${config.mode} mode, ${tally.database.dialect})\n`);
   tally.log.info(
-    { url: address, mode: config.mode, database: tally.database.dialect, rates: config.rateSources },
+    // The whole effective configuration, so an operator can see what the process runs with;
+    // redactedConfig hides a database password.
+    { url: address, config: redactedConfig(config) },
     'Tally listening',
   );
   if (config.rateSources.split(',').includes('fixed')) {
