@@ -63,7 +63,3 @@ export function currencyDecimals(currency: string): number | undefined {
   if (fiat !== undefined) return fiat;
   return ASSETS.find((a) => a.code === currency)?.decimals;
 }
-
-export function isFiat(currency: string): boolean {
-  return FIAT_CURRENCIES[currency] !== undefined;
-}

@@ -4,8 +4,6 @@
  * Anyone can spend from these keys: they exist so `npm start` works with nothing configured.
  * Only the extended PUBLIC keys are here; the gateway never holds the mnemonic.
  */
-export const DEV_MNEMONIC_LABEL = 'test test test test test test test test test test test junk';
-
 /** m/84'/1'/0' (BIP84 account, test networks). */
 export const DEV_REGTEST_TPUB =
   'tpubDCTawRj1voCsGHoKQopGdxi1UXEfy8eeogsbA7SxDL1j7tvTfwdF6jQNSneAQw5a2x29XY6PWbnKMx68oM7BYoew8eRySvVaLZxkrBzWr4A';
