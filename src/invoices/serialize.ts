@@ -1,5 +1,6 @@
 import { formatAmount } from '../core/money.ts';
 import { currencyDecimals } from '../core/registry.ts';
+import { paymentUri } from './payment-uri.ts';
 import type { InvoiceRecord } from './record.ts';
 import { isSettled, totals } from './settlement-math.ts';
 import type { Payment, PaymentOption } from './types.ts';
@@ -32,7 +33,7 @@ export function serializeInvoice(inv: InvoiceRecord) {
       inv.expiresAt.getTime() + inv.policy.monitoringWindowSeconds * 1000,
     ).toISOString(),
     policy: inv.policySnapshot,
-    payment_options: inv.options.map(serializeOption),
+    payment_options: inv.options.map((o) => serializeOption(o, inv.id)),
     selected_option_id: inv.selectedOptionId,
     amount_paid: option ? formatAmount(t.settled, option.decimals) : '0',
     amount_pending: option ? formatAmount(t.seen - t.settled, option.decimals) : '0',
@@ -55,12 +56,18 @@ export function serializeInvoice(inv: InvoiceRecord) {
 
 export type InvoiceJson = ReturnType<typeof serializeInvoice>;
 
-export function serializeOption(o: PaymentOption) {
+/**
+ * `uriLabel` labels the BIP21 URI. Callers pass the invoice id: it is in every snapshot and never
+ * changes, and it is what support searches for when a customer's wallet shows it. The merchant's
+ * name is not part of the invoice record, and a rename would make earlier snapshots disagree.
+ */
+export function serializeOption(o: PaymentOption, uriLabel: string) {
   return {
     id: o.id,
     asset: o.asset,
     network: o.network,
     address: o.address,
+    payment_uri: paymentUri(o, uriLabel),
     amount_due: formatAmount(o.amountDue, o.decimals),
     amount_due_base_units: o.amountDue.toString(),
     decimals: o.decimals,
