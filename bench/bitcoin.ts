@@ -1,7 +1,8 @@
 import { HDKey } from '@scure/bip32';
 import { DEV_REGTEST_TPUB } from '../src/dev/dev-wallets.ts';
-import { derivationBackend } from '../src/wallets/child-keys.ts';
-import { bitcoinAddressDeriver } from '../src/wallets/families.ts';
+import { derivationBackend, nobleTweakAdd, publicChildDeriver } from '../src/wallets/child-keys.ts';
+import { bitcoinAddressDeriver, taprootAddressDeriver } from '../src/wallets/families.ts';
+import { taprootAddress, taprootOutputKey } from '../src/wallets/taproot.ts';
 import { type Row, row } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -17,9 +18,12 @@ function ratePerSecond(work: (i: number) => unknown): number {
 }
 
 /**
- * Bitcoin benchmarks. So far: address derivation (BIP84 receive addresses, hash160 and bech32
- * included) beside @scure/bip32's child derivation alone, both on one core in the same run. The
- * block-matching and detection-latency benchmarks of the Bitcoin issue are not written yet.
+ * Bitcoin benchmarks. So far: address derivation on one core, each beside a baseline from the same
+ * run: BIP84 receive addresses (hash160 and bech32 included) beside @scure/bip32's child derivation
+ * alone; BIP86 Taproot addresses (tweak and bech32m included) with the output-key tweak on
+ * libsecp256k1 beside the same with the tweak in @noble/curves (the fallback). The block-matching
+ * and detection-latency benchmarks of the Bitcoin issue are not written yet.
+ * The key is the dev BIP84 tpub: derivation cost does not depend on which account a key is for.
  */
 export async function benchBitcoin(): Promise<Row[]> {
   const derive = bitcoinAddressDeriver(DEV_REGTEST_TPUB, 'bitcoin-regtest');
@@ -29,6 +33,10 @@ export async function benchBitcoin(): Promise<Row[]> {
     public: 0x043587cf,
   }).deriveChild(0);
   const scure = ratePerSecond((i) => receive.deriveChild(i).publicKey);
+  const taproot = taprootAddressDeriver(DEV_REGTEST_TPUB, 'bitcoin-regtest');
+  const taprootRate = ratePerSecond((i) => taproot(i));
+  const child = publicChildDeriver(receive);
+  const nobleRate = ratePerSecond((i) => taprootAddress('bcrt', taprootOutputKey(child(i), nobleTweakAdd)));
   return [
     row(
       `address_derivation_${derivationBackend}`,
@@ -38,6 +46,15 @@ export async function benchBitcoin(): Promise<Row[]> {
       scure,
       '>= 5000 addresses/s',
       ours >= 5000,
+    ),
+    row(
+      `taproot_address_derivation_${derivationBackend}`,
+      taprootRate,
+      'addresses/s',
+      'taproot_with_noble_tweak',
+      nobleRate,
+      '>= 5000 addresses/s',
+      taprootRate >= 5000,
     ),
   ];
 }

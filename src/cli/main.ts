@@ -21,7 +21,7 @@ const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
   tally merchant list
   tally apikey create --merchant MER --name NAME [--scopes a,b]
   tally apikey revoke --merchant MER --key KEY
-  tally wallet add --merchant MER --scope SCOPE --xpub XPUB [--label L]
+  tally wallet add --merchant MER --scope SCOPE --xpub XPUB [--script-type p2wpkh|p2tr] [--label L]
   tally invoice create --merchant MER --amount 10.00 --currency USD [--option BTC/bitcoin-regtest]
   tally invoice show --merchant MER --invoice INV
 
@@ -61,6 +61,7 @@ export async function main(
       key: { type: 'string' },
       scope: { type: 'string' },
       xpub: { type: 'string' },
+      'script-type': { type: 'string' },
       label: { type: 'string' },
       amount: { type: 'string' },
       currency: { type: 'string' },
@@ -142,6 +143,7 @@ export async function main(
           addWallet(t, need(flags, 'merchant'), {
             scope: need(flags, 'scope'),
             xpub: need(flags, 'xpub'),
+            script_type: flags['script-type'] as string | undefined,
             label: flags.label as string | undefined,
           }),
         );

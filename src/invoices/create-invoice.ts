@@ -45,6 +45,8 @@ interface PlannedOption {
   walletId: string;
   scope: string;
   xpub: string;
+  /** The wallet's stored script type: a Taproot wallet's addresses differ from a P2WPKH one's. */
+  scriptType: string;
 }
 
 /**
@@ -124,7 +126,15 @@ export async function createInvoice(
     }
     if (due <= 0n)
       throw validationError([{ path: 'price.amount', message: `is too small to pay in ${asset.code}` }]);
-    planned.push({ asset, amountDue: due, rate, walletId: wallet.id, scope, xpub: wallet.xpub });
+    planned.push({
+      asset,
+      amountDue: due,
+      rate,
+      walletId: wallet.id,
+      scope,
+      xpub: wallet.xpub,
+      scriptType: wallet.script_type,
+    });
   }
 
   const now = tally.clock.now();
@@ -178,7 +188,10 @@ export async function createInvoice(
     version: 0,
   };
   const derivers = new Map(
-    planned.map((p) => [p.walletId, deriverFor({ id: p.walletId, scope: p.scope, xpub: p.xpub })]),
+    planned.map((p) => [
+      p.walletId,
+      deriverFor({ id: p.walletId, scope: p.scope, xpub: p.xpub, script_type: p.scriptType }),
+    ]),
   );
   return invoiceWriterFor(tally).submit({ record, derivers, ...(inTransaction ? { inTransaction } : {}) });
 }

@@ -4,11 +4,19 @@ import { addressDeriver } from './families.ts';
 
 const derivers = new Map<string, (index: number) => string>();
 
-/** Derivation is CPU work; keep one deriver (with its cached chain node) per wallet. */
-export function deriverFor(wallet: { id: string; scope: string; xpub: string }): (index: number) => string {
+/**
+ * Derivation is CPU work; keep one deriver (with its cached chain node) per wallet. A wallet's key
+ * and script type never change after it is added, so the cache cannot go stale.
+ */
+export function deriverFor(wallet: {
+  id: string;
+  scope: string;
+  xpub: string;
+  script_type: string;
+}): (index: number) => string {
   let derive = derivers.get(wallet.id);
   if (!derive) {
-    derive = addressDeriver(wallet.scope, wallet.xpub);
+    derive = addressDeriver(wallet.scope, wallet.xpub, wallet.script_type);
     derivers.set(wallet.id, derive);
   }
   return derive;

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { HDKey } from '@scure/bip32';
 
 /**
@@ -49,6 +50,26 @@ export function publicChildDeriver(parent: HDKey): (index: number) => Uint8Array
     // Throws for IL ≥ n or a point at infinity (probability ~2^-127), as @scure/bip32 does.
     return lib.publicKeyTweakAdd(publicKey, I.subarray(0, 32), true);
   };
+}
+
+/**
+ * P + t·G for a compressed point P and a 32-byte scalar t, compressed; throws for t ≥ n or a point
+ * at infinity. The Taproot output-key tweak (taproot.ts) is this operation, so it gets the same
+ * native speed as child derivation.
+ */
+export function publicKeyTweakAdd(publicKey: Uint8Array, tweak: Uint8Array): Uint8Array {
+  return native ? native.publicKeyTweakAdd(publicKey, tweak, true) : nobleTweakAdd(publicKey, tweak);
+}
+
+/** The pure-JS fallback of `publicKeyTweakAdd`, exported so tests and the benchmark can compare the two. */
+export function nobleTweakAdd(publicKey: Uint8Array, tweak: Uint8Array): Uint8Array {
+  const t = BigInt(`0x${Buffer.from(tweak).toString('hex')}`);
+  // multiply() refuses t = 0 and t ≥ n; a zero tweak (probability 2^-256) would leave P unchanged.
+  const sum =
+    t === 0n
+      ? secp256k1.Point.fromBytes(publicKey)
+      : secp256k1.Point.fromBytes(publicKey).add(secp256k1.Point.BASE.multiply(t));
+  return sum.toBytes(true);
 }
 
 /** Uncompressed form (65 bytes) of a compressed public key, for EVM addresses. */

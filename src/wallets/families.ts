@@ -4,10 +4,11 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bech32 } from '@scure/base';
 import { HDKey } from '@scure/bip32';
-import { TallyError } from '../core/errors.ts';
+import { TallyError, validationError } from '../core/errors.ts';
 import { getNetwork } from '../core/registry.ts';
 import { publicChildDeriver, uncompressed } from './child-keys.ts';
 import { parseExtendedPublicKey } from './extended-key.ts';
+import { taprootAddress, taprootOutputKey } from './taproot.ts';
 
 /**
  * Wallet families. A Bitcoin wallet serves one network (its xpub version says mainnet or test);
@@ -24,13 +25,37 @@ export function scopeOfNetwork(network: string): string {
   return net.family === 'evm' ? 'evm' : net.id;
 }
 
-/** Validates that `xpub` fits the scope; returns the family and script type to store. */
-export function validateWalletKey(scope: string, xpub: string): { family: WalletFamily; scriptType: string } {
+/**
+ * How a Bitcoin wallet's keys become addresses: BIP84 native SegWit (the default, what zpub/vpub
+ * keys mean) or BIP86 Taproot. The wallet row stores it; EVM wallets store "evm".
+ */
+export const BITCOIN_SCRIPT_TYPES = ['p2wpkh', 'p2tr'] as const;
+export type BitcoinScriptType = (typeof BITCOIN_SCRIPT_TYPES)[number];
+
+/**
+ * Validates that `xpub` fits the scope and the requested script type (Bitcoin only; p2wpkh when
+ * omitted); returns the family and script type to store.
+ */
+export function validateWalletKey(
+  scope: string,
+  xpub: string,
+  requestedScriptType?: string,
+): { family: WalletFamily; scriptType: string } {
   const parsed = parseExtendedPublicKey(xpub);
   let result: { family: WalletFamily; scriptType: string } = { family: 'evm', scriptType: 'evm' };
-  if (scope !== 'evm') {
+  if (scope === 'evm') {
+    if (requestedScriptType !== undefined) {
+      throw validationError([{ path: 'script_type', message: 'applies to Bitcoin wallets only' }]);
+    }
+  } else {
     const net = getNetwork(scope);
     if (net.family !== 'bitcoin') throw mismatch(`unknown wallet scope ${scope}`);
+    const scriptType = requestedScriptType ?? 'p2wpkh';
+    if (!isBitcoinScriptType(scriptType)) {
+      throw validationError([
+        { path: 'script_type', message: `must be one of ${BITCOIN_SCRIPT_TYPES.join(', ')}` },
+      ]);
+    }
     if (parsed.testnet !== net.testnet) {
       throw mismatch(`a ${parsed.testnet ? 'test-network' : 'mainnet'} key cannot serve ${net.name}`);
     }
@@ -40,31 +65,65 @@ export function validateWalletKey(scope: string, xpub: string): { family: Wallet
         `${parsed.prefix} keys are P2SH-wrapped SegWit, which Tally does not derive; use a BIP84 zpub/vpub (or xpub/tpub) account key`,
       );
     }
-    result = { family: 'bitcoin', scriptType: 'p2wpkh' };
+    if (scriptType === 'p2tr' && (parsed.prefix === 'zpub' || parsed.prefix === 'vpub')) {
+      // A zpub/vpub is by definition a BIP84 account key (m/84'/…); tweaking it into Taproot outputs
+      // would pay addresses the merchant's wallet, scanning m/86'/…, never looks at.
+      const plain = net.testnet ? 'tpub' : 'xpub';
+      throw mismatch(
+        `${parsed.prefix} keys are BIP84 native SegWit account keys; for script_type p2tr give the BIP86 account key (m/86'/${net.testnet ? 1 : 0}'/account') as an ${plain}`,
+      );
+    }
+    result = { family: 'bitcoin', scriptType };
   }
   // Derive once now: a key whose point is not on the curve is refused here, not at the first invoice.
   try {
-    addressDeriver(scope, xpub)(0);
+    addressDeriver(scope, xpub, result.scriptType)(0);
   } catch {
     throw mismatch('is not a valid extended public key (its public key is not a curve point)');
   }
   return result;
 }
 
-/** A function from index to address for a wallet of this scope. */
-export function addressDeriver(scope: string, xpub: string): (index: number) => string {
-  return scope === 'evm' ? evmAddressDeriver(xpub) : bitcoinAddressDeriver(xpub, scope);
+function isBitcoinScriptType(value: string): value is BitcoinScriptType {
+  return (BITCOIN_SCRIPT_TYPES as readonly string[]).includes(value);
+}
+
+/**
+ * A function from index to address for a wallet: its scope, key and stored script type. The
+ * script type is required on purpose: a Taproot wallet derived as P2WPKH would hand out addresses
+ * its owner never sees, so an unknown or mismatched one throws instead of guessing.
+ */
+export function addressDeriver(scope: string, xpub: string, scriptType: string): (index: number) => string {
+  if (scope === 'evm') {
+    if (scriptType !== 'evm') throw new TallyError('internal', `EVM wallet with script type ${scriptType}`);
+    return evmAddressDeriver(xpub);
+  }
+  if (scriptType === 'p2wpkh') return bitcoinAddressDeriver(xpub, scope);
+  if (scriptType === 'p2tr') return taprootAddressDeriver(xpub, scope);
+  throw new TallyError('internal', `No derivation for Bitcoin script type ${scriptType}`);
+}
+
+function hrpOf(network: string): string {
+  const hrp = HRP[network];
+  if (!hrp) throw new TallyError('unsupported_asset', `No address format for ${network}.`);
+  return hrp;
 }
 
 /** BIP84 native SegWit: the xpub is the account key m/84'/coin'/account'; receive addresses are /0/i. */
 export function bitcoinAddressDeriver(xpub: string, network: string): (index: number) => string {
-  const hrp = HRP[network];
-  if (!hrp) throw new TallyError('unsupported_asset', `No address format for ${network}.`);
+  const hrp = hrpOf(network);
   const child = publicChildDeriver(hdKey(xpub).deriveChild(0));
   return (index) => {
     const program = ripemd160(sha256(child(index)));
     return bech32.encode(hrp, [0, ...bech32.toWords(program)]);
   };
+}
+
+/** BIP86 Taproot: the xpub is the account key m/86'/coin'/account'; receive addresses are /0/i. */
+export function taprootAddressDeriver(xpub: string, network: string): (index: number) => string {
+  const hrp = hrpOf(network);
+  const child = publicChildDeriver(hdKey(xpub).deriveChild(0));
+  return (index) => taprootAddress(hrp, taprootOutputKey(child(index)));
 }
 
 /** EVM: the xpub is m/44'/60'/0'/0 and addresses are its children /i, EIP-55 checksummed. */

@@ -13,6 +13,8 @@ export interface AddWalletInput {
   /** A Bitcoin network id (bitcoin, bitcoin-testnet, bitcoin-regtest) or "evm" for every EVM network. */
   scope: string;
   xpub: string;
+  /** Bitcoin only: "p2wpkh" (BIP84, the default) or "p2tr" (BIP86 Taproot). */
+  script_type?: string | undefined;
   label?: string | undefined;
 }
 
@@ -33,7 +35,7 @@ export async function addWallet(
       issues: [{ path: 'scope', message: 'must be a Bitcoin network id or "evm"' }],
     });
   }
-  const { family, scriptType } = validateWalletKey(input.scope, input.xpub);
+  const { family, scriptType } = validateWalletKey(input.scope, input.xpub, input.script_type);
   const fingerprint = keyFingerprint(input.xpub);
   const now = tally.clock.now();
   const id = newId('wal');

@@ -4,8 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { createBase58check } from '@scure/base';
+import { HDKey } from '@scure/bip32';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
+
+const TEST_VERSIONS = { private: 0x04358394, public: 0x043587cf };
+/** A BIP86 test-network account key (m/86'/1'/0' of a fixed seed). */
+const TPUB86 = HDKey.fromMasterSeed(new Uint8Array(32).fill(3), TEST_VERSIONS).derive(
+  "m/86'/1'/0'",
+).publicExtendedKey;
+const b58 = createBase58check(sha256);
+function withVersion(key: string, version: number): string {
+  const bytes = new Uint8Array(b58.decode(key));
+  new DataView(bytes.buffer).setUint32(0, version);
+  return b58.encode(bytes);
+}
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tally-cli-'));
@@ -86,6 +101,61 @@ describe('tally CLI', () => {
     expect(shown.id).toBe(invoice.id);
     const revoked = await tally('apikey', 'revoke', '--merchant', merchant.id, '--key', key.id, '--json');
     expect(JSON.parse(revoked.out)).toEqual({ revoked: true });
+  });
+
+  it('adds a Taproot wallet with --script-type p2tr and refuses a vpub or an unknown script type', async () => {
+    expect((await tally('migrate', '--json')).code).toBe(0);
+    const merchant = JSON.parse((await tally('merchant', 'create', '--name', 'Taproot Shop', '--json')).out);
+    const add = (xpub: string, scriptType: string) =>
+      tally(
+        'wallet',
+        'add',
+        '--merchant',
+        merchant.id,
+        '--scope',
+        'bitcoin-testnet',
+        '--xpub',
+        xpub,
+        '--script-type',
+        scriptType,
+        '--json',
+      );
+    const vpub = await add(withVersion(TPUB86, 0x045f1cf6), 'p2tr');
+    expect(vpub.code).toBe(1);
+    expect(JSON.parse(vpub.out).error).toMatchObject({
+      code: 'invalid_xpub',
+      details: { issues: [{ path: 'xpub' }] },
+    });
+    const bogus = await add(TPUB86, 'p2pkh');
+    expect(bogus.code).toBe(1);
+    expect(JSON.parse(bogus.out).error).toMatchObject({
+      code: 'validation_failed',
+      details: { issues: [{ path: 'script_type' }] },
+    });
+    const added = await add(TPUB86, 'p2tr');
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.out)).toMatchObject({ scope: 'bitcoin-testnet', script_type: 'p2tr' });
+    const invoice = JSON.parse(
+      (
+        await tally(
+          'invoice',
+          'create',
+          '--merchant',
+          merchant.id,
+          '--amount',
+          '0.0001',
+          '--currency',
+          'BTC',
+          '--option',
+          'BTC/bitcoin-testnet',
+          '--json',
+        )
+      ).out,
+    );
+    expect(invoice.payment_options[0].address).toMatch(/^tb1p/);
+    expect(invoice.payment_options[0].payment_uri).toBe(
+      `bitcoin:${invoice.payment_options[0].address}?amount=0.0001&label=${invoice.id}`,
+    );
   });
 
   it('gives clear coded errors and a non-zero exit', async () => {

@@ -30,13 +30,14 @@ interface WalletRow {
   id: string;
   scope: string;
   xpub: string;
+  script_type: string;
   next_index: number;
 }
 
 async function walletsOf(h: Harness, merchantId: string): Promise<WalletRow[]> {
   return h.tally.database.db
     .selectFrom('wallets')
-    .select(['id', 'scope', 'xpub', 'next_index'])
+    .select(['id', 'scope', 'xpub', 'script_type', 'next_index'])
     .where('merchant_id', '=', merchantId)
     .orderBy('scope')
     .execute();
@@ -87,7 +88,7 @@ async function assertNoDoubleAllocation(database: Database, wallets: WalletRow[]
   for (const o of options) {
     const w = walletById.get(o.wallet_id);
     if (!w) throw new Error(`unknown wallet ${o.wallet_id}`);
-    expect(addressDeriver(w.scope, w.xpub)(o.derivation_index)).toBe(o.address);
+    expect(addressDeriver(w.scope, w.xpub, w.script_type)(o.derivation_index)).toBe(o.address);
   }
   // The counter stays ahead of every index ever derived.
   const after = await database.db
@@ -167,7 +168,7 @@ describe.each(DATABASES)('address allocator on $name', ({ fresh }) => {
     if (!wallet) throw new Error('no regtest wallet');
     const free = await freeCount(h.tally.database, wallet.id);
     expect(free).toBe(POOL_TARGET);
-    const derive = addressDeriver(wallet.scope, wallet.xpub);
+    const derive = addressDeriver(wallet.scope, wallet.xpub, wallet.script_type);
 
     const taken = await allocateThenFail(h, wallet.id, derive, 'crash after allocation');
 
@@ -204,7 +205,7 @@ describe.each(DATABASES)('address allocator on $name', ({ fresh }) => {
     const [wallet] = (await walletsOf(h, merchantId)).filter((w) => w.scope === 'evm');
     if (!wallet) throw new Error('no evm wallet');
     expect(await freeCount(h.tally.database, wallet.id)).toBe(0);
-    const derive = addressDeriver(wallet.scope, wallet.xpub);
+    const derive = addressDeriver(wallet.scope, wallet.xpub, wallet.script_type);
 
     const taken = await allocateThenFail(h, wallet.id, derive, 'crash after inline derivation');
     expect(taken.index).toBe(wallet.next_index);
@@ -264,7 +265,7 @@ describe.each(DATABASES)('address allocator on $name', ({ fresh }) => {
     const wallets = await walletsOf(h, merchantId);
     const regtest = wallets.find((w) => w.scope === 'bitcoin-regtest');
     if (!regtest) throw new Error('no regtest wallet');
-    const derive = addressDeriver(regtest.scope, regtest.xpub);
+    const derive = addressDeriver(regtest.scope, regtest.xpub, regtest.script_type);
     const failed: string[] = [];
     const results = await Promise.allSettled(
       Array.from({ length: 60 }, (_, i) =>
@@ -340,7 +341,7 @@ describe('address allocator across processes on postgres', () => {
       .execute();
     await topUpAddressPool(h.tally.database, wallet.id);
     expect(await freeCount(h.tally.database, wallet.id)).toBe(60);
-    const derive = addressDeriver(wallet.scope, wallet.xpub);
+    const derive = addressDeriver(wallet.scope, wallet.xpub, wallet.script_type);
     const allocate = (database: Database) =>
       database.write(async (trx) => {
         const optionId = newId('opt');

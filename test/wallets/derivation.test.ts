@@ -106,7 +106,9 @@ describe('BIP84 published vector', () => {
     expect(derive(0)).toBe('bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu');
     expect(derive(1)).toBe('bc1qnjg0jd8228aq7egyzacy8cys3knf9xvrerkf9g');
     // Through the scope-level entry point as well.
-    expect(addressDeriver('bitcoin', BIP84_ZPUB)(0)).toBe('bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu');
+    expect(addressDeriver('bitcoin', BIP84_ZPUB, 'p2wpkh')(0)).toBe(
+      'bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu',
+    );
   });
 
   it('accepts the zpub for the bitcoin mainnet scope as native SegWit', () => {
@@ -130,7 +132,7 @@ describe('BIP84 published vector', () => {
 
 describe('EVM derivation', () => {
   it("derives anvil's first accounts from the dev xpub", () => {
-    const derive = addressDeriver('evm', DEV_EVM_XPUB);
+    const derive = addressDeriver('evm', DEV_EVM_XPUB, 'evm');
     expect(derive(0)).toBe('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266');
     expect(derive(1)).toBe('0x70997970C51812dc3A010C7d01b50e0d17dc79C8');
   });

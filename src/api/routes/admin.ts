@@ -19,6 +19,7 @@ import {
 } from '../../exceptions/exception-service.ts';
 import { mergePolicy } from '../../invoices/policy.ts';
 import { checkPolicyAmounts } from '../../invoices/policy-check.ts';
+import { BITCOIN_SCRIPT_TYPES } from '../../wallets/families.ts';
 import { addWallet, getWallet, listWallets } from '../../wallets/wallet-service.ts';
 import { defineRoute } from '../route.ts';
 import { Cursor, IdParam, Limit, PolicyInput, Reason } from '../schemas.ts';
@@ -30,6 +31,15 @@ const WalletBody = Type.Object(
       description: 'A Bitcoin network id, or "evm" for every EVM network',
     }),
     xpub: Type.String({ minLength: 1, maxLength: 300 }),
+    script_type: Type.Optional(
+      Type.Union(
+        BITCOIN_SCRIPT_TYPES.map((t) => Type.Literal(t)),
+        {
+          description:
+            "Bitcoin scopes only: p2wpkh (BIP84 native SegWit, default; xpub/zpub) or p2tr (BIP86 Taproot; the m/86'/coin'/account' xpub)",
+        },
+      ),
+    ),
     label: Type.Optional(Type.String({ maxLength: 200 })),
   },
   { additionalProperties: false },

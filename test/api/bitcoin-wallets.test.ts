@@ -1,0 +1,121 @@
+/**
+ * Taproot wallets through the API (added, pooled, allocated to invoices as bc1p-style addresses),
+ * their refusals, and the BIP21 payment URI on every invoice option.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { createBase58check } from '@scure/base';
+import { HDKey } from '@scure/bip32';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { taprootAddress, taprootOutputKey } from '../../src/wallets/taproot.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { createHarness, type Harness } from '../helpers/harness.ts';
+
+const TEST_VERSIONS = { private: 0x04358394, public: 0x043587cf };
+/** A BIP86 test-network account key, m/86'/1'/0' of a fixed seed. */
+const TPUB86 = HDKey.fromMasterSeed(new Uint8Array(32).fill(9), TEST_VERSIONS).derive(
+  "m/86'/1'/0'",
+).publicExtendedKey;
+const b58 = createBase58check(sha256);
+/** The same key under the vpub (BIP84 test-network) version bytes. */
+const VPUB = (() => {
+  const bytes = new Uint8Array(b58.decode(TPUB86));
+  new DataView(bytes.buffer).setUint32(0, 0x045f1cf6);
+  return b58.encode(bytes);
+})();
+
+/** Receive address i of TPUB86 on testnet, derived here with @scure/bip32 for the child key. */
+function expectedTestnetAddress(index: number): string {
+  const key = HDKey.fromExtendedKey(TPUB86, TEST_VERSIONS).deriveChild(0).deriveChild(index).publicKey;
+  if (!key) throw new Error('no key');
+  return taprootAddress('tb', taprootOutputKey(key));
+}
+
+describe.each(DATABASES)('Bitcoin wallets and payment URIs on $name', ({ fresh }) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(await fresh());
+  });
+  afterAll(async () => h?.close());
+
+  it('refuses a vpub for p2tr, an unknown script type, and a script type on an EVM wallet; stores nothing', async () => {
+    const before = (await h.request('GET', '/v1/wallets')).body.data.length;
+    const vpub = await h.request('POST', '/v1/wallets', {
+      body: { scope: 'bitcoin-testnet', xpub: VPUB, script_type: 'p2tr' },
+    });
+    expect(vpub.status).toBe(422);
+    expect(vpub.body.error.code).toBe('invalid_xpub');
+    expect(vpub.body.error.details.issues[0].path).toBe('xpub');
+    expect(vpub.body.error.message).toMatch(/BIP84.*BIP86/);
+
+    const unknown = await h.request('POST', '/v1/wallets', {
+      body: { scope: 'bitcoin-testnet', xpub: TPUB86, script_type: 'p2sh' },
+    });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error.code).toBe('validation_failed');
+    expect(unknown.body.error.details.issues[0].path).toBe('script_type');
+
+    const { token } = await h.newMerchant('evm only');
+    const evm = await h.request('POST', '/v1/wallets', {
+      token,
+      body: { scope: 'evm', xpub: TPUB86, script_type: 'p2tr' },
+    });
+    expect(evm.status).toBe(422);
+    expect(evm.body.error.details.issues[0].path).toBe('script_type');
+    expect((await h.request('GET', '/v1/wallets')).body.data.length).toBe(before);
+  });
+
+  it('adds a p2tr wallet whose pool and invoices use BIP86 addresses', async () => {
+    const res = await h.request('POST', '/v1/wallets', {
+      body: { scope: 'bitcoin-testnet', xpub: TPUB86, script_type: 'p2tr', label: 'taproot' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ scope: 'bitcoin-testnet', family: 'bitcoin', script_type: 'p2tr' });
+    await h.worker.runDue(); // the pool top-up job
+    const pool = await h.tally.database.db
+      .selectFrom('wallet_addresses')
+      .select(['derivation_index', 'address'])
+      .where('wallet_id', '=', res.body.id)
+      .orderBy('derivation_index')
+      .execute();
+    expect(pool.length).toBeGreaterThan(0);
+    for (const row of pool) expect(row.address).toBe(expectedTestnetAddress(row.derivation_index));
+
+    const invoice = await h.request('POST', '/v1/invoices', {
+      body: {
+        price: { amount: '0.00123', currency: 'BTC' },
+        payment_options: [{ asset: 'BTC', network: 'bitcoin-testnet' }],
+      },
+    });
+    expect(invoice.status).toBe(201);
+    const option = invoice.body.payment_options[0];
+    expect(option.address).toBe(expectedTestnetAddress(0));
+    expect(option.address).toMatch(/^tb1p/);
+    expect(option.payment_uri).toBe(`bitcoin:${option.address}?amount=0.00123&label=${invoice.body.id}`);
+  });
+
+  it('keeps the default wallets P2WPKH, and gives EVM options no payment URI yet', async () => {
+    const wallets = (await h.request('GET', '/v1/wallets')).body.data;
+    const regtest = wallets.find((w: { scope: string }) => w.scope === 'bitcoin-regtest');
+    expect(regtest.script_type).toBe('p2wpkh');
+    const res = await h.request('POST', '/v1/invoices', {
+      body: {
+        price: { amount: '10.00', currency: 'USD' },
+        payment_options: [
+          { asset: 'BTC', network: 'bitcoin-regtest' },
+          { asset: 'ETH', network: 'evm-devnet' },
+        ],
+      },
+    });
+    expect(res.status).toBe(201);
+    const [btc, eth] = res.body.payment_options;
+    // 10.00 USD at the fixed 65000 USD/BTC: 15385 satoshis.
+    expect(btc.payment_uri).toBe(`bitcoin:${btc.address}?amount=0.00015385&label=${res.body.id}`);
+    expect(btc.address).toMatch(/^bcrt1q/);
+    expect(eth.payment_uri).toBeNull();
+    // The same field on a later read and in the outbox event's snapshot.
+    const read = await h.request('GET', `/v1/invoices/${res.body.id}`);
+    expect(read.body.payment_options[0].payment_uri).toBe(btc.payment_uri);
+    const events = await h.request('GET', `/v1/invoices/${res.body.id}/events`);
+    expect(events.body.data[0].data.invoice.payment_options[0].payment_uri).toBe(btc.payment_uri);
+  });
+});
