@@ -1,12 +1,13 @@
 /**
- * BIP86 Taproot derivation: the published BIP86 vectors, an independent @noble re-implementation
- * over a few hundred indices, the native and pure-JS tweak agreeing, and which keys a p2tr wallet
+ * BIP86 Taproot derivation: the published BIP86 vectors, @scure/btc-signer's p2tr and an
+ * independent @noble re-implementation over a few hundred indices each, the native and pure-JS tweak agreeing, and which keys a p2tr wallet
  * accepts.
  */
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bech32m, createBase58check } from '@scure/base';
 import { HDKey } from '@scure/bip32';
+import { p2tr, TEST_NETWORK } from '@scure/btc-signer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../../src/core/errors.ts';
@@ -96,6 +97,17 @@ describe('Taproot derivation against an independent implementation', () => {
       const key = receive.deriveChild(i).publicKey;
       if (!key) throw new Error('no key');
       expect(derive(i), `index ${i}`).toBe(nobleTaprootAddress('bcrt', key));
+    }
+  });
+
+  it("equals @scure/btc-signer's p2tr (key path only) for the first 300 regtest receive addresses", () => {
+    const derive = addressDeriver('bitcoin-regtest', TPUB86, 'p2tr');
+    const receive = HDKey.fromExtendedKey(TPUB86, TEST_VERSIONS).deriveChild(0);
+    const regtest = { ...TEST_NETWORK, bech32: 'bcrt' };
+    for (let i = 0; i < 300; i++) {
+      const key = receive.deriveChild(i).publicKey;
+      if (!key) throw new Error('no key');
+      expect(derive(i), `index ${i}`).toBe(p2tr(key.subarray(1), undefined, regtest).address);
     }
   });
 
