@@ -19,6 +19,17 @@ export interface Config {
   workerIntervalMs: number;
   /** PostgreSQL: invoice-creation batches written in parallel (see invoice-writer.ts). */
   invoiceWriteBatches: number;
+  /** Bitcoin node JSON-RPC (btcd or Bitcoin Core); empty: no Bitcoin watcher runs. */
+  bitcoinRpcUrl: string;
+  bitcoinRpcUser: string;
+  bitcoinRpcPassword: string;
+  /** The registry network the node serves: bitcoin, bitcoin-testnet or bitcoin-regtest. */
+  bitcoinNetwork: string;
+  bitcoinPollMs: number;
+  /** First block to scan on a fresh database; -1 starts at the node's tip. */
+  bitcoinStartHeight: number;
+  /** An unconfirmed payment transaction gone from the mempool this long (and not mined) is dropped. */
+  bitcoinDroppedAfterSeconds: number;
 }
 
 const DEFAULTS: Config = {
@@ -33,6 +44,13 @@ const DEFAULTS: Config = {
   addressPoolTarget: 100,
   workerIntervalMs: 500,
   invoiceWriteBatches: 1,
+  bitcoinRpcUrl: '',
+  bitcoinRpcUser: '',
+  bitcoinRpcPassword: '',
+  bitcoinNetwork: 'bitcoin',
+  bitcoinPollMs: 250,
+  bitcoinStartHeight: -1,
+  bitcoinDroppedAfterSeconds: 3600,
 };
 
 const ENV: Record<keyof Config, string> = {
@@ -47,6 +65,13 @@ const ENV: Record<keyof Config, string> = {
   addressPoolTarget: 'TALLY_ADDRESS_POOL_TARGET',
   workerIntervalMs: 'TALLY_WORKER_INTERVAL_MS',
   invoiceWriteBatches: 'TALLY_INVOICE_WRITE_BATCHES',
+  bitcoinRpcUrl: 'TALLY_BITCOIN_RPC_URL',
+  bitcoinRpcUser: 'TALLY_BITCOIN_RPC_USER',
+  bitcoinRpcPassword: 'TALLY_BITCOIN_RPC_PASSWORD',
+  bitcoinNetwork: 'TALLY_BITCOIN_NETWORK',
+  bitcoinPollMs: 'TALLY_BITCOIN_POLL_MS',
+  bitcoinStartHeight: 'TALLY_BITCOIN_START_HEIGHT',
+  bitcoinDroppedAfterSeconds: 'TALLY_BITCOIN_DROPPED_AFTER_SECONDS',
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -82,7 +107,18 @@ function validate(raw: Record<string, unknown>): Config {
     addressPoolTarget: int('addressPoolTarget', 0, 1_000_000),
     workerIntervalMs: int('workerIntervalMs', 10, 60_000),
     invoiceWriteBatches: int('invoiceWriteBatches', 1, 64),
+    bitcoinRpcUrl: String(raw.bitcoinRpcUrl),
+    bitcoinRpcUser: String(raw.bitcoinRpcUser),
+    bitcoinRpcPassword: String(raw.bitcoinRpcPassword),
+    bitcoinNetwork: String(raw.bitcoinNetwork),
+    bitcoinPollMs: int('bitcoinPollMs', 10, 600_000),
+    bitcoinStartHeight: int('bitcoinStartHeight', -1, 100_000_000),
+    bitcoinDroppedAfterSeconds: int('bitcoinDroppedAfterSeconds', 1, 30 * 86_400),
   };
+  if (!['bitcoin', 'bitcoin-testnet', 'bitcoin-regtest'].includes(config.bitcoinNetwork))
+    problems.push('TALLY_BITCOIN_NETWORK must be bitcoin, bitcoin-testnet or bitcoin-regtest');
+  if (config.bitcoinRpcUrl !== '' && !/^https?:\/\//.test(config.bitcoinRpcUrl))
+    problems.push('TALLY_BITCOIN_RPC_URL must be an http(s) URL');
   if (raw.mode !== undefined && raw.mode !== 'dev' && raw.mode !== 'production')
     problems.push('TALLY_MODE must be dev or production');
   if (config.mode === 'production' && config.rateSources.split(',').includes('fixed')) {
@@ -93,7 +129,11 @@ function validate(raw: Record<string, unknown>): Config {
   return config;
 }
 
-/** For the startup log: the database URL's password is never printed. */
+/** For the startup log: the database URL's password and the node's RPC password are never printed. */
 export function redactedConfig(config: Config): Config {
-  return { ...config, databaseUrl: config.databaseUrl.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@') };
+  return {
+    ...config,
+    databaseUrl: config.databaseUrl.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@'),
+    bitcoinRpcPassword: config.bitcoinRpcPassword === '' ? '' : '***',
+  };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ChainStatus } from './chains/chain-status.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import type { Database } from './db/connect.ts';
@@ -15,6 +16,8 @@ export interface QuoteSource {
  */
 export interface ChainHealth {
   caughtUpTo(network: string, at: Date): boolean;
+  /** Each watcher's node height, cursor, sync state and last error, for /readyz and metrics. */
+  statuses(): ChainStatus[];
 }
 
 /** Everything a service needs, passed explicitly: no module-level singletons. */
@@ -27,4 +30,4 @@ export interface Tally {
   log: Logger;
 }
 
-export const ALWAYS_CAUGHT_UP: ChainHealth = { caughtUpTo: () => true };
+export const ALWAYS_CAUGHT_UP: ChainHealth = { caughtUpTo: () => true, statuses: () => [] };

@@ -1,5 +1,6 @@
 import { buildApp } from './api/app.ts';
 import { openTally } from './bootstrap.ts';
+import { createChainWatchers } from './chains/create-watchers.ts';
 import { type Config, redactedConfig } from './config.ts';
 import { seedDemoIfEmpty } from './dev/seed-demo.ts';
 import { Worker } from './jobs/worker.ts';
@@ -16,6 +17,10 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
       );
     }
   }
+  // Watchers first: expiry asks them whether the chain has been read up to an invoice's expiry.
+  const chains = createChainWatchers(tally);
+  tally.chainHealth = chains;
+  chains.start();
   const { server } = buildApp(tally);
   const worker = new Worker(tally);
   worker.start();
@@ -34,6 +39,7 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
     url: address,
     stop: async () => {
       await worker.stop();
+      await chains.stop();
       await server.close();
       await tally.database.close();
     },

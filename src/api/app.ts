@@ -1,8 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authenticate } from '../auth/api-keys.ts';
 import { hasScope } from '../auth/scopes.ts';
+import type { ChainStatus } from '../chains/chain-status.ts';
 import type { Tally } from '../context.ts';
 import { TallyError, validationError } from '../core/errors.ts';
+import { registerChainMetrics } from './chain-metrics.ts';
 import { mapError } from './error-mapper.ts';
 import { readIdempotencyKey, requestHash, storeResponse, withIdempotency } from './idempotency.ts';
 import { badStringReason, decodeJsonBytes, parseJsonBody } from './json-body.ts';
@@ -139,18 +141,38 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
   server.get('/readyz', async (_request, reply) => {
     try {
       await tally.database.db.selectFrom('merchants').select('id').limit(1).execute();
-      return { status: 'ready', database: tally.database.dialect };
     } catch {
       return reply
         .status(503)
         .send({ error: { code: 'service_unavailable', message: 'The database is not reachable.' } });
     }
+    // A lagging or unreachable node does not take the API down (invoices can still be created and
+    // read); it shows here as "degraded", and no chain fact moves an invoice until it recovers.
+    const chains = tally.chainHealth.statuses().map(chainReadiness);
+    const degraded = chains.some((c) => c.state !== 'synced');
+    return { status: degraded ? 'degraded' : 'ready', database: tally.database.dialect, chains };
   });
+  registerChainMetrics(metrics.registry, () => tally.chainHealth.statuses());
   server.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
   return { server, routes: ALL_ROUTES, metrics };
+}
+
+function chainReadiness(s: ChainStatus) {
+  const state =
+    s.lastError !== null ? 'error' : s.syncing ? 'node_syncing' : s.caughtUp ? 'synced' : 'catching_up';
+  return {
+    network: s.network,
+    state,
+    node_height: s.nodeHeight,
+    cursor_height: s.cursorHeight,
+    lag_blocks: s.nodeHeight === null || s.cursorHeight === null ? null : s.nodeHeight - s.cursorHeight,
+    last_synced_at: s.lastSyncedAt?.toISOString() ?? null,
+    last_error: s.lastError,
+    watched_addresses: s.watchedAddresses,
+  };
 }
 
 /** NUL or unpaired surrogates in a path or query value would fail in the database, not here. */

@@ -19,7 +19,8 @@ export type IdPrefix =
   | 'usr'
   | 'job'
   | 'rte'
-  | 'act';
+  | 'act'
+  | 'obs';
 
 let lastTime = 0;
 let lastRandom = new Uint8Array(10);
@@ -61,4 +62,9 @@ const ID_PATTERN = /^[a-z]{3}_[0-9a-hjkmnp-tv-z]{26}$/;
 
 export function isId(value: string, prefix: IdPrefix): boolean {
   return value.startsWith(`${prefix}_`) && ID_PATTERN.test(value);
+}
+
+/** The smallest id of `prefix` created at or after `time`: a lower bound for "created since" range scans. */
+export function idFloor(prefix: IdPrefix, time: number): string {
+  return `${prefix}_${encode(Math.max(0, time), new Uint8Array(10))}`;
 }

@@ -176,6 +176,23 @@ export interface IdempotencyKeysTable {
   response_body: string;
   created_at: Time;
 }
+export interface ChainBlocksTable {
+  network: string;
+  height: number;
+  hash: string;
+  prev_hash: string;
+  processed_at: Time;
+}
+export interface ChainWatchedTxsTable {
+  network: string;
+  txid: string;
+  /** JSON array of spent outpoints, "txid:vout". */
+  inputs: string;
+  block_hash: string | null;
+  block_height: number | null;
+  first_seen_at: Time;
+  missing_since: Time | null;
+}
 
 export interface Schema {
   merchants: MerchantsTable;
@@ -192,4 +209,6 @@ export interface Schema {
   exceptions: ExceptionsTable;
   jobs: JobsTable;
   idempotency_keys: IdempotencyKeysTable;
+  chain_blocks: ChainBlocksTable;
+  chain_watched_txs: ChainWatchedTxsTable;
 }

@@ -91,9 +91,22 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
     }
     case 'payment_confirmations': {
       const payment = invoice.payments.find((p) => p.id === fact.paymentId);
-      if (!payment || payment.removed) return reject('unknown or removed payment');
+      if (!payment) return reject('unknown payment');
       if (payment.confirmations === fact.confirmations && payment.blockHash === fact.blockHash) {
         return reject('no change');
+      }
+      if (payment.removed) {
+        // Mined after all: a transaction thought replaced or dropped won the race. Its money is real.
+        if (fact.confirmations < 1 || fact.blockHash === null) return reject('removed payment');
+        payment.removed = false;
+        payment.removedReason = null;
+        payment.credited = false;
+        payment.confirmations = fact.confirmations;
+        payment.blockHash = fact.blockHash;
+        payment.blockHeight = fact.blockHeight;
+        emit('payment.restored', payment.id);
+        classifyPayment(invoice, payment, out, emit);
+        break;
       }
       const option = invoice.options.find((o) => o.id === payment.optionId);
       const wasDeep = option ? payment.confirmations >= option.requiredConfirmations : false;
@@ -282,7 +295,22 @@ function recordPayment(
   };
   invoice.payments.push(payment);
   emit('payment.detected', payment.id);
+  // Only a replacement paying the same option takes over the credit; anything else is classified as new money.
+  if (replacing?.credited && replacing.optionId === payment.optionId) {
+    payment.credited = true;
+    return;
+  }
+  classifyPayment(invoice, payment, out, emit);
+}
 
+/** Decides whether a payment (new or restored) is credited to the invoice or opens an exception. */
+function classifyPayment(
+  invoice: Invoice,
+  payment: Payment,
+  out: TransitionResult,
+  emit: (type: string, paymentId?: string | null) => void,
+): void {
+  const timing = payment.timing;
   const exception = (kind: ExceptionKind, evidence: OpenedException['evidence']) => {
     out.exceptions.push({ kind, paymentId: payment.id, evidence });
     emit('exception.opened', payment.id);
@@ -293,11 +321,6 @@ function recordPayment(
     amount: payment.amount.toString(),
   };
 
-  // Only a replacement paying the same option takes over the credit; anything else is classified as new money.
-  if (replacing?.credited && replacing.optionId === payment.optionId) {
-    payment.credited = true;
-    return;
-  }
   if (timing === 'after_window' || FROZEN_STATUSES.has(invoice.status)) {
     exception('unmatched_deposit', { ...evidence, status: invoice.status, timing });
     return;

@@ -350,12 +350,24 @@ function checkStep(before: Invoice, beforePrint: string, fact: Fact, result: Tra
     );
   }
 
-  // Payments are only ever added; a removed payment stays removed and never counts.
+  // Payments are only ever added; a removed payment stays removed and never counts, unless a block
+  // shows it mined after all (the replaced transaction won the race): then it is restored.
   must(after.payments.length >= before.payments.length, `${where}: payment dropped`);
+  const minedAfterAll = (id: string) =>
+    fact.kind === 'payment_confirmations' &&
+    fact.paymentId === id &&
+    fact.confirmations >= 1 &&
+    fact.blockHash !== null;
   for (const [i, p] of before.payments.entries()) {
     const later = after.payments[i];
     must(later?.id === p.id, `${where}: payments reordered`);
-    if (p.removed) must(later?.removed === true, `${where}: ${p.id} un-removed`);
+    if (p.removed && !minedAfterAll(p.id)) must(later?.removed === true, `${where}: ${p.id} un-removed`);
+    if (p.removed && later?.removed === false) {
+      must(
+        result.events.some((e) => e.type === 'payment.restored'),
+        `${where}: restored silently`,
+      );
+    }
   }
   const t = totals(after);
   const countedSum = counted(after).reduce((sum, p) => sum + p.amount, 0n);

@@ -355,6 +355,7 @@ describe.each(DATABASES)('job worker on $name', ({ name, fresh }) => {
         asked.push([network, at.getTime()]);
         return caughtUp;
       },
+      statuses: () => [],
     };
     const invoice = await createInvoice(h.tally, h.merchantId, { ...BTC_INVOICE, expires_in_seconds: 300 });
     const expiresAt = new Date(invoice.expires_at).getTime();

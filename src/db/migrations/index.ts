@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import * as m0001 from './0001_initial.ts';
 import * as m0002 from './0002_free_address_index.ts';
 import * as m0003 from './0003_wallet_key_fingerprint.ts';
+import * as m0004 from './0004_chain_watch.ts';
 import type { ColumnTypes } from './column-types.ts';
 
 export interface ForwardMigration {
@@ -13,4 +14,5 @@ export const MIGRATIONS: Record<string, ForwardMigration> = {
   '0001_initial': m0001,
   '0002_free_address_index': m0002,
   '0003_wallet_key_fingerprint': m0003,
+  '0004_chain_watch': m0004,
 };
