@@ -15,6 +15,9 @@ export interface Btcd {
   rpc: BitcoinRpc;
   rpcUrl: string;
   stop(): Promise<void>;
+  /** Stops the process but keeps its chain, for "node down" cases; `resume` starts it again. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 export function btcdBinary(): string {
@@ -42,47 +45,63 @@ export async function startBtcd(miningAddress: string): Promise<Btcd> {
   const [rpcPort, p2pPort] = [await freePort(), await freePort()];
   const user = 'tally';
   const password = 'regtest-only';
-  const child: ChildProcess = spawn(
-    btcdBinary(),
-    [
-      '--regtest',
-      '--notls',
-      `--rpclisten=127.0.0.1:${rpcPort}`,
-      `--listen=127.0.0.1:${p2pPort}`,
-      `--rpcuser=${user}`,
-      `--rpcpass=${password}`,
-      `--datadir=${join(dir, 'data')}`,
-      `--logdir=${join(dir, 'logs')}`,
-      `--miningaddr=${miningAddress}`,
-      '--txindex',
-      '--debuglevel=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => {
-    stderr += String(chunk);
-  });
   const rpcUrl = `http://127.0.0.1:${rpcPort}`;
   const rpc = new BitcoinRpc({ url: rpcUrl, user, password, timeoutMs: 5_000 });
-  const stop = async () => {
-    if (child.exitCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGINT');
+  let child: ChildProcess | null = null;
+  let stderr = '';
+
+  const launch = async () => {
+    stderr = '';
+    const proc = spawn(
+      btcdBinary(),
+      [
+        '--regtest',
+        '--notls',
+        `--rpclisten=127.0.0.1:${rpcPort}`,
+        `--listen=127.0.0.1:${p2pPort}`,
+        `--rpcuser=${user}`,
+        `--rpcpass=${password}`,
+        `--datadir=${join(dir, 'data')}`,
+        `--logdir=${join(dir, 'logs')}`,
+        `--miningaddr=${miningAddress}`,
+        '--txindex',
+        '--debuglevel=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child = proc;
+    proc.stderr?.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    // Up to 30 s: a loaded CI machine can be slow to bring btcd up.
+    for (let attempt = 0; attempt < 300; attempt++) {
+      if (proc.exitCode !== null) break;
+      try {
+        await rpc.call<number>('getblockcount');
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    throw new Error(`btcd did not start: ${stderr.slice(0, 2000)}`);
+  };
+  const halt = async () => {
+    const proc = child;
+    if (proc && proc.exitCode === null) {
+      const exited = once(proc, 'exit');
+      proc.kill('SIGINT');
       await exited;
     }
+  };
+  const stop = async () => {
+    await halt();
     rmSync(dir, { recursive: true, force: true });
   };
-  // Up to 30 s: a loaded CI machine can be slow to bring btcd up.
-  for (let attempt = 0; attempt < 300; attempt++) {
-    if (child.exitCode !== null) break;
-    try {
-      await rpc.call<number>('getblockcount');
-      return { rpc, rpcUrl, stop };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  try {
+    await launch();
+  } catch (error) {
+    await stop();
+    throw error;
   }
-  await stop();
-  throw new Error(`btcd did not start: ${stderr.slice(0, 2000)}`);
+  return { rpc, rpcUrl, stop, halt, resume: launch };
 }

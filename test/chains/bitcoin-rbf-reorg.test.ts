@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BitcoinHarness, bitcoinHarness, startChain } from '../helpers/bitcoin-e2e.ts';
+import type { TestWallet } from '../helpers/btc-wallet.ts';
+import type { Btcd } from '../helpers/btcd.ts';
+import { DATABASES } from '../helpers/databases.ts';
+
+/** SCENARIOS.md 10–12 against btcd: RBF replacements and reorgs by invalidateblock/reconsiderblock. */
+let chain: { node: Btcd; wallet: TestWallet };
+beforeAll(async () => {
+  chain = await startChain();
+}, 120_000);
+afterAll(async () => chain?.node.stop());
+
+const threeConfirmations = {
+  value_currency: 'BTC',
+  confirmation_tiers: { 'bitcoin-regtest': [{ max_value: null, confirmations: 3 }] },
+};
+
+describe.each(DATABASES)('Bitcoin RBF and reorgs against btcd ($name)', ({ fresh }) => {
+  let h: BitcoinHarness;
+  let wallet: TestWallet;
+  const rpc = () => chain.node.rpc;
+  beforeAll(async () => {
+    wallet = chain.wallet;
+    h = await bitcoinHarness(await fresh(), chain.node);
+  }, 60_000);
+  afterAll(async () => h?.close());
+
+  it('10a: an RBF replacement that still pays the address takes over the payment', async () => {
+    const inv = await h.invoice('0.001');
+    const original = await wallet.pay([{ address: inv.address, amount: inv.due }], { rbf: true });
+    await h.sync();
+    expect((await h.get(inv.id)).status).toBe('detected');
+    const replacement = await wallet.replace(original, [{ address: inv.address, amount: inv.due }], {
+      rbf: true,
+    });
+    await h.sync();
+    let body = await h.get(inv.id);
+    expect(body.status).toBe('detected');
+    const byTx = Object.fromEntries(body.payments.map((p: { txid: string }) => [p.txid, p]));
+    expect(byTx[original.txid]).toMatchObject({ removed: true, removed_reason: 'replaced' });
+    expect(byTx[replacement.txid]).toMatchObject({ removed: false, credited: true });
+    expect(await h.eventTypes(inv.id)).toContain('payment.replaced');
+    await wallet.mine(1);
+    await h.sync();
+    body = await h.get(inv.id);
+    expect(body.status).toBe('paid');
+    expect(body.amount_paid).toBe('0.001');
+  });
+
+  it('10b: a replacement that no longer pays sends the invoice back to awaiting_payment with an event', async () => {
+    const inv = await h.invoice('0.001');
+    const original = await wallet.pay([{ address: inv.address, amount: inv.due }], { rbf: true });
+    await h.sync();
+    expect((await h.get(inv.id)).status).toBe('detected');
+    await wallet.replace(original, [{ address: wallet.address, amount: inv.due }]);
+    await h.sync();
+    const body = await h.get(inv.id);
+    expect(body.status).toBe('awaiting_payment');
+    expect(body.payments[0]).toMatchObject({ removed: true, credited: true });
+    expect(body.amount_paid).toBe('0');
+    const types = await h.eventTypes(inv.id);
+    expect(types.slice(-2)).toEqual(['payment.replaced', 'invoice.awaiting_payment']);
+    // Mining the replacement changes nothing for the invoice.
+    await wallet.mine(1);
+    await h.sync();
+    expect((await h.get(inv.id)).status).toBe('awaiting_payment');
+  });
+
+  it('11: a reorg before the threshold recomputes confirmations; the payment continues when re-mined', async () => {
+    const inv = await h.invoice('0.001', threeConfirmations);
+    await wallet.pay([{ address: inv.address, amount: inv.due }]);
+    const [first] = await wallet.mine(1);
+    await wallet.mine(1);
+    await h.sync();
+    let body = await h.get(inv.id);
+    expect(body.status).toBe('confirming');
+    expect(body.payments[0].confirmations).toBe(2);
+    await rpc().call('invalidateblock', [first]);
+    await h.sync();
+    body = await h.get(inv.id);
+    expect(body.payments[0]).toMatchObject({ confirmations: 0, block_hash: null });
+    expect(body.status).toBe('detected');
+    expect(await h.eventTypes(inv.id)).toContain('payment.reorged');
+    await rpc().call('reconsiderblock', [first]);
+    await wallet.mine(1);
+    await h.sync();
+    body = await h.get(inv.id);
+    expect(body.payments[0]).toMatchObject({ confirmations: 3, block_hash: first });
+    expect(body.status).toBe('paid');
+  });
+
+  it('12: a reorg after paid that double-spends the payment raises "reorg after paid" and moves the invoice back', async () => {
+    const inv = await h.invoice('0.001');
+    const payment = await wallet.pay([{ address: inv.address, amount: inv.due }], { rbf: true });
+    const [block] = await wallet.mine(1);
+    await h.sync();
+    expect((await h.get(inv.id)).status).toBe('paid');
+    await rpc().call('invalidateblock', [block]);
+    // The attacker's conflicting transaction pays themselves and wins the new chain.
+    const doubleSpend = wallet.build(payment.inputs, [{ address: wallet.address, amount: inv.due }], {
+      fee: 200_000n,
+      rbf: true,
+    });
+    await rpc().call('sendrawtransaction', [doubleSpend.hex]);
+    await wallet.mine(2);
+    await h.sync();
+    const body = await h.get(inv.id);
+    expect(body.status).toBe('awaiting_payment');
+    expect(body.payments[0]).toMatchObject({ removed: true, removed_reason: 'double_spent' });
+    const exceptions = await h.exceptions(inv.id);
+    expect(exceptions.map((e) => e.kind)).toContain('reorg_after_paid');
+    const types = await h.eventTypes(inv.id);
+    expect(types).toContain('payment.reorged');
+    expect(types).toContain('exception.opened');
+    expect(types.at(-1)).toBe('invoice.awaiting_payment');
+  });
+});
