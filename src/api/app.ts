@@ -9,6 +9,7 @@ import { mapError } from './error-mapper.ts';
 import { readIdempotencyKey, requestHash, storeResponse, withIdempotency } from './idempotency.ts';
 import { badStringReason, decodeJsonBytes, parseJsonBody } from './json-body.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { registerWalletMetrics } from './wallet-metrics.ts';
 import { buildOpenApi } from './openapi.ts';
 import type { RouteContext, RouteDef } from './route.ts';
 import { ALL_ROUTES } from './routes/index.ts';
@@ -153,6 +154,7 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
     return { status: degraded ? 'degraded' : 'ready', database: tally.database.dialect, chains };
   });
   registerChainMetrics(metrics.registry, () => tally.chainHealth.statuses());
+  registerWalletMetrics(metrics.registry, () => tally.database.read);
   server.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

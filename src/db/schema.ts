@@ -41,6 +41,8 @@ export interface WalletsTable {
   next_index: number;
   pool_target: number;
   created_at: Time;
+  /** Set when wallet.gap_warning was emitted for the current crossing; cleared below the threshold. */
+  gap_warned_at: Time | null;
 }
 export interface WalletAddressesTable {
   wallet_id: string;

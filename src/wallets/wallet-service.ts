@@ -6,6 +6,7 @@ import { findNetwork } from '../core/registry.ts';
 import type { Schema, WalletsTable } from '../db/schema.ts';
 import { iso, toDate } from '../db/values.ts';
 import { enqueueJob } from '../jobs/job-store.ts';
+import { type AddressGap, GAP_CHECK_INTERVAL_MS, gapJson, walletGapIndexes } from './address-gap.ts';
 import { keyFingerprint } from './extended-key.ts';
 import { validateWalletKey } from './families.ts';
 
@@ -76,6 +77,7 @@ export async function addWallet(
       next_index: 0,
       pool_target: tally.config.addressPoolTarget,
       created_at: iso(now),
+      gap_warned_at: null,
     };
     await trx.insertInto('wallets').values(row).execute();
     await enqueueJob(trx, {
@@ -85,7 +87,17 @@ export async function addWallet(
       runAt: now,
       now,
     });
-    const json = walletJson(row, { derived: 0, allocated: 0 }, true);
+    if (family === 'bitcoin') {
+      // Recurring: the handler reschedules itself (see GAP_CHECK_INTERVAL_MS for why not per allocation).
+      await enqueueJob(trx, {
+        kind: 'wallet.gap_check',
+        dedupeKey: `gap_check:${id}`,
+        payload: { walletId: id },
+        runAt: new Date(now.getTime() + GAP_CHECK_INTERVAL_MS),
+        now,
+      });
+    }
+    const json = walletJson(row, { derived: 0, allocated: 0 }, gapOf(row, undefined), true);
     if (inTransaction) await inTransaction(trx, json);
     return json;
   });
@@ -105,7 +117,8 @@ export async function getWallet(
     .where('merchant_id', '=', merchantId)
     .executeTakeFirst();
   if (!row) throw new TallyError('not_found', `No wallet ${id}.`);
-  return walletJson(row, await addressCounts(tally, row.id), showKey);
+  const gaps = await walletGapIndexes(tally.database.read, [row.id]);
+  return walletJson(row, await addressCounts(tally, row.id), gapOf(row, gaps.get(row.id)), showKey);
 }
 
 export async function listWallets(tally: Tally, merchantId: string, showKey: boolean): Promise<WalletJson[]> {
@@ -115,7 +128,22 @@ export async function listWallets(tally: Tally, merchantId: string, showKey: boo
     .where('merchant_id', '=', merchantId)
     .orderBy('id')
     .execute();
-  return Promise.all(rows.map(async (r) => walletJson(r, await addressCounts(tally, r.id), showKey)));
+  const gaps = await walletGapIndexes(
+    tally.database.read,
+    rows.filter((r) => r.family === 'bitcoin').map((r) => r.id),
+  );
+  return Promise.all(
+    rows.map(async (r) => walletJson(r, await addressCounts(tally, r.id), gapOf(r, gaps.get(r.id)), showKey)),
+  );
+}
+
+/** Bitcoin wallets only: EVM wallets are one account per address, with no gap-limit scanning. */
+function gapOf(
+  row: Selectable<WalletsTable>,
+  indexes: { highestAllocated: number | null; lastPaid: number | null } | undefined,
+): AddressGap | null {
+  if (row.family !== 'bitcoin') return null;
+  return gapJson(indexes?.highestAllocated ?? null, indexes?.lastPaid ?? null, row.gap_warned_at);
 }
 
 async function addressCounts(
@@ -136,6 +164,7 @@ async function addressCounts(
 function walletJson(
   row: Selectable<WalletsTable>,
   counts: { derived: number; allocated: number },
+  gap: AddressGap | null,
   showKey: boolean,
 ) {
   return {
@@ -152,6 +181,8 @@ function walletJson(
     addresses_allocated: counts.allocated,
     pool_free: counts.derived - counts.allocated,
     pool_target: row.pool_target,
+    /** Bitcoin: unpaid addresses after the last paid one, against the BIP44 gap limit of 20. */
+    gap,
     created_at: toDate(row.created_at).toISOString(),
   };
 }

@@ -15,9 +15,6 @@ export interface Btcd {
   rpc: BitcoinRpc;
   rpcUrl: string;
   stop(): Promise<void>;
-  /** Stops the process but keeps its chain, for "node down" cases; `resume` starts it again. */
-  halt(): Promise<void>;
-  resume(): Promise<void>;
 }
 
 export function btcdBinary(): string {
@@ -85,11 +82,14 @@ export async function startBtcd(miningAddress: string): Promise<Btcd> {
     }
     throw new Error(`btcd did not start: ${stderr.slice(0, 2000)}`);
   };
+  // Not restartable: btcd 0.24.2 in regtest came back at height 0 after a clean `stop` (seen here),
+  // so "node down" tests point a watcher at a closed port instead of restarting the node.
   const halt = async () => {
     const proc = child;
     if (proc && proc.exitCode === null) {
       const exited = once(proc, 'exit');
-      proc.kill('SIGINT');
+      // The RPC `stop` shuts btcd down cleanly (chain state flushed); a signal is the fallback.
+      await rpc.call('stop').catch(() => proc.kill('SIGINT'));
       await exited;
     }
   };
@@ -103,5 +103,5 @@ export async function startBtcd(miningAddress: string): Promise<Btcd> {
     await stop();
     throw error;
   }
-  return { rpc, rpcUrl, stop, halt, resume: launch };
+  return { rpc, rpcUrl, stop };
 }

@@ -209,7 +209,13 @@ export class BitcoinWatcher {
 
   private async processBlock(height: number, block: BitcoinBlock): Promise<void> {
     const detection = detect(block.transactions, this.watchSet, this.spentBy);
-    const at: Inclusion = { hash: block.hash, height, time: block.time, tipHeight: height };
+    const at: Inclusion = {
+      hash: block.hash,
+      height,
+      time: block.time,
+      tipHeight: height,
+      notBefore: this.state.lastSyncedAt,
+    };
     await this.tally.database.write(async (trx) => {
       await this.applyDetection(trx, detection, at, 'double_spent');
       await refreshConfirmations(this.tally, trx, this.network, height);

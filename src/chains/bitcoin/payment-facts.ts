@@ -21,6 +21,11 @@ export interface Inclusion {
   time: Date;
   /** The height the confirmations are counted against (the block being processed). */
   tipHeight: number;
+  /**
+   * When the watcher last had the whole chain and mempool read: a payment first seen in this block
+   * was not visible then, so it was made after this moment (null before the first full read).
+   */
+  notBefore: Date | null;
 }
 
 const factId = (label: string) => `${label}:${newId('obs')}`;
@@ -58,10 +63,20 @@ export function observed(
     confirmations: at ? at.tipHeight - at.height + 1 : 0,
     blockHash: at?.hash ?? null,
     blockHeight: at?.height ?? null,
-    // First seen in a block (the watcher was down, or the node missed the broadcast): the block's
-    // time is closer to when the customer paid than now is, but never later than now.
-    seenAt: at && at.time < now ? at.time : now,
+    seenAt: at ? firstSeenInBlock(at, now) : now,
   };
+}
+
+/**
+ * When a payment first seen in a block was made. The miner's timestamp is only a claim (it may be
+ * hours off), so it is clamped: not before the watcher's last complete read of the chain (the
+ * payment was not visible then) and not after now. After downtime this dates a payment by its
+ * block rather than by the catch-up, so a payment mined before expiry is not called late.
+ */
+export function firstSeenInBlock(at: Inclusion, now: Date): Date {
+  let seen = at.time;
+  if (at.notBefore && seen < at.notBefore) seen = at.notBefore;
+  return seen < now ? seen : now;
 }
 
 /** Records each watched output of a transaction: new ones as payments, known ones with their block. */

@@ -3,6 +3,7 @@ import * as m0001 from './0001_initial.ts';
 import * as m0002 from './0002_free_address_index.ts';
 import * as m0003 from './0003_wallet_key_fingerprint.ts';
 import * as m0004 from './0004_chain_watch.ts';
+import * as m0005 from './0005_wallet_gap.ts';
 import type { ColumnTypes } from './column-types.ts';
 
 export interface ForwardMigration {
@@ -15,4 +16,5 @@ export const MIGRATIONS: Record<string, ForwardMigration> = {
   '0002_free_address_index': m0002,
   '0003_wallet_key_fingerprint': m0003,
   '0004_chain_watch': m0004,
+  '0005_wallet_gap': m0005,
 };
