@@ -9,10 +9,10 @@ import { mapError } from './error-mapper.ts';
 import { readIdempotencyKey, requestHash, storeResponse, withIdempotency } from './idempotency.ts';
 import { badStringReason, decodeJsonBytes, parseJsonBody } from './json-body.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { registerWalletMetrics } from './wallet-metrics.ts';
 import { buildOpenApi } from './openapi.ts';
 import type { RouteContext, RouteDef } from './route.ts';
 import { ALL_ROUTES } from './routes/index.ts';
+import { registerWalletMetrics } from './wallet-metrics.ts';
 
 export interface App {
   server: FastifyInstance;

@@ -1,5 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
 import type { Kysely } from 'kysely';
+import { Gauge, type Registry } from 'prom-client';
 import type { Schema } from '../db/schema.ts';
 import { bitcoinWalletGaps } from '../wallets/address-gap.ts';
 

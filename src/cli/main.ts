@@ -3,6 +3,8 @@ import { createApiKey, revokeApiKey } from '../auth/api-keys.ts';
 import { createMerchant } from '../auth/merchants.ts';
 import { API_SCOPES, type ApiScope } from '../auth/scopes.ts';
 import { openTally } from '../bootstrap.ts';
+import { BitcoinNode } from '../chains/bitcoin/bitcoin-node.ts';
+import { BitcoinRpc } from '../chains/bitcoin/rpc-client.ts';
 import { loadConfig } from '../config.ts';
 import type { Tally } from '../context.ts';
 import { TallyError } from '../core/errors.ts';
@@ -10,7 +12,14 @@ import { migrate } from '../db/migrate.ts';
 import { createInvoice } from '../invoices/create-invoice.ts';
 import { getInvoice } from '../invoices/invoice-queries.ts';
 import { startGateway } from '../server.ts';
+import {
+  loadRescanWallet,
+  MAX_RESCAN_ADDRESSES,
+  type RescanReport,
+  rescanWallet,
+} from '../wallets/rescan.ts';
 import { addWallet } from '../wallets/wallet-service.ts';
+import { type ProgressStream, progressBar } from './progress.ts';
 
 const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
 
@@ -22,12 +31,38 @@ const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
   tally apikey create --merchant MER --name NAME [--scopes a,b]
   tally apikey revoke --merchant MER --key KEY
   tally wallet add --merchant MER --scope SCOPE --xpub XPUB [--script-type p2wpkh|p2tr] [--label L]
+  tally wallet rescan --wallet WAL --from N --to M [--from-height H]
+                                       derive the wallet's receive addresses N..M and read every
+                                       block from height H (default 0) to the node's tip for funds
+                                       sent to them (at most ${MAX_RESCAN_ADDRESSES.toLocaleString('en')} addresses). Report only:
+                                       writes nothing. Needs TALLY_BITCOIN_RPC_URL (_USER, _PASSWORD)
+                                       and TALLY_BITCOIN_NETWORK; progress goes to stderr
   tally invoice create --merchant MER --amount 10.00 --currency USD [--option BTC/bitcoin-regtest]
   tally invoice show --merchant MER --invoice INV
 
 Add --json for machine-readable output.`;
 
 type Flags = Record<string, string | boolean | undefined>;
+
+function needIndex(flags: Flags, name: string, fallback?: number): number {
+  const v = flags[name];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== 'string' || !/^[0-9]{1,15}$/.test(v))
+    throw new TallyError('validation_failed', `--${name} must be a non-negative integer.`);
+  return Number(v);
+}
+
+function rescanText(r: RescanReport): string {
+  const lines = r.addresses.map(
+    (a) =>
+      `  #${a.index}  ${a.address}  ${a.received} BTC  ${a.allocated ? `invoice ${a.invoice_id}` : 'never allocated'}\n${a.txids.map((t) => `      ${t}`).join('\n')}`,
+  );
+  return [
+    `Wallet ${r.wallet_id} (${r.network}, ${r.script_type}): indexes ${r.index_from}..${r.index_to}, blocks ${r.height_from}..${r.height_to} (${r.blocks_scanned} read)`,
+    ...lines,
+    `${r.addresses_with_funds} of ${r.addresses_scanned} addresses received funds, ${r.total_received} BTC in total; ${r.unallocated_with_funds} never allocated to an invoice. Nothing was written.`,
+  ].join('\n');
+}
 
 function need(flags: Flags, name: string): string {
   const v = flags[name];
@@ -47,6 +82,7 @@ async function withTally<T>(fn: (tally: Tally) => Promise<T>): Promise<T> {
 export async function main(
   argv: string[],
   out: (s: string) => void = (s) => process.stdout.write(`${s}\n`),
+  progress: ProgressStream = process.stderr,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -68,6 +104,10 @@ export async function main(
       option: { type: 'string', multiple: true },
       invoice: { type: 'string' },
       'order-id': { type: 'string' },
+      wallet: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'from-height': { type: 'string' },
     },
   });
   const flags = values as Flags & { option?: string[] };
@@ -148,6 +188,35 @@ export async function main(
           }),
         );
         print(`Added wallet ${w.id} for ${w.scope}`, w);
+        return 0;
+      }
+      case 'wallet rescan': {
+        const request = {
+          walletId: need(flags, 'wallet'),
+          fromIndex: needIndex(flags, 'from'),
+          toIndex: needIndex(flags, 'to'),
+          fromHeight: needIndex(flags, 'from-height', 0),
+        };
+        const config = loadConfig();
+        const report = await withTally(async (t) => {
+          const network = config.bitcoinRpcUrl === '' ? null : config.bitcoinNetwork;
+          await loadRescanWallet(t.database.db, request, network);
+          const rpc = new BitcoinRpc({
+            url: config.bitcoinRpcUrl,
+            user: config.bitcoinRpcUser,
+            password: config.bitcoinRpcPassword,
+          });
+          const bar = progressBar(progress, 'rescan');
+          try {
+            return await rescanWallet(t.database.db, new BitcoinNode(rpc, config.bitcoinNetwork), {
+              ...request,
+              onProgress: (done, total) => bar.update(done, total),
+            });
+          } finally {
+            bar.finish();
+          }
+        });
+        print(rescanText(report), report);
         return 0;
       }
       case 'invoice create': {

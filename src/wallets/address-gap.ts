@@ -147,7 +147,7 @@ export async function checkWalletGap(tally: Tally, walletId: string): Promise<Ga
       .select(['id', 'merchant_id', 'family', 'scope', 'label', 'gap_warned_at'])
       .where('id', '=', walletId)
       .executeTakeFirst();
-    if (!wallet || wallet.family !== 'bitcoin') return 'unchanged';
+    if (wallet?.family !== 'bitcoin') return 'unchanged';
     const i = (await walletGapIndexes(trx, [walletId])).get(walletId);
     const gap = gapJson(i?.highestAllocated ?? null, i?.lastPaid ?? null, null);
     if (gap.warning && wallet.gap_warned_at === null) {

@@ -67,6 +67,31 @@ describe.each(DATABASES)('Bitcoin RBF and reorgs against btcd ($name)', ({ fresh
     expect((await h.get(inv.id)).status).toBe('awaiting_payment');
   });
 
+  it('10c: a transaction replaced in our mempool but mined after all (the race went the other way) is restored', async () => {
+    const inv = await h.invoice('0.001');
+    const original = await wallet.pay([{ address: inv.address, amount: inv.due }], { rbf: true });
+    await h.sync();
+    const [minedWithOriginal] = await wallet.mine(1);
+    // Our node switches away from that block before the watcher reads it, and sees a replacement.
+    await rpc().call('invalidateblock', [minedWithOriginal]);
+    await wallet.replace(original, [{ address: wallet.address, amount: inv.due }], { rbf: true });
+    await h.sync();
+    expect((await h.get(inv.id)).status).toBe('awaiting_payment');
+    // The chain with the original wins after all.
+    await rpc().call('reconsiderblock', [minedWithOriginal]);
+    await h.sync();
+    const body = await h.get(inv.id);
+    expect(body.status).toBe('paid');
+    expect(body.payments).toHaveLength(1);
+    expect(body.payments[0]).toMatchObject({
+      txid: original.txid,
+      removed: false,
+      credited: true,
+      block_hash: minedWithOriginal,
+    });
+    expect(await h.eventTypes(inv.id)).toContain('payment.restored');
+  });
+
   it('11: a reorg before the threshold recomputes confirmations; the payment continues when re-mined', async () => {
     const inv = await h.invoice('0.001', threeConfirmations);
     await wallet.pay([{ address: inv.address, amount: inv.due }]);

@@ -165,12 +165,12 @@ export class BitcoinWatcher {
     const base = Math.max(0, (this.options.startHeight ?? tipHeight) - 1);
     const hash = await this.options.node.blockHashAt(base);
     if (hash === null) throw new Error(`start height ${base} is above the node's tip`);
-    const header = await this.options.node.block(hash);
+    const prevHash = await this.options.node.previousHash(hash);
     await this.tally.database.write((trx) =>
       recordBlock(
         trx,
         this.network,
-        { height: base, hash, prevHash: header.prevHash },
+        { height: base, hash, prevHash },
         this.tally.clock.now(),
       ),
     );
