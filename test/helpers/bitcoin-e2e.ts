@@ -21,6 +21,7 @@ export interface BitcoinHarness extends Harness {
   /** One watcher poll: new blocks, then the mempool. Deterministic, instead of the timer loop. */
   sync(): Promise<void>;
   invoice(btc: string, policy?: PolicyInput): Promise<{ id: string; address: string; due: bigint }>;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the invoice JSON loosely; assertions check it.
   get(id: string): Promise<any>;
   eventTypes(id: string): Promise<string[]>;
   exceptions(id: string): Promise<Array<{ kind: string; evidence: Record<string, unknown> }>>;

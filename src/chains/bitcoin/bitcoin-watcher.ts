@@ -167,12 +167,7 @@ export class BitcoinWatcher {
     if (hash === null) throw new Error(`start height ${base} is above the node's tip`);
     const prevHash = await this.options.node.previousHash(hash);
     await this.tally.database.write((trx) =>
-      recordBlock(
-        trx,
-        this.network,
-        { height: base, hash, prevHash },
-        this.tally.clock.now(),
-      ),
+      recordBlock(trx, this.network, { height: base, hash, prevHash }, this.tally.clock.now()),
     );
     this.tally.log.info({ network: this.network, height: base + 1 }, 'chain watcher starts scanning');
     return { height: base, hash };
