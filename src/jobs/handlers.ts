@@ -2,9 +2,9 @@ import type { Tally } from '../context.ts';
 import { applyFact } from '../invoices/apply-fact.ts';
 import { loadInvoice } from '../invoices/invoice-store.ts';
 import { monitoringUntil } from '../invoices/types.ts';
-import { checkWalletGap, GAP_CHECK_INTERVAL_MS } from '../wallets/address-gap.ts';
+import { checkWalletGap } from '../wallets/address-gap.ts';
 import { topUpAddressPool } from '../wallets/address-pool.ts';
-import { enqueueJob, rearmJob } from './job-store.ts';
+import { enqueueJob } from './job-store.ts';
 
 export type JobHandler = (tally: Tally, payload: Record<string, unknown>) => Promise<JobResult>;
 /** `retryAt` reschedules without counting as a failure (e.g. waiting for a chain watcher to catch up). */
@@ -52,45 +52,21 @@ const closeWindow: JobHandler = async (tally, payload) => {
 };
 
 const topUp: JobHandler = async (tally, payload) => {
-  const walletId = str(payload.walletId);
-  await topUpAddressPool(tally.database, walletId);
-  // Revive the wallet's recurring gap check if it had failed for good (a pending one keeps its
-  // schedule). Here, in the worker, the upsert's row lock costs the invoice path nothing.
-  const wallet = await tally.database.db
-    .selectFrom('wallets')
-    .select('family')
-    .where('id', '=', walletId)
-    .executeTakeFirst();
-  if (wallet?.family === 'bitcoin') {
-    const now = tally.clock.now();
-    await rearmJob(tally.database.db, {
-      kind: 'wallet.gap_check',
-      dedupeKey: `gap_check:${walletId}`,
-      payload: { walletId },
-      runAt: now,
-      now,
-    });
-  }
+  await topUpAddressPool(tally.database, str(payload.walletId));
   return { done: true };
 };
 
 /**
- * A Bitcoin wallet's address gap against the warning threshold (src/wallets/address-gap.ts). One
- * job per wallet (dedupe key gap_check:<wallet>), enqueued with the wallet, that reschedules
- * itself every GAP_CHECK_INTERVAL_MS for as long as the wallet exists: periodic instead of
- * re-armed by each allocation, which would put a row lock on the invoice-creation path.
+ * A Bitcoin wallet's address gap against the warning threshold (src/wallets/address-gap.ts):
+ * emits wallet.gap_warning on crossing it, clears the mark once back below. Armed by the allocator
+ * after it hands out an address (dedupe key gap_check:<wallet>, re-armed once done), because only
+ * allocation widens the gap; see armGapCheck in src/wallets/allocator.ts.
  */
 const gapCheck: JobHandler = async (tally, payload) => {
   const walletId = str(payload.walletId);
-  const exists = await tally.database.db
-    .selectFrom('wallets')
-    .select('id')
-    .where('id', '=', walletId)
-    .executeTakeFirst();
-  if (!exists) return { done: true };
   const outcome = await checkWalletGap(tally, walletId);
   if (outcome !== 'unchanged') tally.log.info({ wallet: walletId, outcome }, 'wallet address gap');
-  return { retryAt: new Date(tally.clock.now().getTime() + GAP_CHECK_INTERVAL_MS) };
+  return { done: true };
 };
 
 export const JOB_HANDLERS: Record<string, JobHandler> = {

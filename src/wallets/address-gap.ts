@@ -21,14 +21,16 @@ export const BIP44_GAP_LIMIT = 20;
  */
 export const GAP_WARNING_THRESHOLD = 16;
 
-/**
- * How often each Bitcoin wallet's gap is checked by its `wallet.gap_check` job. Periodic rather
- * than re-armed on every allocation: re-arming is an upsert on the wallet's job row, and on
- * PostgreSQL `ON CONFLICT DO UPDATE` locks that row until commit even when it updates nothing, so
- * every invoice creation for a wallet would queue behind the previous one, which the allocator's
- * SKIP LOCKED design exists to avoid. A minute of delay on a warning is harmless.
+/*
+ * When the gap is checked: after allocation, not periodically. Only handing out an address widens
+ * the gap (a payment narrows it; a payment removed by a reorg widens it back, and is caught at the
+ * next allocation), so the allocator re-arms a per-wallet `wallet.gap_check` job in the allocating
+ * transaction (armGapCheck in allocator.ts). A periodic job per wallet would wake every wallet of
+ * every merchant forever to find nothing new. The cost on the invoice path is one upsert per batch
+ * and wallet, and none while the wallet's highest index is below the threshold. On PostgreSQL the
+ * upsert holds the job row's lock until commit, so invoice batches of one wallet from several
+ * processes queue on it briefly (a single process writes one batch at a time anyway).
  */
-export const GAP_CHECK_INTERVAL_MS = 60_000;
 
 export interface AddressGap {
   /** Allocated indexes after the last paid one: highest allocated − last paid, or highest allocated + 1 when none is paid. */

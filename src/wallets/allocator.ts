@@ -3,6 +3,7 @@ import type { DialectName } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
 import { iso } from '../db/values.ts';
 import { rearmJob } from '../jobs/job-store.ts';
+import { GAP_WARNING_THRESHOLD } from './address-gap.ts';
 
 export interface Allocation {
   index: number;
@@ -55,7 +56,10 @@ export async function allocateAddresses(
       throw new Error(`address claim raced on wallet ${walletId}`);
   }
   const missing = optionIds.slice(claimed.length);
-  if (missing.length === 0) return claimed;
+  if (missing.length === 0) {
+    await armGapCheck(trx, walletId, claimed, now);
+    return claimed;
+  }
 
   if (dialect === 'postgres') {
     // The counter's row lock is held until commit, and one creation allocates from several wallets
@@ -93,7 +97,48 @@ export async function allocateAddresses(
       })),
     )
     .execute();
-  return [...claimed, ...derived];
+  const all = [...claimed, ...derived];
+  await armGapCheck(trx, walletId, all, now);
+  return all;
+}
+
+const families = new Map<string, string>();
+
+/**
+ * Has the worker check the wallet's address gap (src/wallets/address-gap.ts) after this
+ * allocation commits: one `wallet.gap_check` job per wallet, re-armed once it has run, so a burst
+ * of invoices coalesces into one check. Skipped while the highest index handed out is below the
+ * warning threshold − 1: the gap is at most that index + 1, so it cannot have reached the
+ * threshold (this keeps a young wallet's first invoices free of the extra statement). Bitcoin
+ * wallets only; a wallet's family never changes, so it is cached.
+ */
+async function armGapCheck(
+  trx: Transaction<Schema>,
+  walletId: string,
+  allocations: readonly Allocation[],
+  now: Date,
+): Promise<void> {
+  const highest = Math.max(-1, ...allocations.map((a) => a.index));
+  if (highest + 1 < GAP_WARNING_THRESHOLD) return;
+  let family = families.get(walletId);
+  if (family === undefined) {
+    const row = await trx
+      .selectFrom('wallets')
+      .select('family')
+      .where('id', '=', walletId)
+      .executeTakeFirst();
+    if (!row) return;
+    family = row.family;
+    families.set(walletId, family);
+  }
+  if (family !== 'bitcoin') return;
+  await rearmJob(trx, {
+    kind: 'wallet.gap_check',
+    dedupeKey: `gap_check:${walletId}`,
+    payload: { walletId },
+    runAt: now,
+    now,
+  });
 }
 
 /** One address for one option (see allocateAddresses). */

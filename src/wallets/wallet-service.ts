@@ -6,7 +6,7 @@ import { findNetwork } from '../core/registry.ts';
 import type { Schema, WalletsTable } from '../db/schema.ts';
 import { iso, toDate } from '../db/values.ts';
 import { enqueueJob } from '../jobs/job-store.ts';
-import { type AddressGap, GAP_CHECK_INTERVAL_MS, gapJson, walletGapIndexes } from './address-gap.ts';
+import { type AddressGap, gapJson, walletGapIndexes } from './address-gap.ts';
 import { keyFingerprint } from './extended-key.ts';
 import { validateWalletKey } from './families.ts';
 
@@ -87,16 +87,6 @@ export async function addWallet(
       runAt: now,
       now,
     });
-    if (family === 'bitcoin') {
-      // Recurring: the handler reschedules itself (see GAP_CHECK_INTERVAL_MS for why not per allocation).
-      await enqueueJob(trx, {
-        kind: 'wallet.gap_check',
-        dedupeKey: `gap_check:${id}`,
-        payload: { walletId: id },
-        runAt: new Date(now.getTime() + GAP_CHECK_INTERVAL_MS),
-        now,
-      });
-    }
     const json = walletJson(row, { derived: 0, allocated: 0 }, gapOf(row, undefined), true);
     if (inTransaction) await inTransaction(trx, json);
     return json;
