@@ -72,7 +72,10 @@ describe.each(DATABASES)('wallet address gap on $name', ({ fresh }) => {
   async function warnings() {
     const res = await h.request('GET', '/v1/events?type=wallet.gap_warning&limit=100');
     expect(res.status).toBe(200);
-    return res.body.data as Array<{ type: string; data: Record<string, any> }>;
+    return res.body.data as Array<{
+      type: string;
+      data: { wallet: { id: string }; gap: Record<string, unknown> };
+    }>;
   }
 
   async function metric(): Promise<number | null> {
