@@ -30,7 +30,7 @@ const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
   tally merchant list
   tally apikey create --merchant MER --name NAME [--scopes a,b]
   tally apikey revoke --merchant MER --key KEY
-  tally wallet add --merchant MER --scope SCOPE --xpub XPUB [--script-type p2wpkh|p2tr] [--label L]
+  tally wallet add --merchant MER --scope SCOPE --xpub XPUB [--script-type p2wpkh|p2tr|p2sh-p2wpkh] [--label L]
   tally wallet rescan --wallet WAL --from N --to M [--from-height H]
                                        derive the wallet's receive addresses N..M and read every
                                        block from height H (default 0) to the node's tip for funds

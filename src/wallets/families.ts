@@ -2,7 +2,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { ripemd160 } from '@noble/hashes/legacy.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { bech32 } from '@scure/base';
+import { bech32, createBase58check } from '@scure/base';
 import { HDKey } from '@scure/bip32';
 import { TallyError, validationError } from '../core/errors.ts';
 import { getNetwork } from '../core/registry.ts';
@@ -27,9 +27,21 @@ export function scopeOfNetwork(network: string): string {
 
 /**
  * How a Bitcoin wallet's keys become addresses: BIP84 native SegWit (the default, what zpub/vpub
- * keys mean) or BIP86 Taproot. The wallet row stores it; EVM wallets store "evm".
+ * keys mean), BIP86 Taproot, or BIP49 P2SH-wrapped SegWit (what ypub/upub keys mean). The wallet
+ * row stores it; EVM wallets store "evm".
  */
-export const BITCOIN_SCRIPT_TYPES = ['p2wpkh', 'p2tr'] as const;
+export const BITCOIN_SCRIPT_TYPES = ['p2wpkh', 'p2tr', 'p2sh-p2wpkh'] as const;
+
+/**
+ * SLIP-132 prefixes name the script type the owner's wallet scans; deriving any other type would
+ * pay addresses that wallet never looks at. xpub/tpub say nothing, so any type is accepted.
+ */
+const PREFIX_SCRIPT_TYPE: Record<string, { scriptType: BitcoinScriptType; bip: string }> = {
+  zpub: { scriptType: 'p2wpkh', bip: 'BIP84 native SegWit' },
+  vpub: { scriptType: 'p2wpkh', bip: 'BIP84 native SegWit' },
+  ypub: { scriptType: 'p2sh-p2wpkh', bip: 'BIP49 P2SH-wrapped SegWit' },
+  upub: { scriptType: 'p2sh-p2wpkh', bip: 'BIP49 P2SH-wrapped SegWit' },
+};
 export type BitcoinScriptType = (typeof BITCOIN_SCRIPT_TYPES)[number];
 
 /**
@@ -50,7 +62,8 @@ export function validateWalletKey(
   } else {
     const net = getNetwork(scope);
     if (net.family !== 'bitcoin') throw mismatch(`unknown wallet scope ${scope}`);
-    const scriptType = requestedScriptType ?? 'p2wpkh';
+    const implied = PREFIX_SCRIPT_TYPE[parsed.prefix];
+    const scriptType = requestedScriptType ?? implied?.scriptType ?? 'p2wpkh';
     if (!isBitcoinScriptType(scriptType)) {
       throw validationError([
         { path: 'script_type', message: `must be one of ${BITCOIN_SCRIPT_TYPES.join(', ')}` },
@@ -59,18 +72,11 @@ export function validateWalletKey(
     if (parsed.testnet !== net.testnet) {
       throw mismatch(`a ${parsed.testnet ? 'test-network' : 'mainnet'} key cannot serve ${net.name}`);
     }
-    if (parsed.prefix === 'ypub' || parsed.prefix === 'upub') {
-      // Addresses are native SegWit (BIP84); a wallet that scans P2SH-wrapped addresses would not see them.
-      throw mismatch(
-        `${parsed.prefix} keys are P2SH-wrapped SegWit, which Tally does not derive; use a BIP84 zpub/vpub (or xpub/tpub) account key`,
-      );
-    }
-    if (scriptType === 'p2tr' && (parsed.prefix === 'zpub' || parsed.prefix === 'vpub')) {
-      // A zpub/vpub is by definition a BIP84 account key (m/84'/…); tweaking it into Taproot outputs
-      // would pay addresses the merchant's wallet, scanning m/86'/…, never looks at.
+    if (implied && implied.scriptType !== scriptType) {
       const plain = net.testnet ? 'tpub' : 'xpub';
+      const purpose = scriptType === 'p2tr' ? 86 : scriptType === 'p2wpkh' ? 84 : 49;
       throw mismatch(
-        `${parsed.prefix} keys are BIP84 native SegWit account keys; for script_type p2tr give the BIP86 account key (m/86'/${net.testnet ? 1 : 0}'/account') as an ${plain}`,
+        `${parsed.prefix} keys are ${implied.bip} account keys (script_type ${implied.scriptType}); for script_type ${scriptType} give the BIP${purpose} account key (m/${purpose}'/${net.testnet ? 1 : 0}'/account') as an ${plain}`,
       );
     }
     result = { family: 'bitcoin', scriptType };
@@ -100,6 +106,7 @@ export function addressDeriver(scope: string, xpub: string, scriptType: string):
   }
   if (scriptType === 'p2wpkh') return bitcoinAddressDeriver(xpub, scope);
   if (scriptType === 'p2tr') return taprootAddressDeriver(xpub, scope);
+  if (scriptType === 'p2sh-p2wpkh') return wrappedSegwitAddressDeriver(xpub, scope);
   throw new TallyError('internal', `No derivation for Bitcoin script type ${scriptType}`);
 }
 
@@ -116,6 +123,27 @@ export function bitcoinAddressDeriver(xpub: string, network: string): (index: nu
   return (index) => {
     const program = ripemd160(sha256(child(index)));
     return bech32.encode(hrp, [0, ...bech32.toWords(program)]);
+  };
+}
+
+const P2SH_VERSION: Record<string, number> = {
+  bitcoin: 0x05,
+  'bitcoin-testnet': 0xc4,
+  'bitcoin-regtest': 0xc4,
+};
+const base58check = createBase58check(sha256);
+
+/**
+ * BIP49 P2SH-wrapped SegWit: the xpub is the account key m/49'/coin'/account'; receive addresses
+ * are /0/i, paying the P2SH hash of the redeem script `0 <hash160(pubkey)>`.
+ */
+export function wrappedSegwitAddressDeriver(xpub: string, network: string): (index: number) => string {
+  const version = P2SH_VERSION[network];
+  if (version === undefined) throw new TallyError('unsupported_asset', `No address format for ${network}.`);
+  const child = publicChildDeriver(hdKey(xpub).deriveChild(0));
+  return (index) => {
+    const redeemScript = new Uint8Array([0x00, 0x14, ...ripemd160(sha256(child(index)))]);
+    return base58check.encode(new Uint8Array([version, ...ripemd160(sha256(redeemScript))]));
   };
 }
 

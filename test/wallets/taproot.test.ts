@@ -187,9 +187,9 @@ describe('which keys a Taproot wallet accepts', () => {
     expect(validateWalletKey(scope, key, 'p2wpkh').scriptType).toBe('p2wpkh');
   });
 
-  it('keeps refusing upub keys with the P2SH-wrapped message, whatever the script type', () => {
+  it('refuses upub keys for native SegWit or Taproot with the P2SH-wrapped message', () => {
     const upub = withVersion(TPUB86, 0x044a5262);
-    for (const scriptType of [undefined, 'p2wpkh', 'p2tr']) {
+    for (const scriptType of ['p2wpkh', 'p2tr']) {
       const error = refusal(() => validateWalletKey('bitcoin-regtest', upub, scriptType));
       expect(error.code).toBe('invalid_xpub');
       expect(error.message).toContain('P2SH-wrapped SegWit');
@@ -209,7 +209,7 @@ describe('which keys a Taproot wallet accepts', () => {
   });
 
   it('derives nothing for a script type it does not know, rather than guessing', () => {
-    expect(() => addressDeriver('bitcoin-regtest', DEV_REGTEST_TPUB, 'p2sh-p2wpkh')).toThrow(TallyError);
+    expect(() => addressDeriver('bitcoin-regtest', DEV_REGTEST_TPUB, 'p2pkh')).toThrow(TallyError);
     expect(() => addressDeriver('evm', DEV_REGTEST_TPUB, 'p2tr')).toThrow(TallyError);
     // Same key, the two script types: different addresses.
     expect(taprootAddressDeriver(DEV_REGTEST_TPUB, 'bitcoin-regtest')(0)).not.toBe(

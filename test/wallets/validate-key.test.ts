@@ -35,10 +35,11 @@ describe('wallet key validation', () => {
     });
   });
 
-  it('refuses P2SH-wrapped upub keys, whose addresses Tally would not derive', () => {
+  it('takes a upub as BIP49 P2SH-wrapped SegWit, and refuses it as native SegWit', () => {
     const upub = mutate(DEV_REGTEST_TPUB, (b) => new DataView(b.buffer).setUint32(0, 0x044a5262));
     expect(upub.startsWith('upub')).toBe(true);
-    expect(codeOf(() => validateWalletKey('bitcoin-regtest', upub))).toBe('invalid_xpub');
+    expect(validateWalletKey('bitcoin-regtest', upub).scriptType).toBe('p2sh-p2wpkh');
+    expect(codeOf(() => validateWalletKey('bitcoin-regtest', upub, 'p2wpkh'))).toBe('invalid_xpub');
   });
 
   it('refuses a key whose public key is not a curve point at entry, not at the first invoice', () => {

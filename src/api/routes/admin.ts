@@ -36,7 +36,7 @@ const WalletBody = Type.Object(
         BITCOIN_SCRIPT_TYPES.map((t) => Type.Literal(t)),
         {
           description:
-            "Bitcoin scopes only: p2wpkh (BIP84 native SegWit, default; xpub/zpub) or p2tr (BIP86 Taproot; the m/86'/coin'/account' xpub)",
+            "Bitcoin scopes only: p2wpkh (BIP84 native SegWit, default for xpub/zpub), p2tr (BIP86 Taproot; the m/86'/coin'/account' xpub) or p2sh-p2wpkh (BIP49 P2SH-wrapped SegWit, default for ypub)",
         },
       ),
     ),
