@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BitcoinNode } from '../../src/chains/bitcoin/bitcoin-node.ts';
 import { BitcoinRpc, NodeUnavailableError } from '../../src/chains/bitcoin/rpc-client.ts';
 import { bitcoinAddressDeriver } from '../../src/wallets/families.ts';
 import { type Btcd, startBtcd } from '../helpers/btcd.ts';
@@ -39,6 +40,26 @@ describe('btcd regtest node', () => {
     }>('getblock', [hash, 2]);
     const outputs = block.rawtx[0]?.vout.map((v) => v.scriptPubKey.address ?? v.scriptPubKey.addresses?.[0]);
     expect(outputs).toContain(miningAddress);
+  });
+
+  it('answers a batch of calls in one request, item by item; the node reader skips transactions it lacks', async () => {
+    const [hash] = await node.rpc.call<string[]>('generate', [1]);
+    const block = await node.rpc.call<{ tx: string[] }>('getblock', [hash, 1]);
+    const coinbase = block.tx[0] as string;
+    const missing = 'ab'.repeat(32);
+    const answers = await node.rpc.batch<string>('getrawtransaction', [
+      [coinbase, 0],
+      [missing, 0],
+    ]);
+    expect(answers).toHaveLength(2);
+    expect('result' in answers[0]! && typeof answers[0].result).toBe('string');
+    expect(answers[1]).toMatchObject({ error: expect.stringMatching(/RPC error -5/) });
+    const reader = new BitcoinNode(node.rpc, 'bitcoin-regtest');
+    const found = await reader.transactions([coinbase, missing]);
+    expect(found.map((t) => t.txid)).toEqual([coinbase]);
+    expect(found[0]?.coinbase).toBe(true);
+    const decoded = await reader.block(hash as string);
+    expect(decoded.transactions[0]?.txid).toBe(coinbase);
   });
 
   it('fails closed: a wrong password or an unreachable node is NodeUnavailableError, never a value', async () => {

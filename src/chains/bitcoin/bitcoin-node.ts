@@ -85,6 +85,32 @@ export class BitcoinNode {
     return this.rpc.call<string[]>('getrawmempool', [false]);
   }
 
+  /**
+   * Many mempool transactions at once (batches of 500). A transaction the node no longer has
+   * (mined or evicted since the txid list was read) is simply absent from the answer.
+   */
+  async transactions(txids: readonly string[]): Promise<BitcoinTx[]> {
+    const found: BitcoinTx[] = [];
+    for (let i = 0; i < txids.length; i += 500) {
+      const chunk = txids.slice(i, i + 500);
+      const answers = await this.rpc.batch<string>(
+        'getrawtransaction',
+        chunk.map((txid) => [txid, 0]),
+      );
+      for (const [j, answer] of answers.entries()) {
+        if ('error' in answer) {
+          if (/-5:|No information|not found/i.test(answer.error)) continue;
+          throw new NodeUnavailableError('getrawtransaction', answer.error);
+        }
+        const tx = decodeTransactionHex(answer.result);
+        if (tx.txid !== chunk[j])
+          throw new NodeUnavailableError('getrawtransaction', `asked for ${chunk[j]}, got ${tx.txid}`);
+        found.push(tx);
+      }
+    }
+    return found;
+  }
+
   /** A mempool (or, with txindex, confirmed) transaction; null when the node no longer has it. */
   async transaction(txid: string): Promise<BitcoinTx | null> {
     try {

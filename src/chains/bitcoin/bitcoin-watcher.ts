@@ -39,6 +39,8 @@ export interface BitcoinWatcherOptions {
   maxBlocksPerPoll?: number;
 }
 
+const MEMPOOL_READ_PER_POLL = 5_000;
+
 /** The node's history diverged from ours deeper than the cursor remembers: an operator must look. */
 export class ReorgTooDeepError extends Error {}
 
@@ -264,12 +266,9 @@ export class BitcoinWatcher {
     const { node } = this.options;
     const txids = await node.mempoolTxids();
     const inMempool = new Set(txids);
-    const fresh: BitcoinTx[] = [];
-    for (const txid of txids) {
-      if (this.mempoolSeen.has(txid)) continue;
-      const tx = await node.transaction(txid);
-      if (tx) fresh.push(tx);
-    }
+    // Bounded per poll, so a first read of a large mempool does not hold up the next block.
+    const unseen = txids.filter((txid) => !this.mempoolSeen.has(txid)).slice(0, MEMPOOL_READ_PER_POLL);
+    const fresh = await node.transactions(unseen);
     // Parents before children, so inherited replaceability is known when a child is judged.
     for (const tx of fresh) if (tx.rbf) this.mempoolRbf.add(tx.txid);
     for (const tx of fresh) if (this.signalsRbf(tx)) this.mempoolRbf.add(tx.txid);
