@@ -20,7 +20,10 @@ export type IdPrefix =
   | 'job'
   | 'rte'
   | 'act'
-  | 'obs';
+  | 'obs'
+  | 'whe'
+  | 'whd'
+  | 'wha';
 
 let lastTime = 0;
 let lastRandom = new Uint8Array(10);

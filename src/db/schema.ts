@@ -6,6 +6,8 @@
 type Amount = string;
 type Time = string | Date;
 type Flag = number;
+/** bigint columns: PostgreSQL's driver returns them as strings, SQLite as numbers. */
+type BigIntColumn = number | string;
 
 export interface MerchantsTable {
   id: string;
@@ -141,6 +143,8 @@ export interface EventsTable {
   sequence: number;
   payload: string;
   created_at: Time;
+  /** Commit-ordered outbox position, set after commit by the sequencer; null until then. */
+  position: BigIntColumn | null;
 }
 export interface ExceptionsTable {
   id: string;
@@ -196,6 +200,60 @@ export interface ChainWatchedTxsTable {
   missing_since: Time | null;
 }
 
+export interface OutboxCountersTable {
+  name: string;
+  value: BigIntColumn;
+}
+export interface WebhookEndpointsTable {
+  id: string;
+  merchant_id: string;
+  url: string;
+  description: string | null;
+  /** JSON array of event types, or ["*"]. */
+  event_types: string;
+  enabled: Flag;
+  disabled_reason: string | null;
+  disabled_at: Time | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Time | null;
+  failing_since: Time | null;
+  created_at: Time;
+  updated_at: Time;
+}
+export interface WebhookDeliveriesTable {
+  id: string;
+  merchant_id: string;
+  endpoint_id: string;
+  event_id: string;
+  /** pending | succeeded | failed | cancelled */
+  status: string;
+  attempts: number;
+  next_attempt_at: Time;
+  locked_by: string | null;
+  locked_until: Time | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Time | null;
+  created_at: Time;
+  updated_at: Time;
+}
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  merchant_id: string;
+  endpoint_id: string;
+  event_id: string;
+  attempt: number;
+  started_at: Time;
+  webhook_timestamp: BigIntColumn;
+  outcome: string;
+  status_code: number | null;
+  latency_ms: number;
+  response_body: string | null;
+  error: string | null;
+}
+
 export interface Schema {
   merchants: MerchantsTable;
   api_keys: ApiKeysTable;
@@ -213,4 +271,8 @@ export interface Schema {
   idempotency_keys: IdempotencyKeysTable;
   chain_blocks: ChainBlocksTable;
   chain_watched_txs: ChainWatchedTxsTable;
+  outbox_counters: OutboxCountersTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

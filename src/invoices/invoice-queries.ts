@@ -45,27 +45,6 @@ export async function listInvoices(tally: Tally, merchantId: string, params: Lis
   return { ...list, data };
 }
 
-export interface EventQuery {
-  limit: number;
-  startingAfter?: string | undefined;
-  invoiceId?: string | undefined;
-  type?: string | undefined;
-}
-
-/** Oldest first, so a receiver that missed deliveries can walk forward from its last seen id. */
-export async function listEvents(tally: Tally, merchantId: string, params: EventQuery) {
-  let query = tally.database.read
-    .selectFrom('events')
-    .select(['id', 'payload', 'created_at'])
-    .where('merchant_id', '=', merchantId)
-    .orderBy('id', 'asc')
-    .limit(params.limit + 1);
-  if (params.startingAfter) query = query.where('id', '>', params.startingAfter);
-  if (params.invoiceId) query = query.where('invoice_id', '=', params.invoiceId);
-  if (params.type) query = query.where('type', '=', params.type);
-  return toPage(await query.execute(), params.limit, (r) => JSON.parse(r.payload) as Record<string, unknown>);
-}
-
 export async function listTransitions(tally: Tally, merchantId: string, invoiceId: string) {
   const rows = await tally.database.read
     .selectFrom('transitions')

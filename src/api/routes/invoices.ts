@@ -1,8 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { type CreateInvoiceInput, createInvoice } from '../../invoices/create-invoice.ts';
 import { cancelInvoice, operatorAction, reportFulfilment } from '../../invoices/invoice-actions.ts';
-import { getInvoice, listEvents, listInvoices, listTransitions } from '../../invoices/invoice-queries.ts';
+import { getInvoice, listInvoices, listTransitions } from '../../invoices/invoice-queries.ts';
 import { INVOICE_STATUSES } from '../../invoices/types.ts';
+import { listFeed, listInvoiceFeed } from '../../webhooks/event-feed.ts';
 import { defineRoute } from '../route.ts';
 import { CreateInvoiceBody, Cursor, IdParam, Limit, Reason } from '../schemas.ts';
 
@@ -24,6 +25,18 @@ const EventsQuery = Type.Object(
     limit: Type.Optional(Limit),
     starting_after: Type.Optional(Cursor),
     type: Type.Optional(Type.String({ pattern: '^[a-z_]+\\.[a-z_]+$' })),
+  },
+  { additionalProperties: false },
+);
+const Timestamp = Type.String({ format: 'date-time', description: 'an RFC 3339 time' });
+const FeedQuery = Type.Object(
+  {
+    limit: Type.Optional(Limit),
+    starting_after: Type.Optional(Cursor),
+    type: Type.Optional(Type.String({ pattern: '^[a-z_]+\\.[a-z_]+$' })),
+    invoice_id: Type.Optional(Type.String({ pattern: '^inv_[0-9a-z]{26}$' })),
+    created_gte: Type.Optional(Timestamp),
+    created_lt: Type.Optional(Timestamp),
   },
   { additionalProperties: false },
 );
@@ -137,11 +150,10 @@ export const invoiceRoutes = [
     querystring: EventsQuery,
     handler: async (ctx, { params, query }) => {
       await getInvoice(ctx.tally, ctx.principal.merchantId, params.id);
-      return listEvents(ctx.tally, ctx.principal.merchantId, {
+      return listInvoiceFeed(ctx.tally, ctx.principal.merchantId, params.id, {
         limit: Number(query.limit ?? 100),
         startingAfter: query.starting_after,
         type: query.type,
-        invoiceId: params.id,
       });
     },
   }),
@@ -158,19 +170,23 @@ export const invoiceRoutes = [
       return { object: 'list', data: await listTransitions(ctx.tally, ctx.principal.merchantId, params.id) };
     },
   }),
-  defineRoute<unknown, Static<typeof EventsQuery>>({
+  defineRoute<unknown, Static<typeof FeedQuery>>({
     method: 'GET',
     url: '/v1/events',
     operationId: 'listEvents',
-    summary: "The merchant's events, oldest first, for receivers catching up",
+    summary:
+      "The merchant's events in commit order, for receivers catching up (filters: type, invoice, time)",
     tag: 'events',
     scope: 'invoices:read',
-    querystring: EventsQuery,
+    querystring: FeedQuery,
     handler: async (ctx, { query }) =>
-      listEvents(ctx.tally, ctx.principal.merchantId, {
+      listFeed(ctx.tally, ctx.principal.merchantId, {
         limit: Number(query.limit ?? 100),
         startingAfter: query.starting_after,
         type: query.type,
+        invoiceId: query.invoice_id,
+        createdGte: query.created_gte,
+        createdLt: query.created_lt,
       }),
   }),
 ];
