@@ -113,7 +113,7 @@ export const adminRoutes = [
     method: 'GET',
     url: '/v1/wallets',
     operationId: 'listWallets',
-    summary: 'Watch-only wallets (xpubs) with allocation and pool status',
+    summary: 'Watch-only wallets (xpubs) with allocation, pool and address-gap status',
     tag: 'wallets',
     scope: 'invoices:read',
     handler: async (ctx) => ({
