@@ -1,76 +1,49 @@
 /**
- * The one list of networks and assets Tally knows. Nothing else in the code base lists them:
- * adding a network or a token is a line here (the chain issues grow this into one file per network).
- * Token contracts are the issuers' canonical deployments; only allow-listed contracts ever credit.
+ * The one list of networks and assets Tally knows: one data file per network in ./networks/, and
+ * one line per network here. Adding a network is its file plus its line; nothing else in the code
+ * base lists networks or tokens. Token contracts are the issuers' canonical deployments; only
+ * allow-listed contracts ever credit (a token's symbol is never trusted).
  */
+
+import { arbitrum } from './networks/arbitrum.ts';
+import { arbitrumSepolia } from './networks/arbitrum-sepolia.ts';
+import { base } from './networks/base.ts';
+import { baseSepolia } from './networks/base-sepolia.ts';
+import { bitcoin } from './networks/bitcoin.ts';
+import { bitcoinRegtest } from './networks/bitcoin-regtest.ts';
+import { bitcoinTestnet } from './networks/bitcoin-testnet.ts';
+import { ethereum } from './networks/ethereum.ts';
+import { evmDevnet } from './networks/evm-devnet.ts';
+import { optimism } from './networks/optimism.ts';
+import { optimismSepolia } from './networks/optimism-sepolia.ts';
+import { polygon } from './networks/polygon.ts';
+import { polygonAmoy } from './networks/polygon-amoy.ts';
+import { sepolia } from './networks/sepolia.ts';
+import type { NetworkFile } from './networks/types.ts';
 import type { AssetDefinition, NetworkDefinition } from './registry.ts';
 
-export const NETWORKS: readonly NetworkDefinition[] = [
-  {
-    id: 'bitcoin',
-    family: 'bitcoin',
-    name: 'Bitcoin',
-    testnet: false,
-    blockTimeSeconds: 600,
-    defaultConfirmations: 3,
-  },
-  {
-    id: 'bitcoin-testnet',
-    family: 'bitcoin',
-    name: 'Bitcoin testnet',
-    testnet: true,
-    blockTimeSeconds: 600,
-    defaultConfirmations: 1,
-  },
-  {
-    id: 'bitcoin-regtest',
-    family: 'bitcoin',
-    name: 'Bitcoin regtest',
-    testnet: true,
-    blockTimeSeconds: 1,
-    defaultConfirmations: 1,
-  },
-  {
-    id: 'ethereum',
-    family: 'evm',
-    name: 'Ethereum',
-    testnet: false,
-    chainId: 1,
-    blockTimeSeconds: 12,
-    defaultConfirmations: 12,
-  },
-  {
-    id: 'polygon',
-    family: 'evm',
-    name: 'Polygon PoS',
-    testnet: false,
-    chainId: 137,
-    blockTimeSeconds: 2,
-    defaultConfirmations: 64,
-  },
-  {
-    id: 'evm-devnet',
-    family: 'evm',
-    name: 'Local EVM devnet (anvil)',
-    testnet: true,
-    chainId: 31337,
-    blockTimeSeconds: 1,
-    defaultConfirmations: 1,
-  },
+const FILES: readonly NetworkFile[] = [
+  bitcoin,
+  bitcoinTestnet,
+  bitcoinRegtest,
+  ethereum,
+  sepolia,
+  polygon,
+  polygonAmoy,
+  base,
+  baseSepolia,
+  arbitrum,
+  arbitrumSepolia,
+  optimism,
+  optimismSepolia,
+  evmDevnet,
 ];
 
-export const ASSETS: readonly AssetDefinition[] = [
-  { code: 'BTC', network: 'bitcoin', decimals: 8, contract: null },
-  { code: 'BTC', network: 'bitcoin-testnet', decimals: 8, contract: null },
-  { code: 'BTC', network: 'bitcoin-regtest', decimals: 8, contract: null },
-  { code: 'ETH', network: 'ethereum', decimals: 18, contract: null },
-  { code: 'USDC', network: 'ethereum', decimals: 6, contract: '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48' },
-  { code: 'USDT', network: 'ethereum', decimals: 6, contract: '0xdAC17F958D2ee523a2206206994597C13D831ec7' },
-  { code: 'POL', network: 'polygon', decimals: 18, contract: null },
-  { code: 'USDC', network: 'polygon', decimals: 6, contract: '0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359' },
-  { code: 'USDT', network: 'polygon', decimals: 6, contract: '0xc2132D05D31c914a87C6611C10748AEb04B58e8F' },
-  { code: 'ETH', network: 'evm-devnet', decimals: 18, contract: null },
-];
+export const NETWORKS: readonly NetworkDefinition[] = FILES.map((f) => f.network);
+
+export const ASSETS: readonly AssetDefinition[] = FILES.flatMap((f) =>
+  f.assets.map((a) => ({ ...a, network: f.network.id })),
+);
 
 /** ISO-4217 currencies accepted as invoice prices, with their minor-unit digits. */
 export const FIAT_CURRENCIES: Readonly<Record<string, number>> = {

@@ -8,22 +8,43 @@ export interface NetworkDefinition {
   family: ChainFamily;
   name: string;
   testnet: boolean;
+  /** A network run on this machine (the dev devnets): what dev mode offers by default. */
+  local: boolean;
   chainId?: number;
   blockTimeSeconds: number;
-  /** Blocks required when neither a value tier nor a merchant override applies. */
+  /**
+   * Blocks required when neither a value tier nor a merchant override applies. On a network whose
+   * finality is a tag, a payment counts this deep only once the node's tag covers its block, so the
+   * default waits for finality while a merchant's lower tier accepts plain depth
+   * (src/chains/evm/finality.ts).
+   */
   defaultConfirmations: number;
+  finality: Finality;
 }
+
+/**
+ * When a block is final: after a count of blocks, or once the node's `finalized` / `safe` block
+ * tag has reached it (rollups and proof-of-stake Ethereum say so themselves).
+ */
+export type Finality = { kind: 'blocks' } | { kind: 'tag'; tag: 'finalized' | 'safe' };
 
 export interface AssetDefinition {
   code: string;
   network: string;
   decimals: number;
+  /** What a person calls it: "USD Coin (Circle, native)"; never used to recognise a transfer. */
+  name: string;
   /** Token contract for ERC-20 style assets; null for the network's native coin. */
   contract: string | null;
+  /** The ticker rate providers know it by, for variants such as bridged USDC.e ("USDC"). */
+  quoteAs?: string;
 }
 
 const networksById = new Map(NETWORKS.map((n) => [n.id, n]));
 const assetsByKey = new Map(ASSETS.map((a) => [`${a.code}/${a.network}`, a]));
+const tokensByContract = new Map(
+  ASSETS.filter((a) => a.contract !== null).map((a) => [`${a.network}/${a.contract?.toLowerCase()}`, a]),
+);
 
 export function listNetworks(): readonly NetworkDefinition[] {
   return NETWORKS;
@@ -55,6 +76,11 @@ export function getAsset(code: string, network: string, field = 'asset'): AssetD
     });
   }
   return asset;
+}
+
+/** The allow-listed token at `contract` on `network` (any letter case), if any. */
+export function findTokenByContract(network: string, contract: string): AssetDefinition | undefined {
+  return tokensByContract.get(`${network}/${contract.toLowerCase()}`);
 }
 
 /** Decimal places of a price currency: ISO-4217 fiat, or a crypto asset code priced directly. */

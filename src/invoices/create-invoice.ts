@@ -91,10 +91,14 @@ export async function createInvoice(
   const requested =
     input.payment_options ??
     listAssets()
-      // By default the native coin of every network the merchant has a wallet for, test networks in
-      // dev mode and real ones in production, so dev keys are never offered for real money.
+      // By default the native coin of every network the merchant has a wallet for: the local devnets
+      // in dev mode and real networks in production, so dev keys are never offered for real money.
+      // Public testnets are offered only when asked for.
       .filter((a) => a.contract === null && walletByScope.has(scopeOfNetwork(a.network)))
-      .filter((a) => getNetwork(a.network).testnet === (tally.config.mode === 'dev'))
+      .filter((a) => {
+        const net = getNetwork(a.network);
+        return tally.config.mode === 'dev' ? net.local : !net.testnet;
+      })
       .map((a) => ({ asset: a.code, network: a.network }));
   if (requested.length === 0) throw new TallyError('no_wallet', 'Add a wallet before creating invoices.');
 
@@ -117,7 +121,7 @@ export async function createInvoice(
     if (input.price.currency === asset.code) {
       due = price;
     } else {
-      const quote = await tally.rates.getQuote(asset.code, input.price.currency);
+      const quote = await tally.rates.getQuote(asset.quoteAs ?? asset.code, input.price.currency);
       due = amountDue(price, priceDecimals, quote.value, asset.decimals);
       rate = { value: quote.value, source: quote.source, fetchedAt: quote.fetchedAt };
     }

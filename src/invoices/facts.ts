@@ -15,6 +15,22 @@ export interface ObservedPayment {
   blockHeight: number | null;
   /** When the chain first showed it (mempool time or block time); defaults to now. */
   seenAt?: Date;
+  /**
+   * Set when the money arrived on another network or as another asset than the option asks for
+   * (EVM: the invoice's address is the same on every chain and for every token). Such a payment is
+   * recorded and opens an exception with this evidence; it is never credited.
+   */
+  misdirected?: Misdirection;
+}
+
+export interface Misdirection {
+  kind: 'wrong_network' | 'wrong_asset';
+  /** What actually arrived: the network it arrived on and the asset it is. */
+  network: string;
+  asset: string;
+  decimals: number;
+  /** Chain id, token contract, log index, block: what support needs to trace it. */
+  evidence: Record<string, string | number | null>;
 }
 
 export interface Actor {

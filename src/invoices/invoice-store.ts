@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { unitsFromDb } from '../core/money.ts';
+import { findAsset } from '../core/registry.ts';
 import type { DialectName } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
 import { flag, isFlagSet, iso, toDate, toDateOrNull } from '../db/values.ts';
@@ -9,7 +10,7 @@ import type { Policy } from './policy.ts';
 import type { InvoiceRecord } from './record.ts';
 import { serializeInvoice } from './serialize.ts';
 import type { TransitionResult } from './transition.ts';
-import type { InvoiceStatus, Payment, PaymentOption, PaymentTiming } from './types.ts';
+import type { InvoiceStatus, Payment, PaymentOption, PaymentTiming, ReceivedInstead } from './types.ts';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 
@@ -81,6 +82,7 @@ export async function loadInvoice(
         credited: isFlagSet(p.credited),
         removed: isFlagSet(p.removed),
         removedReason: p.removed_reason,
+        ...receivedInstead(p, options),
       }),
     ),
     selectedOptionId: row.selected_option_id,
@@ -180,8 +182,9 @@ async function savePayments(trx: Db, before: InvoiceRecord, after: InvoiceRecord
           invoice_id: after.id,
           option_id: p.optionId,
           merchant_id: after.merchantId,
-          network: option?.network ?? 'unknown',
-          asset: option?.asset ?? 'unknown',
+          // A misdirected payment is stored as what arrived; loading compares it with its option.
+          network: p.received?.network ?? option?.network ?? 'unknown',
+          asset: p.received?.asset ?? option?.asset ?? 'unknown',
           txid: p.txid,
           output_index: p.outputIndex,
           amount: p.amount.toString(),
@@ -247,4 +250,21 @@ export async function emitInvoiceEvent(
     now,
   );
   return after;
+}
+
+/** A payment row whose network or asset differs from its option's is misdirected money. */
+function receivedInstead(
+  row: { option_id: string; network: string; asset: string },
+  options: ReadonlyArray<{ id: string; network: string; asset: string }>,
+): { received?: ReceivedInstead } {
+  const option = options.find((o) => o.id === row.option_id);
+  if (!option || (option.network === row.network && option.asset === row.asset)) return {};
+  return {
+    received: {
+      kind: option.network !== row.network ? 'wrong_network' : 'wrong_asset',
+      network: row.network,
+      asset: row.asset,
+      decimals: findAsset(row.asset, row.network)?.decimals ?? 0,
+    },
+  };
 }

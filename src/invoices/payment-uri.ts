@@ -1,5 +1,6 @@
 import { formatAmount } from '../core/money.ts';
-import { findNetwork } from '../core/registry.ts';
+import { findAsset, findNetwork } from '../core/registry.ts';
+import { eip681Uri } from './eip681.ts';
 import type { PaymentOption } from './types.ts';
 
 /**
@@ -22,10 +23,23 @@ export function bip21Uri(address: string, amountBaseUnits: bigint, decimals: num
 }
 
 /**
- * The option's payment URI: BIP21 for Bitcoin networks; null elsewhere until EVM options get their
- * EIP-681 URI, and null while the option has no address yet.
+ * The option's payment URI: BIP21 for Bitcoin networks, EIP-681 for EVM networks (src/invoices/
+ * eip681.ts); null while the option has no address yet.
  */
 export function paymentUri(option: PaymentOption, label: string): string | null {
-  if (findNetwork(option.network)?.family !== 'bitcoin' || option.address === '') return null;
-  return bip21Uri(option.address, option.amountDue, option.decimals, label);
+  if (option.address === '') return null;
+  const network = findNetwork(option.network);
+  if (network?.family === 'bitcoin')
+    return bip21Uri(option.address, option.amountDue, option.decimals, label);
+  if (network?.family === 'evm' && network.chainId !== undefined) {
+    const asset = findAsset(option.asset, option.network);
+    if (!asset) return null;
+    return eip681Uri({
+      chainId: network.chainId,
+      recipient: option.address,
+      amountBaseUnits: option.amountDue,
+      contract: asset.contract,
+    });
+  }
+  return null;
 }

@@ -82,19 +82,21 @@ export function serializeOption(o: PaymentOption, uriLabel: string) {
 
 export function serializePayment(p: Payment, options: PaymentOption[]) {
   const option = options.find((o) => o.id === p.optionId);
-  const decimals = option?.decimals ?? 0;
+  // A misdirected payment is shown as what arrived (its own network, asset and decimals).
+  const decimals = p.received?.decimals ?? option?.decimals ?? 0;
   return {
     id: p.id,
     option_id: p.optionId,
-    asset: option?.asset ?? null,
-    network: option?.network ?? null,
+    asset: p.received?.asset ?? option?.asset ?? null,
+    network: p.received?.network ?? option?.network ?? null,
+    misdirected: p.received?.kind ?? null,
     txid: p.txid,
     output_index: p.outputIndex,
     amount: formatAmount(p.amount, decimals),
     amount_base_units: p.amount.toString(),
     confirmations: p.confirmations,
     required_confirmations: option?.requiredConfirmations ?? null,
-    settled: option ? isSettled(p, option) : false,
+    settled: option && !p.received ? isSettled(p, option) : false,
     block_hash: p.blockHash,
     block_height: p.blockHeight,
     rbf: p.rbf,

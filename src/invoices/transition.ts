@@ -18,7 +18,9 @@ export type ExceptionKind =
   | 'duplicate_payment'
   | 'unmatched_deposit'
   | 'reorg_after_paid'
-  | 'other_option_payment';
+  | 'other_option_payment'
+  | 'wrong_network'
+  | 'wrong_asset';
 
 export interface TransitionRecord {
   from: InvoiceStatus;
@@ -293,6 +295,15 @@ function recordPayment(
     removed: false,
     removedReason: null,
   };
+  const wrong = observed.misdirected;
+  if (wrong) {
+    payment.received = {
+      kind: wrong.kind,
+      network: wrong.network,
+      asset: wrong.asset,
+      decimals: wrong.decimals,
+    };
+  }
   invoice.payments.push(payment);
   emit('payment.detected', payment.id);
   // Only a replacement paying the same option takes over the credit; anything else is classified as new money.
@@ -300,7 +311,7 @@ function recordPayment(
     payment.credited = true;
     return;
   }
-  classifyPayment(invoice, payment, out, emit);
+  classifyPayment(invoice, payment, out, emit, wrong?.evidence);
 }
 
 /** Decides whether a payment (new or restored) is credited to the invoice or opens an exception. */
@@ -309,6 +320,7 @@ function classifyPayment(
   payment: Payment,
   out: TransitionResult,
   emit: (type: string, paymentId?: string | null) => void,
+  misdirectionEvidence: OpenedException['evidence'] = {},
 ): void {
   const timing = payment.timing;
   const exception = (kind: ExceptionKind, evidence: OpenedException['evidence']) => {
@@ -321,6 +333,20 @@ function classifyPayment(
     amount: payment.amount.toString(),
   };
 
+  // Money on the wrong network or in the wrong asset is never credited, whatever the invoice's
+  // state: a person decides (refund it, or accept it by hand with mark_paid).
+  if (payment.received) {
+    const option = invoice.options.find((o) => o.id === payment.optionId);
+    exception(payment.received.kind, {
+      ...evidence,
+      network: payment.received.network,
+      asset: payment.received.asset,
+      expected_network: option?.network ?? null,
+      expected_asset: option?.asset ?? null,
+      ...misdirectionEvidence,
+    });
+    return;
+  }
   if (timing === 'after_window' || FROZEN_STATUSES.has(invoice.status)) {
     exception('unmatched_deposit', { ...evidence, status: invoice.status, timing });
     return;

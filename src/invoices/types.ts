@@ -63,6 +63,16 @@ export interface Payment {
   credited: boolean;
   removed: boolean;
   removedReason: string | null;
+  /** Money that arrived on another network or as another asset than its option's: never credited. */
+  received?: ReceivedInstead;
+}
+
+/** What a misdirected payment really was (the option says what was asked for). */
+export interface ReceivedInstead {
+  kind: 'wrong_network' | 'wrong_asset';
+  network: string;
+  asset: string;
+  decimals: number;
 }
 
 export interface InvoicePolicy {

@@ -77,15 +77,15 @@ describe('BIP21 URI', () => {
     expect(bip21Uri(ADDRESS, 0n, 8, 'inv_1')).toBe(`bitcoin:${ADDRESS}?label=inv_1`);
   });
 
-  it("uses the option's own amount and address, for Bitcoin networks only", () => {
+  it("uses the option's own amount and address; EIP-681 on EVM networks", () => {
     expect(paymentUri(option({}), 'inv_9')).toBe(`bitcoin:${ADDRESS}?amount=0.00123&label=inv_9`);
     expect(paymentUri(option({ network: 'bitcoin', address: 'bc1qexample' }), 'inv_9')).toMatch(
       /^bitcoin:bc1qexample\?/,
     );
-    // EVM options get EIP-681 in a later issue; until then no URI rather than a wrong one.
+    // EVM options: EIP-681 with the chain id, amount in wei (test/invoices/eip681.test.ts covers tokens).
     expect(
       paymentUri(option({ asset: 'ETH', network: 'evm-devnet', address: '0xabc', decimals: 18 }), 'inv_9'),
-    ).toBeNull();
+    ).toBe('ethereum:0xabc@31337?value=123000');
     // Not allocated yet: no address, no URI.
     expect(paymentUri(option({ address: '' }), 'inv_9')).toBeNull();
   });
