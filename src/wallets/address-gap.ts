@@ -75,6 +75,8 @@ const intOrNull = (v: unknown): number | null => (v === null || v === undefined 
 
 /**
  * Highest allocated and highest paid derivation index of each wallet (one query for all of them).
+ * Each is the first match walking the wallet's primary key (wallet_id, derivation_index)
+ * downwards, not a max() over every address: the walk passes the free pool, or the unpaid gap.
  * A payment counts unless it was removed (replaced, double-spent, reorged out): an address whose
  * only payment vanished is as unused as one never paid.
  */
@@ -90,13 +92,15 @@ export async function walletGapIndexes(
       'w.id',
       eb
         .selectFrom('wallet_addresses as wa')
-        .select((e) => e.fn.max('wa.derivation_index').as('m'))
+        .select('wa.derivation_index')
         .whereRef('wa.wallet_id', '=', 'w.id')
         .where('wa.option_id', 'is not', null)
+        .orderBy('wa.derivation_index', 'desc')
+        .limit(1)
         .as('highest_allocated'),
       eb
         .selectFrom('wallet_addresses as wa')
-        .select((e) => e.fn.max('wa.derivation_index').as('m'))
+        .select('wa.derivation_index')
         .whereRef('wa.wallet_id', '=', 'w.id')
         .where('wa.option_id', 'is not', null)
         .where(({ exists, selectFrom }) =>
@@ -107,6 +111,8 @@ export async function walletGapIndexes(
               .where('p.removed', '=', 0),
           ),
         )
+        .orderBy('wa.derivation_index', 'desc')
+        .limit(1)
         .as('last_paid'),
     ])
     .where('w.id', 'in', walletIds)
