@@ -3,6 +3,8 @@ import { DEV_REGTEST_TPUB } from '../src/dev/dev-wallets.ts';
 import { derivationBackend, nobleTweakAdd, publicChildDeriver } from '../src/wallets/child-keys.ts';
 import { bitcoinAddressDeriver, taprootAddressDeriver } from '../src/wallets/families.ts';
 import { taprootAddress, taprootOutputKey } from '../src/wallets/taproot.ts';
+import { benchBlockMatching } from './block-matching.ts';
+import { benchDetectionLatency } from './detection-latency.ts';
 import { type Row, row } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -18,12 +20,13 @@ function ratePerSecond(work: (i: number) => unknown): number {
 }
 
 /**
- * Bitcoin benchmarks. So far: address derivation on one core, each beside a baseline from the same
- * run: BIP84 receive addresses (hash160 and bech32 included) beside @scure/bip32's child derivation
+ * Bitcoin benchmarks, each beside a baseline from the same run. Address derivation on one core:
+ * BIP84 receive addresses (hash160 and bech32 included) beside @scure/bip32's child derivation
  * alone; BIP86 Taproot addresses (tweak and bech32m included) with the output-key tweak on
- * libsecp256k1 beside the same with the tweak in @noble/curves (the fallback). The block-matching
- * and detection-latency benchmarks of the Bitcoin issue are not written yet.
- * The key is the dev BIP84 tpub: derivation cost does not depend on which account a key is for.
+ * libsecp256k1 beside the same with the tweak in @noble/curves (the fallback). The key is the dev
+ * BIP84 tpub: derivation cost does not depend on which account a key is for. Then block matching
+ * against a million watched addresses (block-matching.ts) and the block-to-paid latency against a
+ * real btcd (detection-latency.ts).
  */
 export async function benchBitcoin(): Promise<Row[]> {
   const derive = bitcoinAddressDeriver(DEV_REGTEST_TPUB, 'bitcoin-regtest');
@@ -37,7 +40,7 @@ export async function benchBitcoin(): Promise<Row[]> {
   const taprootRate = ratePerSecond((i) => taproot(i));
   const child = publicChildDeriver(receive);
   const nobleRate = ratePerSecond((i) => taprootAddress('bcrt', taprootOutputKey(child(i), nobleTweakAdd)));
-  return [
+  const derivation = [
     row(
       `address_derivation_${derivationBackend}`,
       ours,
@@ -57,4 +60,6 @@ export async function benchBitcoin(): Promise<Row[]> {
       taprootRate >= 5000,
     ),
   ];
+  // Matching first: its heap figures are cleanest before the latency run has allocated anything.
+  return [...derivation, ...(await benchBlockMatching()), ...(await benchDetectionLatency())];
 }
