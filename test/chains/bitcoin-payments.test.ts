@@ -146,6 +146,24 @@ describe.each(DATABASES)('Bitcoin payments against btcd ($name)', ({ fresh }) =>
     expect(exceptions[0]?.evidence).toMatchObject({ txid: second.txid });
   });
 
+  it('an invoice created and paid while a poll is under way is matched by that same poll', async () => {
+    // The race: the watch set was refreshed at the start of the poll; the invoice is created and
+    // paid before the poll reads the mempool. The hook runs exactly then, against the real node.
+    const node = (h.watcher as unknown as { options: { node: { mempoolTxids(): Promise<string[]> } } })
+      .options.node;
+    const original = node.mempoolTxids.bind(node);
+    let inv: Awaited<ReturnType<BitcoinHarness['invoice']>> | undefined;
+    node.mempoolTxids = async () => {
+      inv = await h.invoice('0.001');
+      await wallet.pay([{ address: inv.address, amount: inv.due }]);
+      node.mempoolTxids = original;
+      return original();
+    };
+    await h.sync();
+    expect(inv).toBeDefined();
+    expect((await h.get(inv?.id as string)).status).toBe('detected');
+  });
+
   it('13: zero-conf below the threshold pays from the mempool only without RBF; above it waits for a block', async () => {
     const zeroConf = { zero_conf_max_value: '0.002', value_currency: 'BTC' };
     const small = await h.invoice('0.001', zeroConf);

@@ -150,6 +150,8 @@ export class BitcoinWatcher {
       const block = await node.block(hash);
       // The chain moved under us between calls: the next poll rolls back first.
       if (block.prevHash !== cursor.hash) break;
+      // An invoice created a moment ago may already be paid in this block.
+      await this.watchSet.refresh(this.tally.database.db);
       await this.processBlock(cursor.height + 1, block);
       cursor = { height: cursor.height + 1, hash };
       processed += 1;
@@ -265,6 +267,8 @@ export class BitcoinWatcher {
   private async processMempool(): Promise<void> {
     const { node } = this.options;
     const txids = await node.mempoolTxids();
+    // After the txid list: every address handed out before those payments were broadcast is loaded.
+    await this.watchSet.refresh(this.tally.database.db);
     const inMempool = new Set(txids);
     // Bounded per poll, so a first read of a large mempool does not hold up the next block.
     const unseen = txids.filter((txid) => !this.mempoolSeen.has(txid)).slice(0, MEMPOOL_READ_PER_POLL);

@@ -11,8 +11,13 @@ import { scriptForAddress } from './address-script.ts';
  */
 export class WatchSet {
   private readonly options = new Map<string, string>();
-  /** Options created within this margin of the last refresh are read again: a slow commit is not missed. */
-  private static readonly REFRESH_OVERLAP_MS = 10 * 60_000;
+  /**
+   * Options created within this margin before the last refresh are read again: an id is taken
+   * before its transaction commits, so a slow commit may show up after a later refresh began.
+   */
+  private static readonly REFRESH_OVERLAP_MS = 60_000;
+  /** Ids read inside the overlap, so re-reading them skips the address decoding (the costly part). */
+  private readonly recent = new Map<string, number>();
   private refreshedAt = 0;
 
   constructor(readonly network: string) {}
@@ -30,19 +35,31 @@ export class WatchSet {
     return this.options.get(script);
   }
 
-  /** Loads options created since the last refresh (all of them the first time). */
+  /**
+   * Loads options created since the last refresh (all of them the first time). Called before
+   * every block and every mempool read, so it must stay cheap: one indexed range query, and only
+   * ids not seen yet are decoded.
+   */
   async refresh(db: Kysely<Schema>): Promise<number> {
     const started = Date.now();
     let query = db
       .selectFrom('payment_options')
       .select(['id', 'address'])
       .where('network', '=', this.network);
-    if (this.refreshedAt > 0) {
+    const first = this.refreshedAt === 0;
+    if (!first)
       query = query.where('id', '>=', idFloor('opt', this.refreshedAt - WatchSet.REFRESH_OVERLAP_MS));
-    }
     const rows = await query.execute();
-    for (const row of rows) this.add(row.address, row.id);
+    let added = 0;
+    for (const row of rows) {
+      if (!first && this.recent.has(row.id)) continue;
+      this.add(row.address, row.id);
+      added += 1;
+      if (!first) this.recent.set(row.id, started);
+    }
+    for (const [id, at] of this.recent)
+      if (at < started - 2 * WatchSet.REFRESH_OVERLAP_MS) this.recent.delete(id);
     this.refreshedAt = started;
-    return rows.length;
+    return added;
   }
 }
