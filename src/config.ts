@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TallyError } from './core/errors.ts';
+import { AllowList } from './webhooks/ssrf-guard.ts';
 
 /**
  * Configuration from an optional JSON file (TALLY_CONFIG) overridden by environment variables,
@@ -30,6 +31,16 @@ export interface Config {
   bitcoinStartHeight: number;
   /** An unconfirmed payment transaction gone from the mempool this long (and not mined) is dropped. */
   bitcoinDroppedAfterSeconds: number;
+  /** Webhook URLs may reach these addresses/CIDRs although private or loopback (comma-separated). */
+  webhookAllowedNetworks: string;
+  /** A webhook attempt must be answered (headers and body) within this. */
+  webhookTimeoutMs: number;
+  /** Webhook requests in flight per gateway process. */
+  webhookConcurrency: number;
+  /** Of those, at most this many to one endpoint, so a slow endpoint cannot take every slot. */
+  webhookEndpointConcurrency: number;
+  /** How often the delivery worker looks for new events and due retries when idle. */
+  webhookPollMs: number;
 }
 
 const DEFAULTS: Config = {
@@ -51,6 +62,11 @@ const DEFAULTS: Config = {
   bitcoinPollMs: 250,
   bitcoinStartHeight: -1,
   bitcoinDroppedAfterSeconds: 3600,
+  webhookAllowedNetworks: '',
+  webhookTimeoutMs: 10_000,
+  webhookConcurrency: 64,
+  webhookEndpointConcurrency: 16,
+  webhookPollMs: 20,
 };
 
 const ENV: Record<keyof Config, string> = {
@@ -72,6 +88,11 @@ const ENV: Record<keyof Config, string> = {
   bitcoinPollMs: 'TALLY_BITCOIN_POLL_MS',
   bitcoinStartHeight: 'TALLY_BITCOIN_START_HEIGHT',
   bitcoinDroppedAfterSeconds: 'TALLY_BITCOIN_DROPPED_AFTER_SECONDS',
+  webhookAllowedNetworks: 'TALLY_WEBHOOK_ALLOWED_NETWORKS',
+  webhookTimeoutMs: 'TALLY_WEBHOOK_TIMEOUT_MS',
+  webhookConcurrency: 'TALLY_WEBHOOK_CONCURRENCY',
+  webhookEndpointConcurrency: 'TALLY_WEBHOOK_ENDPOINT_CONCURRENCY',
+  webhookPollMs: 'TALLY_WEBHOOK_POLL_MS',
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -114,7 +135,17 @@ function validate(raw: Record<string, unknown>): Config {
     bitcoinPollMs: int('bitcoinPollMs', 10, 600_000),
     bitcoinStartHeight: int('bitcoinStartHeight', -1, 100_000_000),
     bitcoinDroppedAfterSeconds: int('bitcoinDroppedAfterSeconds', 1, 30 * 86_400),
+    webhookAllowedNetworks: String(raw.webhookAllowedNetworks),
+    webhookTimeoutMs: int('webhookTimeoutMs', 100, 60_000),
+    webhookConcurrency: int('webhookConcurrency', 1, 1000),
+    webhookEndpointConcurrency: int('webhookEndpointConcurrency', 1, 1000),
+    webhookPollMs: int('webhookPollMs', 5, 60_000),
   };
+  try {
+    new AllowList(config.webhookAllowedNetworks);
+  } catch (error) {
+    problems.push(`TALLY_WEBHOOK_ALLOWED_NETWORKS: ${(error as Error).message}`);
+  }
   if (!['bitcoin', 'bitcoin-testnet', 'bitcoin-regtest'].includes(config.bitcoinNetwork))
     problems.push('TALLY_BITCOIN_NETWORK must be bitcoin, bitcoin-testnet or bitcoin-regtest');
   if (config.bitcoinRpcUrl !== '' && !/^https?:\/\//.test(config.bitcoinRpcUrl))

@@ -4,6 +4,7 @@ import { createChainWatchers } from './chains/create-watchers.ts';
 import { type Config, redactedConfig } from './config.ts';
 import { seedDemoIfEmpty } from './dev/seed-demo.ts';
 import { Worker } from './jobs/worker.ts';
+import { DeliveryWorker } from './webhooks/delivery-worker.ts';
 
 /** Starts the gateway: database, migrations, worker loop, HTTP. Returns a stop function. */
 export async function startGateway(config: Config): Promise<{ url: string; stop: () => Promise<void> }> {
@@ -24,6 +25,9 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
   const { server } = buildApp(tally);
   const worker = new Worker(tally);
   worker.start();
+  // Webhooks: numbers committed events and delivers them (src/webhooks/delivery-worker.ts).
+  const deliveries = new DeliveryWorker(tally);
+  deliveries.start();
   const address = await server.listen({ host: config.host, port: config.port });
   process.stdout.write(`Tally listening on ${address} (${config.mode} mode, ${tally.database.dialect})\n`);
   tally.log.info(
@@ -39,6 +43,7 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
     url: address,
     stop: async () => {
       await worker.stop();
+      await deliveries.stop();
       await chains.stop();
       await server.close();
       await tally.database.close();

@@ -49,6 +49,16 @@ export const VALID_BODIES: Record<string, Record<string, unknown>> = {
   createUser: { email: 'new.person@example.com', role: 'support' },
   updateUser: { role: 'finance' },
   resolveException: { resolution: 'dismissed', reason: 'checked by ops' },
+  // Loopback: the harness allow-lists 127.0.0.1 for the SSRF guard (port 9, discard: never answers).
+  createWebhookEndpoint: {
+    url: 'http://127.0.0.1:9/hooks',
+    events: ['invoice.paid', 'invoice.expired'],
+    description: 'shop backend',
+    enabled: true,
+  },
+  updateWebhookEndpoint: { description: 'renamed', events: ['*'] },
+  rotateWebhookSecret: { overlap_seconds: 3600 },
+  replayWebhookEvents: { since: '2026-11-21T00:00:00Z' },
 };
 
 export function validBodyFor(route: RouteDef): Record<string, unknown> {
@@ -171,6 +181,9 @@ export const TABLES: Array<keyof Schema> = [
   'exceptions',
   'jobs',
   'idempotency_keys',
+  'webhook_endpoints',
+  'webhook_deliveries',
+  'webhook_attempts',
 ];
 
 /** Every row of every table, in a stable order, as JSON-comparable values. */
@@ -283,8 +296,18 @@ export async function merchantWithEverything(
     .where('merchant_id', '=', merchantId)
     .orderBy('id')
     .executeTakeFirstOrThrow();
+  const endpoint = await h.request('POST', '/v1/webhook-endpoints', {
+    token,
+    body: { url: 'http://127.0.0.1:9/hooks', description: `${label} hooks` },
+  });
+  if (endpoint.status !== 201)
+    throw new Error(`webhook endpoint: ${endpoint.status} ${preview(endpoint.body)}`);
+  const test = await h.request('POST', `/v1/webhook-endpoints/${endpoint.body.id}/test`, { token });
+  if (test.status !== 200) throw new Error(`webhook test: ${test.status} ${preview(test.body)}`);
   const ids = {
     mer: merchantId,
+    whe: endpoint.body.id as string,
+    whd: test.body.delivery_id as string,
     inv: invoice.id,
     wal: wallet.id,
     key: key.body.id as string,

@@ -42,7 +42,13 @@ export async function createHarness(
   const clock = new ManualClock(new Date('2026-11-21T12:00:00Z'));
   const config = loadConfig(
     {},
-    { databaseUrl: db.url, addressPoolTarget: options.poolTarget ?? 5, logLevel: 'silent' },
+    {
+      databaseUrl: db.url,
+      addressPoolTarget: options.poolTarget ?? 5,
+      logLevel: 'silent',
+      // Webhook receivers in tests listen on loopback, which the SSRF guard refuses unless allowed.
+      webhookAllowedNetworks: '127.0.0.1',
+    },
   );
   const rates =
     options.rates ??

@@ -1,5 +1,6 @@
 import type { RouteDef } from '../route.ts';
 import { adminRoutes } from './admin.ts';
 import { invoiceRoutes } from './invoices.ts';
+import { webhookRoutes } from './webhooks.ts';
 
-export const ALL_ROUTES: RouteDef[] = [...invoiceRoutes, ...adminRoutes];
+export const ALL_ROUTES: RouteDef[] = [...invoiceRoutes, ...adminRoutes, ...webhookRoutes];
