@@ -8,12 +8,26 @@ import { ARTIFACTS } from './contracts/artifacts.ts';
  * eth_sendTransaction and no key ever exists here. Nothing in this file runs in production mode.
  */
 export const DEV_ACCOUNTS = {
-  /** Deploys the devnet tokens (its nonces 0 and 1 fix their addresses). */
+  /** anvil's first default account; deploys the devnet tokens (its nonces 0 and 1 fix their addresses). */
   deployer: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
-  /** The "customer" that pays invoices in dev mode and in tests. */
-  customer: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
-  other: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+  /**
+   * The "customer" that pays invoices in dev mode and tests, and a second sender. Not anvil's
+   * default accounts: those are children of the dev EVM xpub (m/44'/60'/0'/0/i), i.e. the
+   * addresses invoices are given, and a customer paying from an invoice's own address (or
+   * receiving test tokens there) would look like a payment. Impersonated and funded by
+   * `prepareActors`.
+   */
+  customer: '0x000000000000000000000000000000000000cafe',
+  other: '0x000000000000000000000000000000000000beef',
 } as const;
+
+/** Lets the non-default actors send transactions on anvil (no key needed) and gives them ether. */
+export async function prepareActors(rpc: EvmRpc): Promise<void> {
+  for (const actor of [DEV_ACCOUNTS.customer, DEV_ACCOUNTS.other]) {
+    await rpc.call('anvil_impersonateAccount', [actor]);
+    await rpc.call('anvil_setBalance', [actor, `0x${(10n ** 24n).toString(16)}`]);
+  }
+}
 
 export interface SentTx {
   hash: Hex;

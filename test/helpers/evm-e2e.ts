@@ -4,7 +4,7 @@ import { EvmWatcher } from '../../src/chains/evm/evm-watcher.ts';
 import { EvmRpc } from '../../src/chains/evm/rpc-client.ts';
 import { getNetwork, listAssets } from '../../src/core/registry.ts';
 import { type Anvil, startAnvil } from '../../src/dev/anvil.ts';
-import { deployToken } from '../../src/dev/evm-tools.ts';
+import { deployToken, prepareActors } from '../../src/dev/evm-tools.ts';
 import type { PolicyInput } from '../../src/invoices/policy.ts';
 import type { TestDatabase } from './databases.ts';
 import { createHarness, type Harness } from './harness.ts';
@@ -29,6 +29,7 @@ export async function startEvmChain(network: string): Promise<EvmChain> {
   if (def.chainId === undefined) throw new Error(`${network} is not EVM`);
   const anvil = await startAnvil({ chainId: def.chainId, slotsInAnEpoch: 2 });
   const rpc = new EvmRpc({ urls: [anvil.url], attempts: 1 });
+  await prepareActors(rpc);
   const tokens: Record<string, string> = {};
   for (const asset of listAssets().filter((a) => a.network === network && a.contract !== null)) {
     tokens[asset.code] = await deployToken(rpc, {
