@@ -37,9 +37,12 @@ const FORBIDDEN_V6: Array<[string, number]> = [
   ['ff00::', 8], // multicast
 ];
 
-const FORBIDDEN = new BlockList();
-for (const [net, prefix] of FORBIDDEN_V4) FORBIDDEN.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of FORBIDDEN_V6) FORBIDDEN.addSubnet(net, prefix, 'ipv6');
+// Two lists: Node's BlockList matches an IPv4 address against IPv6 rules as IPv4-mapped, so one
+// list with ::ffff:0:0/96 in it would refuse every IPv4 address.
+const FORBIDDEN_4 = new BlockList();
+for (const [net, prefix] of FORBIDDEN_V4) FORBIDDEN_4.addSubnet(net, prefix, 'ipv4');
+const FORBIDDEN_6 = new BlockList();
+for (const [net, prefix] of FORBIDDEN_V6) FORBIDDEN_6.addSubnet(net, prefix, 'ipv6');
 
 export class AllowList {
   private readonly list = new BlockList();
@@ -77,7 +80,7 @@ export function forbiddenReason(address: string, allow: AllowList): string | nul
   const family = isIP(address);
   if (family === 0) return `${address} is not an IP address`;
   if (allow.has(address)) return null;
-  if (FORBIDDEN.check(address, family === 4 ? 'ipv4' : 'ipv6'))
+  if (family === 4 ? FORBIDDEN_4.check(address, 'ipv4') : FORBIDDEN_6.check(address, 'ipv6'))
     return `${address} is a private, loopback, link-local or reserved address`;
   return null;
 }

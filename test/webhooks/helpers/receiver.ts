@@ -22,6 +22,11 @@ type Answer = { status: number; body?: string; headers?: Record<string, string>;
 export class TestReceiver {
   readonly received: Received[] = [];
   secret: string | null = null;
+  /**
+   * The library checks webhook-timestamp against Date.now() (±5 min). Tests that drive the gateway
+   * with a ManualClock hand it here, so the receiver's "now" is the gateway's, as in production.
+   */
+  clock: { now(): Date } | null = null;
   answer: (r: Received) => Answer = () => ({ status: 200 });
   private server: Server | null = null;
   url = '';
@@ -36,6 +41,9 @@ export class TestReceiver {
         let verified: Record<string, unknown> | null = null;
         let verifyError: string | null = null;
         if (this.secret) {
+          const realNow = Date.now;
+          const clock = this.clock;
+          if (clock) Date.now = () => clock.now().getTime();
           try {
             verified = new Webhook(this.secret).verify(body, {
               'webhook-id': String(headers['webhook-id']),
@@ -44,6 +52,8 @@ export class TestReceiver {
             }) as Record<string, unknown>;
           } catch (error) {
             verifyError = (error as Error).message;
+          } finally {
+            Date.now = realNow;
           }
         }
         const r: Received = {
