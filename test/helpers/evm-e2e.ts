@@ -68,7 +68,13 @@ export interface EvmHarness extends Harness {
 }
 
 /** A harness with one EVM watcher per chain, each reading its chain from the current tip on. */
-export async function evmHarness(db: TestDatabase, chains: readonly EvmChain[]): Promise<EvmHarness> {
+export async function evmHarness(
+  db: TestDatabase,
+  chains: readonly EvmChain[],
+  /** The node each watcher reads through (default: the chain's anvil directly). */
+  nodeFor: (chain: EvmChain) => EvmNode = (c) =>
+    new EvmNode(new EvmRpc({ urls: [c.anvil.url], attempts: 1 }), getNetwork(c.network)),
+): Promise<EvmHarness> {
   const h = await createHarness(db);
   // Block times are wall-clock; keep the manual clock near them so payment timing makes sense.
   h.clock.set(new Date());
@@ -76,7 +82,7 @@ export async function evmHarness(db: TestDatabase, chains: readonly EvmChain[]):
     (c) =>
       new EvmWatcher(h.tally, {
         network: c.network,
-        node: new EvmNode(new EvmRpc({ urls: [c.anvil.url], attempts: 1 }), getNetwork(c.network)),
+        node: nodeFor(c),
         pollIntervalMs: 50,
       }),
   );
