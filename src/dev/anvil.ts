@@ -3,9 +3,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 /**
- * A real anvil (Foundry's local EVM node) from the npm package `@foundry-rs/anvil`: its binary
- * ships in the platform package (`@foundry-rs/anvil-linux-amd64`, …) that npm installs as an
- * optional dependency, so `npm ci` is all it takes. Used by the tests and by dev mode's devnet.
+ * A real anvil (Foundry's local EVM node) from npm: the binary ships in Foundry's platform
+ * package (`@foundry-rs/anvil-linux-amd64`, …), which package.json names directly as an optional
+ * dependency. The `@foundry-rs/anvil` wrapper lists every platform's package, the registry here
+ * serves only linux-amd64, and `npm ci` then fails on a lock file without the others. Used by the
+ * tests and by dev mode's devnet.
  * Listens on 127.0.0.1 only, on a port the OS picks unless one is given.
  */
 export interface Anvil {
