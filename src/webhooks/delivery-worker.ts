@@ -56,7 +56,7 @@ export class DeliveryWorker {
 
   /** Long enough that a live worker always finishes (timeout) and records an attempt first. */
   private get leaseMs(): number {
-    return this.tally.config.webhookTimeoutMs * 3 + 30_000;
+    return this.tally.config.webhookTimeoutMs * 2 + 5_000;
   }
 
   start(): void {
