@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { redactUrl } from './chains/evm/rpc-client.ts';
+import { parseEvmRpc } from './chains/evm/rpc-config.ts';
 import { TallyError } from './core/errors.ts';
 import { AllowList } from './webhooks/ssrf-guard.ts';
 
@@ -31,6 +33,13 @@ export interface Config {
   bitcoinStartHeight: number;
   /** An unconfirmed payment transaction gone from the mempool this long (and not mined) is dropped. */
   bitcoinDroppedAfterSeconds: number;
+  /** EVM networks to watch and their RPC URLs (src/chains/evm/rpc-config.ts); empty: none. */
+  evmRpc: string;
+  evmPollMs: number;
+  /** Widest block range asked of eth_getLogs at once (providers cap it). */
+  evmMaxLogRange: number;
+  /** Dev mode only: `auto` starts the local anvil devnet when no EVM RPC is configured; `off` never. */
+  devnet: 'auto' | 'off';
   /** Webhook URLs may reach these addresses/CIDRs although private or loopback (comma-separated). */
   webhookAllowedNetworks: string;
   /** A webhook attempt must be answered (headers and body) within this. */
@@ -62,6 +71,10 @@ const DEFAULTS: Config = {
   bitcoinPollMs: 250,
   bitcoinStartHeight: -1,
   bitcoinDroppedAfterSeconds: 3600,
+  evmRpc: '',
+  evmPollMs: 1000,
+  evmMaxLogRange: 1000,
+  devnet: 'auto',
   webhookAllowedNetworks: '',
   webhookTimeoutMs: 10_000,
   webhookConcurrency: 64,
@@ -88,6 +101,10 @@ const ENV: Record<keyof Config, string> = {
   bitcoinPollMs: 'TALLY_BITCOIN_POLL_MS',
   bitcoinStartHeight: 'TALLY_BITCOIN_START_HEIGHT',
   bitcoinDroppedAfterSeconds: 'TALLY_BITCOIN_DROPPED_AFTER_SECONDS',
+  evmRpc: 'TALLY_EVM_RPC',
+  evmPollMs: 'TALLY_EVM_POLL_MS',
+  evmMaxLogRange: 'TALLY_EVM_MAX_LOG_RANGE',
+  devnet: 'TALLY_DEVNET',
   webhookAllowedNetworks: 'TALLY_WEBHOOK_ALLOWED_NETWORKS',
   webhookTimeoutMs: 'TALLY_WEBHOOK_TIMEOUT_MS',
   webhookConcurrency: 'TALLY_WEBHOOK_CONCURRENCY',
@@ -135,6 +152,10 @@ function validate(raw: Record<string, unknown>): Config {
     bitcoinPollMs: int('bitcoinPollMs', 10, 600_000),
     bitcoinStartHeight: int('bitcoinStartHeight', -1, 100_000_000),
     bitcoinDroppedAfterSeconds: int('bitcoinDroppedAfterSeconds', 1, 30 * 86_400),
+    evmRpc: String(raw.evmRpc),
+    evmPollMs: int('evmPollMs', 10, 600_000),
+    evmMaxLogRange: int('evmMaxLogRange', 1, 100_000),
+    devnet: raw.devnet === 'off' ? 'off' : 'auto',
     webhookAllowedNetworks: String(raw.webhookAllowedNetworks),
     webhookTimeoutMs: int('webhookTimeoutMs', 100, 60_000),
     webhookConcurrency: int('webhookConcurrency', 1, 1000),
@@ -150,6 +171,9 @@ function validate(raw: Record<string, unknown>): Config {
     problems.push('TALLY_BITCOIN_NETWORK must be bitcoin, bitcoin-testnet or bitcoin-regtest');
   if (config.bitcoinRpcUrl !== '' && !/^https?:\/\//.test(config.bitcoinRpcUrl))
     problems.push('TALLY_BITCOIN_RPC_URL must be an http(s) URL');
+  problems.push(...parseEvmRpc(config.evmRpc).problems);
+  if (raw.devnet !== undefined && raw.devnet !== 'auto' && raw.devnet !== 'off')
+    problems.push('TALLY_DEVNET must be auto or off');
   if (raw.mode !== undefined && raw.mode !== 'dev' && raw.mode !== 'production')
     problems.push('TALLY_MODE must be dev or production');
   if (config.mode === 'production' && config.rateSources.split(',').includes('fixed')) {
@@ -166,5 +190,7 @@ export function redactedConfig(config: Config): Config {
     ...config,
     databaseUrl: config.databaseUrl.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@'),
     bitcoinRpcPassword: config.bitcoinRpcPassword === '' ? '' : '***',
+    // Provider URLs often carry an API key in their path or query.
+    evmRpc: config.evmRpc.replace(/https?:\/\/[^,;\s]+/g, (url) => redactUrl(url)),
   };
 }

@@ -28,6 +28,8 @@ export interface Tally {
   rates: QuoteSource;
   chainHealth: ChainHealth;
   log: Logger;
+  /** Dev mode's local devnet RPC URL while one runs (src/dev/devnet.ts); never set in production. */
+  devnetRpcUrl?: string;
 }
 
 export const ALWAYS_CAUGHT_UP: ChainHealth = { caughtUpTo: () => true, statuses: () => [] };

@@ -1,7 +1,10 @@
 import { buildApp } from './api/app.ts';
 import { openTally } from './bootstrap.ts';
 import { createChainWatchers } from './chains/create-watchers.ts';
+import { parseEvmRpc } from './chains/evm/rpc-config.ts';
 import { type Config, redactedConfig } from './config.ts';
+import type { Tally } from './context.ts';
+import type { Devnet } from './dev/devnet.ts';
 import { seedDemoIfEmpty } from './dev/seed-demo.ts';
 import { Worker } from './jobs/worker.ts';
 import { DeliveryWorker } from './webhooks/delivery-worker.ts';
@@ -18,8 +21,13 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
       );
     }
   }
+  // Dev mode with no node configured: a local anvil devnet (never in production mode).
+  const devnet = await maybeStartDevnet(tally);
   // Watchers first: expiry asks them whether the chain has been read up to an invoice's expiry.
-  const chains = createChainWatchers(tally);
+  const chains = createChainWatchers(
+    tally,
+    devnet ? new Map([[devnet.network, [devnet.rpcUrl]]]) : new Map(),
+  );
   tally.chainHealth = chains;
   chains.start();
   const { server } = buildApp(tally);
@@ -45,8 +53,29 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
       await worker.stop();
       await deliveries.stop();
       await chains.stop();
+      await devnet?.stop();
       await server.close();
       await tally.database.close();
     },
   };
+}
+
+/**
+ * Dev mode's devnet (src/dev/devnet.ts), loaded only when used: anvil is a dev dependency, which a
+ * production install leaves out.
+ */
+async function maybeStartDevnet(tally: Tally): Promise<Devnet | null> {
+  const { config } = tally;
+  // Configuring any node means choosing one's own chains: the devnet is for `npm start` alone.
+  const nodeConfigured = config.bitcoinRpcUrl !== '' || parseEvmRpc(config.evmRpc).networks.size > 0;
+  if (config.mode !== 'dev' || config.devnet === 'off' || nodeConfigured) return null;
+  const { startDevnet } = await import('./dev/devnet.ts');
+  const devnet = await startDevnet(tally);
+  tally.devnetRpcUrl = devnet.rpcUrl;
+  process.stdout.write(
+    `EVM devnet (anvil, chain id 31337) on ${devnet.rpcUrl}: test USDC and USDT deployed.\n` +
+      'Pay an invoice from its test customer: npx tally dev pay --invoice inv_… ' +
+      '(or POST /v1/dev/invoices/{id}/pay)\n',
+  );
+  return devnet;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createApiKey, revokeApiKey } from '../auth/api-keys.ts';
 import { createMerchant } from '../auth/merchants.ts';
@@ -9,6 +10,8 @@ import { loadConfig } from '../config.ts';
 import type { Tally } from '../context.ts';
 import { TallyError } from '../core/errors.ts';
 import { migrate } from '../db/migrate.ts';
+import { devnetStatePath } from '../dev/devnet.ts';
+import { payInvoiceOnDevnet } from '../dev/pay-invoice.ts';
 import { createInvoice } from '../invoices/create-invoice.ts';
 import { getInvoice } from '../invoices/invoice-queries.ts';
 import { startGateway } from '../server.ts';
@@ -39,6 +42,9 @@ const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
                                        and TALLY_BITCOIN_NETWORK; progress goes to stderr
   tally invoice create --merchant MER --amount 10.00 --currency USD [--option BTC/bitcoin-regtest]
   tally invoice show --merchant MER --invoice INV
+  tally dev pay --invoice INV [--option OPT]
+                                       dev mode only: pay the invoice's devnet option in full from
+                                       the local devnet's test customer (needs \`tally start\` running)
 
 Add --json for machine-readable output.`;
 
@@ -62,6 +68,16 @@ function rescanText(r: RescanReport): string {
     ...lines,
     `${r.addresses_with_funds} of ${r.addresses_scanned} addresses received funds, ${r.total_received} BTC in total; ${r.unallocated_with_funds} never allocated to an invoice. Nothing was written.`,
   ].join('\n');
+}
+
+/** The RPC URL a running `tally start` wrote for its devnet, or null when none runs. */
+function runningDevnetUrl(tally: Tally): string | null {
+  try {
+    const state = JSON.parse(readFileSync(devnetStatePath(tally.config), 'utf8')) as { rpcUrl?: string };
+    return typeof state.rpcUrl === 'string' ? state.rpcUrl : null;
+  } catch {
+    return null;
+  }
 }
 
 function need(flags: Flags, name: string): string {
@@ -234,6 +250,20 @@ export async function main(
         print(
           `Invoice ${inv.id} ${inv.status}\n${inv.payment_options.map((o) => `  pay ${o.amount_due} ${o.asset} on ${o.network} to ${o.address}`).join('\n')}`,
           inv,
+        );
+        return 0;
+      }
+      case 'dev pay': {
+        const paid = await withTally(async (t) =>
+          payInvoiceOnDevnet(t, {
+            invoiceId: need(flags, 'invoice'),
+            rpcUrl: runningDevnetUrl(t),
+            ...(typeof flags.option?.[0] === 'string' ? { optionId: flags.option[0] } : {}),
+          }),
+        );
+        print(
+          `Sent ${paid.amount_base_units} base units of ${paid.asset} on ${paid.network} to invoice ${paid.invoice_id}: tx ${paid.txid}. The gateway's watcher will pick it up.`,
+          paid,
         );
         return 0;
       }

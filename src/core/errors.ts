@@ -29,6 +29,7 @@ export const ERROR_CATALOGUE = {
   },
   invalid_xpub: { status: 422, message: 'The extended public key is invalid for this network.' },
   rate_limited: { status: 429, message: 'Too many requests.' },
+  dev_mode_only: { status: 403, message: 'This exists in dev mode only.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
   internal: { status: 500, message: 'Internal error.' },
 } as const;

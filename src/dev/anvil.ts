@@ -53,7 +53,7 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
     '--no-request-size-limit',
   ];
   if (options.blockTimeSeconds) args.push('--block-time', String(options.blockTimeSeconds));
-  const child: ChildProcess = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawnTiedToThisProcess(anvilBinary(), args);
   let output = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`anvil did not start within 20 s:\n${output}`)), 20_000);
@@ -86,4 +86,21 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
       await exited;
     },
   };
+}
+
+/**
+ * Starts the node under a small shell that kills it when this process is gone, even by SIGKILL
+ * (a crashed `npm start` or test worker must not leave an anvil holding port 8545), and forwards
+ * SIGTERM to it. Windows has no /bin/sh: the node is started directly there.
+ */
+function spawnTiedToThisProcess(binary: string, args: string[]): ChildProcess {
+  if (process.platform === 'win32') return spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const watchdog = [
+    '"$0" "$@" & node=$!',
+    "trap 'kill $node 2>/dev/null' TERM INT",
+    `while kill -0 ${process.pid} 2>/dev/null && kill -0 $node 2>/dev/null; do sleep 1; done`,
+    'kill $node 2>/dev/null',
+    'wait $node',
+  ].join('; ');
+  return spawn('/bin/sh', ['-c', watchdog, binary, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }

@@ -93,7 +93,7 @@ describe.each(DATABASES)('Bitcoin wallets and payment URIs on $name', ({ fresh }
     expect(option.payment_uri).toBe(`bitcoin:${option.address}?amount=0.00123&label=${invoice.body.id}`);
   });
 
-  it('keeps the default wallets P2WPKH, and gives EVM options no payment URI yet', async () => {
+  it('keeps the default wallets P2WPKH, and gives EVM options their EIP-681 URI', async () => {
     const wallets = (await h.request('GET', '/v1/wallets')).body.data;
     const regtest = wallets.find((w: { scope: string }) => w.scope === 'bitcoin-regtest');
     expect(regtest.script_type).toBe('p2wpkh');
@@ -111,7 +111,8 @@ describe.each(DATABASES)('Bitcoin wallets and payment URIs on $name', ({ fresh }
     // 10.00 USD at the fixed 65000 USD/BTC: 15385 satoshis.
     expect(btc.payment_uri).toBe(`bitcoin:${btc.address}?amount=0.00015385&label=${res.body.id}`);
     expect(btc.address).toMatch(/^bcrt1q/);
-    expect(eth.payment_uri).toBeNull();
+    // EVM options carry EIP-681 (chain id 31337, amount in wei): test/invoices/eip681.test.ts.
+    expect(eth.payment_uri).toBe(`ethereum:${eth.address}@31337?value=${eth.amount_due_base_units}`);
     // The same field on a later read and in the outbox event's snapshot.
     const read = await h.request('GET', `/v1/invoices/${res.body.id}`);
     expect(read.body.payment_options[0].payment_uri).toBe(btc.payment_uri);

@@ -1,6 +1,7 @@
 import type { RouteDef } from '../route.ts';
 import { adminRoutes } from './admin.ts';
+import { devRoutes } from './dev.ts';
 import { invoiceRoutes } from './invoices.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-export const ALL_ROUTES: RouteDef[] = [...invoiceRoutes, ...adminRoutes, ...webhookRoutes];
+export const ALL_ROUTES: RouteDef[] = [...invoiceRoutes, ...adminRoutes, ...webhookRoutes, ...devRoutes];

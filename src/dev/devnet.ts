@@ -1,0 +1,81 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { EvmRpc } from '../chains/evm/rpc-client.ts';
+import type { Config } from '../config.ts';
+import type { Tally } from '../context.ts';
+import { findAsset } from '../core/registry.ts';
+import { type Anvil, startAnvil } from './anvil.ts';
+import { DEV_ACCOUNTS, deployToken, mint, prepareActors } from './evm-tools.ts';
+
+/**
+ * DEV MODE ONLY: the local chain `npm start` runs beside the gateway, so a newcomer can pay an
+ * invoice and watch it move without installing or configuring anything. An anvil with chain id
+ * 31337 (the registry's `evm-devnet`), test USDC and USDT deployed at the registry's addresses,
+ * and test money for the dev "customer". The chain lives in memory: each start is a fresh chain,
+ * so the watcher's cursor for it is reset (old devnet invoices keep their recorded history).
+ * Production mode never calls this (src/server.ts).
+ */
+export interface Devnet {
+  network: 'evm-devnet';
+  rpcUrl: string;
+  stop(): Promise<void>;
+}
+
+export const DEVNET_NETWORK = 'evm-devnet';
+
+/** Where the running devnet's RPC URL is written, for `tally dev pay` in another process. */
+export function devnetStatePath(config: Config): string {
+  const url = config.databaseUrl;
+  const file = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
+  const dir = url.startsWith('postgres') ? '.tally' : dirname(file);
+  return join(dir, 'devnet.json');
+}
+
+async function anvilOnPreferredPort(): Promise<Anvil> {
+  const chainId = 31337;
+  // 8545 is what wallets and tools expect for a local node; any free port if it is taken.
+  try {
+    return await startAnvil({ chainId, port: 8545, blockTimeSeconds: 1 });
+  } catch {
+    return startAnvil({ chainId, blockTimeSeconds: 1 });
+  }
+}
+
+export async function startDevnet(tally: Tally): Promise<Devnet> {
+  const anvil = await anvilOnPreferredPort();
+  const rpc = new EvmRpc({ urls: [anvil.url] });
+  try {
+    await prepareActors(rpc);
+    // The deployer's first two transactions create the tokens, so they land at fixed addresses
+    // (CREATE = sender + nonce), the ones the registry lists; a mismatch means the devnet is not
+    // what the registry describes.
+    const tokens: string[] = [];
+    for (const code of ['USDC', 'USDT'] as const) {
+      const asset = findAsset(code, DEVNET_NETWORK);
+      const address = await deployToken(rpc, { name: `Test ${code}`, symbol: code, decimals: 6 });
+      if (address.toLowerCase() !== asset?.contract?.toLowerCase()) {
+        throw new Error(`devnet ${code} deployed at ${address}, the registry expects ${asset?.contract}`);
+      }
+      tokens.push(address);
+    }
+    for (const token of tokens) await mint(rpc, token, DEV_ACCOUNTS.customer, 1_000_000_000_000n);
+    // A fresh chain: forget the previous devnet's blocks so the watcher starts at this one's tip.
+    await tally.database.write((trx) =>
+      trx.deleteFrom('chain_blocks').where('network', '=', DEVNET_NETWORK).execute(),
+    );
+  } catch (error) {
+    await anvil.stop();
+    throw error;
+  }
+  const statePath = devnetStatePath(tally.config);
+  mkdirSync(dirname(statePath), { recursive: true });
+  writeFileSync(statePath, `${JSON.stringify({ network: DEVNET_NETWORK, rpcUrl: anvil.url }, null, 2)}\n`);
+  return {
+    network: DEVNET_NETWORK,
+    rpcUrl: anvil.url,
+    stop: async () => {
+      rmSync(statePath, { force: true });
+      await anvil.stop();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { EvmRpc } from '../chains/evm/rpc-client.ts';
+import type { Tally } from '../context.ts';
+import { TallyError } from '../core/errors.ts';
+import { unitsFromDb } from '../core/money.ts';
+import { findAsset } from '../core/registry.ts';
+import { DEVNET_NETWORK } from './devnet.ts';
+import { DEV_ACCOUNTS, mint, sendNative, transferToken } from './evm-tools.ts';
+
+export interface DevPayment {
+  invoice_id: string;
+  option_id: string;
+  network: string;
+  asset: string;
+  amount_base_units: string;
+  txid: string;
+  from: string;
+}
+
+/**
+ * DEV MODE ONLY: pays an invoice's devnet option in full from the dev "customer", the way a wallet
+ * would (an ERC-20 transfer, or ether), so the invoice can be watched going to paid. The gateway
+ * learns of it only through its watcher, like any payment. Refused in production mode.
+ */
+export async function payInvoiceOnDevnet(
+  tally: Tally,
+  input: { invoiceId: string; merchantId?: string; optionId?: string; rpcUrl: string | null },
+): Promise<DevPayment> {
+  if (tally.config.mode !== 'dev') {
+    throw new TallyError('dev_mode_only', 'Paying invoices from the devnet exists in dev mode only.');
+  }
+  let query = tally.database.read
+    .selectFrom('payment_options')
+    .selectAll()
+    .where('invoice_id', '=', input.invoiceId)
+    .orderBy('position');
+  if (input.merchantId) query = query.where('merchant_id', '=', input.merchantId);
+  const options = await query.execute();
+  if (options.length === 0) throw new TallyError('not_found', `No invoice ${input.invoiceId}.`);
+  const option = input.optionId
+    ? options.find((o) => o.id === input.optionId)
+    : options.find((o) => o.network === DEVNET_NETWORK);
+  if (!option || option.network !== DEVNET_NETWORK) {
+    throw new TallyError('invalid_state', `The invoice has no ${DEVNET_NETWORK} option to pay.`, {
+      issues: [{ path: 'option_id', message: `must name an option on ${DEVNET_NETWORK}` }],
+    });
+  }
+  if (!input.rpcUrl) {
+    throw new TallyError(
+      'invalid_state',
+      'No devnet is running (TALLY_DEVNET=off, or a node is configured).',
+    );
+  }
+  const asset = findAsset(option.asset, option.network);
+  if (!asset) throw new TallyError('unsupported_asset', `${option.asset} on ${option.network} is unknown.`);
+  const amount = unitsFromDb(option.amount_due);
+  const rpc = new EvmRpc({ urls: [input.rpcUrl] });
+  let txid: string;
+  if (asset.contract === null) {
+    txid = (await sendNative(rpc, DEV_ACCOUNTS.customer, option.address, amount)).hash;
+  } else {
+    await mint(rpc, asset.contract, DEV_ACCOUNTS.customer, amount);
+    txid = (await transferToken(rpc, asset.contract, DEV_ACCOUNTS.customer, option.address, amount)).hash;
+  }
+  return {
+    invoice_id: input.invoiceId,
+    option_id: option.id,
+    network: option.network,
+    asset: option.asset,
+    amount_base_units: amount.toString(),
+    txid,
+    from: DEV_ACCOUNTS.customer,
+  };
+}
