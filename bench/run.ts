@@ -5,9 +5,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { benchBitcoin } from './bitcoin.ts';
 import { benchCore } from './core.ts';
+import { benchEvm } from './evm.ts';
 import { printTable } from './lib.ts';
 
-const areas = { core: benchCore, bitcoin: benchBitcoin };
+const areas = { core: benchCore, bitcoin: benchBitcoin, evm: benchEvm };
 const only = process.argv[2];
 mkdirSync('bench/results', { recursive: true });
 for (const [area, run] of Object.entries(areas)) {
