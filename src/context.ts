@@ -28,8 +28,8 @@ export interface Tally {
   rates: QuoteSource;
   chainHealth: ChainHealth;
   log: Logger;
-  /** Dev mode's local devnet RPC URL while one runs (src/dev/devnet.ts); never set in production. */
-  devnetRpcUrl?: string;
+  /** Dev mode's local devnet while one runs (src/dev/devnet.ts); never set in production. */
+  devnet?: { rpcUrl: string; bitcoinRpcUrl: string | null };
 }
 
 export const ALWAYS_CAUGHT_UP: ChainHealth = { caughtUpTo: () => true, statuses: () => [] };

@@ -24,10 +24,10 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
   // Dev mode with no node configured: a local anvil devnet (never in production mode).
   const devnet = await maybeStartDevnet(tally);
   // Watchers first: expiry asks them whether the chain has been read up to an invoice's expiry.
-  const chains = createChainWatchers(
-    tally,
-    devnet ? new Map([[devnet.network, [devnet.rpcUrl]]]) : new Map(),
-  );
+  const chains = createChainWatchers(tally, {
+    evm: devnet ? new Map([[devnet.network, [devnet.rpcUrl]]]) : new Map(),
+    bitcoin: devnet?.bitcoin ?? null,
+  });
   tally.chainHealth = chains;
   chains.start();
   const { server } = buildApp(tally);
@@ -71,9 +71,12 @@ async function maybeStartDevnet(tally: Tally): Promise<Devnet | null> {
   if (config.mode !== 'dev' || config.devnet === 'off' || nodeConfigured) return null;
   const { startDevnet } = await import('./dev/devnet.ts');
   const devnet = await startDevnet(tally);
-  tally.devnetRpcUrl = devnet.rpcUrl;
+  tally.devnet = { rpcUrl: devnet.rpcUrl, bitcoinRpcUrl: devnet.bitcoin?.rpcUrl ?? null };
   process.stdout.write(
     `EVM devnet (anvil, chain id 31337) on ${devnet.rpcUrl}: test USDC and USDT deployed.\n` +
+      (devnet.bitcoin
+        ? `Bitcoin regtest (btcd) on ${devnet.bitcoin.rpcUrl}.\n`
+        : 'Bitcoin regtest: install btcd (bash scripts/install-btcd.sh) to have it in the devnet.\n') +
       'Pay an invoice from its test customer: npx tally dev pay --invoice inv_… ' +
       '(or POST /v1/dev/invoices/{id}/pay)\n',
   );

@@ -9,23 +9,34 @@ import { EvmWatcher } from './evm/evm-watcher.ts';
 import { EvmRpc } from './evm/rpc-client.ts';
 import { parseEvmRpc } from './evm/rpc-config.ts';
 
-/**
- * The watchers the configuration asks for; none when no node is configured. `extraEvm` adds EVM
- * networks not in the configuration (dev mode's local devnet).
- */
-export function createChainWatchers(
-  tally: Tally,
-  extraEvm: ReadonlyMap<string, string[]> = new Map(),
-): ChainWatchers {
+/** Nodes not in the configuration: dev mode's local devnet. */
+export interface ExtraNodes {
+  evm?: ReadonlyMap<string, string[]>;
+  bitcoin?: { network: string; rpcUrl: string; user: string; password: string } | null;
+}
+
+/** The watchers the configuration (and the devnet) asks for; none when no node is configured. */
+export function createChainWatchers(tally: Tally, extra: ExtraNodes = {}): ChainWatchers {
   const { config } = tally;
   const watchers: ChainWatcher[] = [];
-  const evm = new Map([...parseEvmRpc(config.evmRpc).networks, ...extraEvm]);
+  const evm = new Map([...parseEvmRpc(config.evmRpc).networks, ...(extra.evm ?? [])]);
   for (const [network, urls] of evm) {
     watchers.push(
       new EvmWatcher(tally, {
         network,
         node: new EvmNode(new EvmRpc({ urls }), getNetwork(network), config.evmMaxLogRange),
         pollIntervalMs: config.evmPollMs,
+      }),
+    );
+  }
+  if (extra.bitcoin) {
+    const { network, rpcUrl, user, password } = extra.bitcoin;
+    watchers.push(
+      new BitcoinWatcher(tally, {
+        network,
+        node: new BitcoinNode(new BitcoinRpc({ url: rpcUrl, user, password }), network),
+        pollIntervalMs: config.bitcoinPollMs,
+        droppedAfterMs: config.bitcoinDroppedAfterSeconds * 1000,
       }),
     );
   }

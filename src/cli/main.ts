@@ -10,7 +10,7 @@ import { loadConfig } from '../config.ts';
 import type { Tally } from '../context.ts';
 import { TallyError } from '../core/errors.ts';
 import { migrate } from '../db/migrate.ts';
-import { devnetStatePath } from '../dev/devnet.ts';
+import { type DevnetState, devnetStatePath } from '../dev/devnet.ts';
 import { payInvoiceOnDevnet } from '../dev/pay-invoice.ts';
 import { createInvoice } from '../invoices/create-invoice.ts';
 import { getInvoice } from '../invoices/invoice-queries.ts';
@@ -70,13 +70,13 @@ function rescanText(r: RescanReport): string {
   ].join('\n');
 }
 
-/** The RPC URL a running `tally start` wrote for its devnet, or null when none runs. */
-function runningDevnetUrl(tally: Tally): string | null {
+/** The node URLs a running `tally start` wrote for its devnet; nulls when none runs. */
+function runningDevnet(tally: Tally): { rpcUrl: string | null; bitcoinRpcUrl: string | null } {
   try {
-    const state = JSON.parse(readFileSync(devnetStatePath(tally.config), 'utf8')) as { rpcUrl?: string };
-    return typeof state.rpcUrl === 'string' ? state.rpcUrl : null;
+    const state = JSON.parse(readFileSync(devnetStatePath(tally.config), 'utf8')) as Partial<DevnetState>;
+    return { rpcUrl: state.rpcUrl ?? null, bitcoinRpcUrl: state.bitcoinRpcUrl ?? null };
   } catch {
-    return null;
+    return { rpcUrl: null, bitcoinRpcUrl: null };
   }
 }
 
@@ -257,7 +257,7 @@ export async function main(
         const paid = await withTally(async (t) =>
           payInvoiceOnDevnet(t, {
             invoiceId: need(flags, 'invoice'),
-            rpcUrl: runningDevnetUrl(t),
+            ...runningDevnet(t),
             ...(typeof flags.option?.[0] === 'string' ? { optionId: flags.option[0] } : {}),
           }),
         );

@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { spawnTiedToThisProcess } from './tied-process.ts';
 
 /**
  * A real anvil (Foundry's local EVM node) from npm: the binary ships in Foundry's platform
@@ -86,21 +87,4 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
       await exited;
     },
   };
-}
-
-/**
- * Starts the node under a small shell that kills it when this process is gone, even by SIGKILL
- * (a crashed `npm start` or test worker must not leave an anvil holding port 8545), and forwards
- * SIGTERM to it. Windows has no /bin/sh: the node is started directly there.
- */
-function spawnTiedToThisProcess(binary: string, args: string[]): ChildProcess {
-  if (process.platform === 'win32') return spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const watchdog = [
-    '"$0" "$@" & node=$!',
-    "trap 'kill $node 2>/dev/null' TERM INT",
-    `while kill -0 ${process.pid} 2>/dev/null && kill -0 $node 2>/dev/null; do sleep 1; done`,
-    'kill $node 2>/dev/null',
-    'wait $node',
-  ].join('; ');
-  return spawn('/bin/sh', ['-c', watchdog, binary, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }

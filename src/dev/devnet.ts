@@ -5,20 +5,31 @@ import type { Config } from '../config.ts';
 import type { Tally } from '../context.ts';
 import { findAsset } from '../core/registry.ts';
 import { type Anvil, startAnvil } from './anvil.ts';
+import { type BitcoinDevnet, findBtcd, startBitcoinDevnet } from './bitcoin-devnet.ts';
 import { DEV_ACCOUNTS, deployToken, mint, prepareActors } from './evm-tools.ts';
+import { devCustomerBtcAddress } from './pay-bitcoin.ts';
 
 /**
  * DEV MODE ONLY: the local chain `npm start` runs beside the gateway, so a newcomer can pay an
  * invoice and watch it move without installing or configuring anything. An anvil with chain id
  * 31337 (the registry's `evm-devnet`), test USDC and USDT deployed at the registry's addresses,
- * and test money for the dev "customer". The chain lives in memory: each start is a fresh chain,
- * so the watcher's cursor for it is reset (old devnet invoices keep their recorded history).
+ * and test money for the dev "customer"; and Bitcoin regtest when btcd is installed. The chains
+ * live in memory: each start is a fresh chain, so the watchers' cursors for them are reset (old
+ * devnet invoices keep their recorded history).
  * Production mode never calls this (src/server.ts).
  */
 export interface Devnet {
   network: 'evm-devnet';
   rpcUrl: string;
+  /** Bitcoin regtest, when btcd is installed. */
+  bitcoin: BitcoinDevnet | null;
   stop(): Promise<void>;
+}
+
+/** What a running devnet writes for `tally dev pay` in another process. */
+export interface DevnetState {
+  rpcUrl: string;
+  bitcoinRpcUrl: string | null;
 }
 
 export const DEVNET_NETWORK = 'evm-devnet';
@@ -59,23 +70,36 @@ export async function startDevnet(tally: Tally): Promise<Devnet> {
       tokens.push(address);
     }
     for (const token of tokens) await mint(rpc, token, DEV_ACCOUNTS.customer, 1_000_000_000_000n);
-    // A fresh chain: forget the previous devnet's blocks so the watcher starts at this one's tip.
-    await tally.database.write((trx) =>
-      trx.deleteFrom('chain_blocks').where('network', '=', DEVNET_NETWORK).execute(),
-    );
   } catch (error) {
     await anvil.stop();
     throw error;
   }
+  let bitcoin: BitcoinDevnet | null = null;
+  const btcd = findBtcd();
+  if (btcd) {
+    try {
+      bitcoin = await startBitcoinDevnet(btcd, await devCustomerBtcAddress());
+    } catch (error) {
+      tally.log.warn({ err: String(error) }, 'btcd is installed but did not start: the devnet is EVM only');
+    }
+  }
+  // Fresh chains: forget the previous devnet's blocks so the watchers start at these ones' tips.
+  const fresh = bitcoin ? [DEVNET_NETWORK, bitcoin.network] : [DEVNET_NETWORK];
+  await tally.database.write(async (trx) => {
+    await trx.deleteFrom('chain_blocks').where('network', 'in', fresh).execute();
+    await trx.deleteFrom('chain_watched_txs').where('network', 'in', fresh).execute();
+  });
   const statePath = devnetStatePath(tally.config);
   mkdirSync(dirname(statePath), { recursive: true });
-  writeFileSync(statePath, `${JSON.stringify({ network: DEVNET_NETWORK, rpcUrl: anvil.url }, null, 2)}\n`);
+  const state: DevnetState = { rpcUrl: anvil.url, bitcoinRpcUrl: bitcoin?.rpcUrl ?? null };
+  writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`);
   return {
     network: DEVNET_NETWORK,
     rpcUrl: anvil.url,
+    bitcoin,
     stop: async () => {
       rmSync(statePath, { force: true });
-      await anvil.stop();
+      await Promise.all([anvil.stop(), bitcoin?.stop()]);
     },
   };
 }

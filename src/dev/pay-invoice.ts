@@ -5,6 +5,7 @@ import { unitsFromDb } from '../core/money.ts';
 import { findAsset } from '../core/registry.ts';
 import { DEVNET_NETWORK } from './devnet.ts';
 import { DEV_ACCOUNTS, mint, sendNative, transferToken } from './evm-tools.ts';
+import { devCustomerBtcAddress, payBitcoinOnDevnet } from './pay-bitcoin.ts';
 
 export interface DevPayment {
   invoice_id: string;
@@ -18,12 +19,20 @@ export interface DevPayment {
 
 /**
  * DEV MODE ONLY: pays an invoice's devnet option in full from the dev "customer", the way a wallet
- * would (an ERC-20 transfer, or ether), so the invoice can be watched going to paid. The gateway
+ * would (an ERC-20 transfer, ether, or a signed regtest transaction and a block), so the invoice can
+ * be watched going to paid. The evm-devnet option is preferred when there are several. The gateway
  * learns of it only through its watcher, like any payment. Refused in production mode.
  */
 export async function payInvoiceOnDevnet(
   tally: Tally,
-  input: { invoiceId: string; merchantId?: string; optionId?: string; rpcUrl: string | null },
+  input: {
+    invoiceId: string;
+    merchantId?: string;
+    optionId?: string;
+    rpcUrl: string | null;
+    /** The devnet's btcd, when it runs one. */
+    bitcoinRpcUrl?: string | null;
+  },
 ): Promise<DevPayment> {
   if (tally.config.mode !== 'dev') {
     throw new TallyError('dev_mode_only', 'Paying invoices from the devnet exists in dev mode only.');
@@ -36,13 +45,18 @@ export async function payInvoiceOnDevnet(
   if (input.merchantId) query = query.where('merchant_id', '=', input.merchantId);
   const options = await query.execute();
   if (options.length === 0) throw new TallyError('not_found', `No invoice ${input.invoiceId}.`);
+  const payable = new Set([DEVNET_NETWORK, ...(input.bitcoinRpcUrl ? ['bitcoin-regtest'] : [])]);
   const option = input.optionId
     ? options.find((o) => o.id === input.optionId)
-    : options.find((o) => o.network === DEVNET_NETWORK);
-  if (!option || option.network !== DEVNET_NETWORK) {
-    throw new TallyError('invalid_state', `The invoice has no ${DEVNET_NETWORK} option to pay.`, {
-      issues: [{ path: 'option_id', message: `must name an option on ${DEVNET_NETWORK}` }],
-    });
+    : (options.find((o) => o.network === DEVNET_NETWORK) ?? options.find((o) => payable.has(o.network)));
+  if (!option || !payable.has(option.network)) {
+    throw new TallyError(
+      'invalid_state',
+      `The invoice has no option on ${[...payable].join(' or ')} to pay.`,
+      {
+        issues: [{ path: 'option_id', message: `must name an option on ${[...payable].join(' or ')}` }],
+      },
+    );
   }
   if (!input.rpcUrl) {
     throw new TallyError(
@@ -55,7 +69,9 @@ export async function payInvoiceOnDevnet(
   const amount = unitsFromDb(option.amount_due);
   const rpc = new EvmRpc({ urls: [input.rpcUrl] });
   let txid: string;
-  if (asset.contract === null) {
+  if (option.network === 'bitcoin-regtest' && input.bitcoinRpcUrl) {
+    txid = await payBitcoinOnDevnet(input.bitcoinRpcUrl, option.address, amount);
+  } else if (asset.contract === null) {
     txid = (await sendNative(rpc, DEV_ACCOUNTS.customer, option.address, amount)).hash;
   } else {
     await mint(rpc, asset.contract, DEV_ACCOUNTS.customer, amount);
@@ -68,6 +84,6 @@ export async function payInvoiceOnDevnet(
     asset: option.asset,
     amount_base_units: amount.toString(),
     txid,
-    from: DEV_ACCOUNTS.customer,
+    from: option.network === 'bitcoin-regtest' ? await devCustomerBtcAddress() : DEV_ACCOUNTS.customer,
   };
 }

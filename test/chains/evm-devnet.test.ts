@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { findBtcd } from '../../src/dev/bitcoin-devnet.ts';
 import { startGateway } from '../../src/server.ts';
 import { freshSqlite } from '../helpers/databases.ts';
 import { createHarness } from '../helpers/harness.ts';
@@ -58,10 +59,10 @@ describe('dev mode: npm start runs a complete local devnet', () => {
     // biome-ignore lint/suspicious/noExplicitAny: tests read the JSON loosely; assertions check it.
     return { status: res.status, body: (await res.json()) as any };
   };
-  const invoice = async (asset: string, amount: string) => {
+  const invoice = async (asset: string, amount: string, network = 'evm-devnet') => {
     const res = await api('POST', '/v1/invoices', {
       price: { amount, currency: asset },
-      payment_options: [{ asset, network: 'evm-devnet' }],
+      payment_options: [{ asset, network }],
     });
     expect(res.status).toBe(201);
     return res.body as { id: string; status: string };
@@ -109,6 +110,16 @@ describe('dev mode: npm start runs a complete local devnet', () => {
     expect(paid.amount_base_units).toBe('250000000000000000');
     const body = await waitForStatus(inv.id, 'paid');
     expect(body.payments[0].txid).toBe(paid.txid);
+  }, 40_000);
+
+  it('Bitcoin regtest is in the devnet when btcd is installed (npm test installs it): BTC paid too', async () => {
+    expect(findBtcd(), 'btcd missing: run bash scripts/install-btcd.sh').not.toBeNull();
+    const inv = await invoice('BTC', '0.001', 'bitcoin-regtest');
+    const paid = await api('POST', `/v1/dev/invoices/${inv.id}/pay`);
+    expect(paid.status).toBe(200);
+    expect(paid.body).toMatchObject({ network: 'bitcoin-regtest', amount_base_units: '100000' });
+    const body = await waitForStatus(inv.id, 'paid');
+    expect(body.payments[0].txid).toBe(paid.body.txid);
   }, 40_000);
 });
 

@@ -28,7 +28,8 @@ export const devRoutes = [
       payInvoiceOnDevnet(ctx.tally, {
         invoiceId: params.id,
         merchantId: ctx.principal.merchantId,
-        rpcUrl: ctx.tally.devnetRpcUrl ?? null,
+        rpcUrl: ctx.tally.devnet?.rpcUrl ?? null,
+        bitcoinRpcUrl: ctx.tally.devnet?.bitcoinRpcUrl ?? null,
         ...(query.option_id ? { optionId: query.option_id } : {}),
       }),
   }),
