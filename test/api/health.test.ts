@@ -32,10 +32,10 @@ describe.each(DATABASES)('health and metrics on $name', ({ name, fresh }) => {
     expect(res.body).toEqual({ status: 'ok' });
   });
 
-  it('GET /readyz is 200 and names the database', async () => {
+  it('GET /readyz is 200 and names the database (no chain watcher configured: no chains)', async () => {
     const res = await h.request('GET', '/readyz', { token: null });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ready', database: name });
+    expect(res.body).toEqual({ status: 'ready', database: name, chains: [] });
   });
 
   it('GET /metrics is Prometheus text counting requests by route, method and status', async () => {

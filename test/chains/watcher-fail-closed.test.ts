@@ -21,6 +21,7 @@ function scriptedNode(status: NodeStatus, hashAt: (height: number) => string | n
       throw new Error('no block should be read');
     },
     mempoolTxids: async () => [],
+    transactions: async () => [],
     transaction: async () => null,
   } as unknown as BitcoinNode;
 }
