@@ -23,7 +23,13 @@ export type IdPrefix =
   | 'obs'
   | 'whe'
   | 'whd'
-  | 'wha';
+  | 'wha'
+  | 'ltx'
+  | 'len'
+  | 'ref'
+  | 'mov'
+  | 'stb'
+  | 'rec';
 
 let lastTime = 0;
 let lastRandom = new Uint8Array(10);

@@ -4,6 +4,7 @@ import { findAsset } from '../core/registry.ts';
 import type { DialectName } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
 import { flag, isFlagSet, iso, toDate, toDateOrNull } from '../db/values.ts';
+import { bookInvoice } from '../ledger/book.ts';
 import { addTransitionEffects, emptyEffects, eventRow, insertEffects } from './effect-rows.ts';
 import type { Fact } from './facts.ts';
 import type { Policy } from './policy.ts';
@@ -143,6 +144,9 @@ export async function persistTransition(
   const rows = emptyEffects();
   addTransitionEffects(rows, after, result, now);
   await insertEffects(trx, rows);
+  // The books follow the records in the same transaction: a payment settled, reorged or refunded
+  // is booked (or reversed) with the transition that says so (docs/decisions/0009).
+  await bookInvoice(trx, before, after, fact.id, now);
   return after;
 }
 

@@ -1,0 +1,27 @@
+import { formatAmount } from '../core/money.ts';
+import { currencyDecimals } from '../core/registry.ts';
+import { parsePositiveDecimal } from '../rates/decimal.ts';
+
+/**
+ * The fiat value of a crypto amount at an invoice option's locked rate, as a decimal string in the
+ * price currency, rounded half away from zero to the currency's minor unit. Exact bigint
+ * arithmetic; null when no rate applies (a misdirected asset, or an unknown currency). When the
+ * invoice is priced in the asset itself the value is the amount.
+ */
+export function fiatValue(
+  amount: bigint,
+  asset: { code: string; decimals: number; rate: string | null },
+  currency: string,
+): string | null {
+  const places = currencyDecimals(currency);
+  if (places === undefined) return null;
+  if (asset.code === currency) return formatAmount(amount, asset.decimals);
+  const rate = asset.rate === null ? null : parsePositiveDecimal(asset.rate);
+  if (!rate) return null;
+  const negative = amount < 0n;
+  const magnitude = negative ? -amount : amount;
+  const numerator = magnitude * rate.units * 10n ** BigInt(places) * 2n;
+  const denominator = 10n ** BigInt(rate.scale + asset.decimals);
+  const rounded = (numerator / denominator + 1n) / 2n;
+  return formatAmount(negative ? -rounded : rounded, places);
+}
