@@ -9,6 +9,9 @@ if [ -z "${TALLY_TEST_PG_ADMIN_URL_SET_BY_USER:-}" ]; then bash scripts/ensure-p
 # A real btcd for the Bitcoin tests: pinned, built once into the user's Go bin (scripts/install-btcd.sh).
 TALLY_TEST_BTCD="$(bash scripts/install-btcd.sh | tail -n 1)"
 export TALLY_TEST_BTCD
+# Debian's Chromium for the browser tests (test/web/): installed once, pinned (scripts/install-chromium.sh).
+TALLY_CHROMIUM="$(bash scripts/install-chromium.sh | tail -n 1)"
+export TALLY_CHROMIUM
 
 echo "== type check"; npx tsc --noEmit
 echo "== lint"; npx biome check .

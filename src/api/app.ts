@@ -4,6 +4,7 @@ import { hasScope } from '../auth/scopes.ts';
 import type { ChainStatus } from '../chains/chain-status.ts';
 import type { Tally } from '../context.ts';
 import { TallyError, validationError } from '../core/errors.ts';
+import { registerWeb } from '../web/register.ts';
 import { registerChainMetrics } from './chain-metrics.ts';
 import { mapError } from './error-mapper.ts';
 import { readIdempotencyKey, requestHash, storeResponse, withIdempotency } from './idempotency.ts';
@@ -137,6 +138,8 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
     });
   }
 
+  // The hosted checkout (/pay/…) and the dashboard (/dashboard/…): src/web/.
+  registerWeb(server, tally);
   server.get('/openapi.json', async () => buildOpenApi(ALL_ROUTES));
   server.get('/healthz', async () => ({ status: 'ok' }));
   server.get('/readyz', async (_request, reply) => {

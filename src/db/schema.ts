@@ -254,6 +254,64 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
+/** Dashboard and audit tables (migration 0008). */
+export interface UserCredentialsTable {
+  user_id: string;
+  /** scrypt$N$r$p$salt$hash (src/auth/passwords.ts). */
+  password_hash: string;
+  updated_at: Time;
+}
+export interface UserSessionsTable {
+  /** SHA-256 (hex) of the cookie secret. */
+  id: string;
+  user_id: string;
+  merchant_id: string;
+  csrf_token: string;
+  created_at: Time;
+  last_seen_at: Time;
+  expires_at: Time;
+  revoked_at: Time | null;
+}
+export interface LoginAttemptsTable {
+  id: string;
+  email: string;
+  ip: string;
+  succeeded: Flag;
+  created_at: Time;
+}
+export interface InvoiceNotesTable {
+  id: string;
+  merchant_id: string;
+  invoice_id: string;
+  /** review | evidence | escalation | top_up_request | overpayment_approval | link_shared */
+  kind: string;
+  body: string;
+  exception_id: string | null;
+  user_id: string;
+  created_at: Time;
+}
+export interface AuditLogTable {
+  seq: BigIntColumn;
+  merchant_id: string | null;
+  actor_kind: string;
+  actor_id: string;
+  actor_label: string;
+  action: string;
+  target_kind: string | null;
+  target_id: string | null;
+  reason: string | null;
+  details: string;
+  /** ISO-8601 text on both databases: the hash covers this exact string. */
+  created_at: string;
+  prev_hash: string;
+  hash: string;
+}
+export interface AuditChainHeadTable {
+  name: string;
+  seq: BigIntColumn;
+  hash: string;
+}
+
 export interface Schema {
   merchants: MerchantsTable;
   api_keys: ApiKeysTable;
@@ -275,4 +333,10 @@ export interface Schema {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  user_credentials: UserCredentialsTable;
+  user_sessions: UserSessionsTable;
+  login_attempts: LoginAttemptsTable;
+  invoice_notes: InvoiceNotesTable;
+  audit_log: AuditLogTable;
+  audit_chain_head: AuditChainHeadTable;
 }

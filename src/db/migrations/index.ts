@@ -5,6 +5,7 @@ import * as m0003 from './0003_wallet_key_fingerprint.ts';
 import * as m0004 from './0004_chain_watch.ts';
 import * as m0005 from './0005_wallet_gap.ts';
 import * as m0006 from './0006_webhooks.ts';
+import * as m0008 from './0008_dashboard.ts';
 import * as m0009 from './0009_money.ts';
 import type { ColumnTypes } from './column-types.ts';
 
@@ -20,5 +21,6 @@ export const MIGRATIONS: Record<string, ForwardMigration> = {
   '0004_chain_watch': m0004,
   '0005_wallet_gap': m0005,
   '0006_webhooks': m0006,
+  '0008_dashboard': m0008,
   '0009_money': m0009,
 };
