@@ -59,7 +59,8 @@ function benchLogMatching(): Row[] {
     watched.push(address);
     watchSet.add(`0x${address}`, { optionId: `opt_${i}`, network: 'polygon', asset: 'USDC' });
   }
-  const usdc = (findAsset('USDC', 'polygon')?.contract as string).toLowerCase();
+  const usdc = findAsset('USDC', 'polygon')?.contract?.toLowerCase();
+  if (!usdc) throw new Error('the registry has no USDC on polygon');
   const tokens = new Map(
     listAssets()
       .filter((a) => a.network === 'polygon' && a.contract)
