@@ -177,7 +177,7 @@ export function toChecksumAddress(hexLower: string): string {
 const TEST_VERSIONS = { public: 0x043587cf, private: 0x04358394 };
 
 /** @scure/bip32 checks version bytes: test-network keys need the tpub pair. */
-function hdKey(xpub: string): HDKey {
+export function hdKey(xpub: string): HDKey {
   const parsed = parseExtendedPublicKey(xpub);
   return parsed.testnet
     ? HDKey.fromExtendedKey(parsed.normalized, TEST_VERSIONS)

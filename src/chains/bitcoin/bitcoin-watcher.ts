@@ -1,6 +1,8 @@
 import type { Transaction } from 'kysely';
 import type { Tally } from '../../context.ts';
 import type { Schema } from '../../db/schema.ts';
+import { recordMovement } from '../../settlement/record-movement.ts';
+import { unspentPaymentOutpoints } from '../../settlement/unspent-outpoints.ts';
 import type { ChainStatus } from '../chain-status.ts';
 import type { BitcoinNode } from './bitcoin-node.ts';
 import {
@@ -8,6 +10,7 @@ import {
   forgetWatchedTx,
   loadWatchedTxs,
   markMissing,
+  outpoint,
   type ProcessedBlock,
   recentBlocks,
   recordBlock,
@@ -16,6 +19,7 @@ import {
 } from './chain-store.ts';
 import { type Detection, detect } from './detect.ts';
 import {
+  firstSeenInBlock,
   type Inclusion,
   recordOutputs,
   refreshConfirmations,
@@ -55,6 +59,8 @@ export class BitcoinWatcher {
   private readonly watchSet: WatchSet;
   private watched = new Map<string, WatchedTx>();
   private spentBy = new Map<string, string>();
+  /** Outpoints of recorded payments not yet spent: a transaction spending one is an outgoing movement. */
+  private owned = new Set<string>();
   private mempoolSeen = new Set<string>();
   /** Mempool transactions signalling replaceability themselves or through an unconfirmed parent. */
   private mempoolRbf = new Set<string>();
@@ -128,6 +134,7 @@ export class BitcoinWatcher {
     if (this.state.nodeHeight === null) {
       await node.checkGenesis();
       await this.reloadWatchedTxs();
+      this.owned = await unspentPaymentOutpoints(this.tally.database.db, this.network);
     }
     const tip = await node.status();
     this.state.nodeHeight = tip.height;
@@ -207,7 +214,7 @@ export class BitcoinWatcher {
   }
 
   private async processBlock(height: number, block: BitcoinBlock): Promise<void> {
-    const detection = detect(block.transactions, this.watchSet, this.spentBy);
+    const detection = detect(block.transactions, this.watchSet, this.spentBy, this.owned);
     const at: Inclusion = {
       hash: block.hash,
       height,
@@ -217,6 +224,14 @@ export class BitcoinWatcher {
     };
     await this.tally.database.write(async (trx) => {
       await this.applyDetection(trx, detection, at, 'double_spent');
+      // Movements are booked when mined (a mempool spend can still be replaced by the merchant).
+      const seenAt = firstSeenInBlock(at, this.tally.clock.now());
+      for (const spend of detection.spends)
+        await recordMovement(this.tally, trx, this.network, spend.tx, spend.outpoints, {
+          hash: block.hash,
+          height,
+          seenAt,
+        });
       await refreshConfirmations(this.tally, trx, this.network, height);
       await recordBlock(
         trx,
@@ -225,6 +240,7 @@ export class BitcoinWatcher {
         this.tally.clock.now(),
       );
     });
+    for (const spend of detection.spends) for (const point of spend.outpoints) this.owned.delete(point);
     for (const tx of block.transactions) {
       this.mempoolSeen.delete(tx.txid);
       this.mempoolRbf.delete(tx.txid);
@@ -256,6 +272,7 @@ export class BitcoinWatcher {
     }
     for (const { tx, outputs } of detection.payments) {
       await recordOutputs(this.tally, trx, this.network, tx, outputs, at, this.signalsRbf(tx));
+      for (const o of outputs) this.owned.add(outpoint(tx.txid, o.outputIndex));
       await upsertWatchedTx(trx, this.network, tx, at ? { hash: at.hash, height: at.height } : null, now);
     }
   }

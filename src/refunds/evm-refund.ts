@@ -1,0 +1,43 @@
+import type { Tally } from '../context.ts';
+import { unitsFromDb } from '../core/money.ts';
+import type { RefundsTable } from '../db/schema-money.ts';
+import { iso } from '../db/values.ts';
+import { buildEvmTransfer, evmRpcFor } from './evm-transfer.ts';
+import { loadRefund, serializeRefund } from './refund-rows.ts';
+
+/**
+ * The unsigned EIP-1559 refund from the invoice's address. Completion is NOT detected yet: the EVM
+ * watcher (src/chains/evm/) reports transfers to watched addresses only, not transfers from them,
+ * so an EVM refund stays `approved` with its transaction until that exists (docs/decisions/0009).
+ */
+export async function buildEvmRefund(tally: Tally, refund: RefundsTable) {
+  const option = await tally.database.db
+    .selectFrom('payment_options')
+    .select(['address'])
+    .where('id', '=', refund.option_id)
+    .executeTakeFirstOrThrow();
+  const amount = unitsFromDb(refund.amount);
+  const transfer = await buildEvmTransfer(evmRpcFor(tally, refund.network), {
+    network: refund.network,
+    asset: refund.asset,
+    from: option.address,
+    to: refund.destination as string,
+    amount,
+    // A native refund of everything at the address pays its gas from the refund itself.
+    gasFromAmount: refund.kind === 'full',
+  });
+  await tally.database.write((trx) =>
+    trx
+      .updateTable('refunds')
+      .set({
+        unsigned_tx: JSON.stringify(transfer),
+        fee_estimate: transfer.gas_needed,
+        send_amount: transfer.amount,
+        updated_at: iso(tally.clock.now()),
+      })
+      .where('id', '=', refund.id)
+      .where('status', '=', 'approved')
+      .execute(),
+  );
+  return serializeRefund(await loadRefund(tally.database.db, refund.merchant_id, refund.id));
+}

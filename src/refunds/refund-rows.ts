@@ -1,0 +1,52 @@
+import type { Kysely, Transaction } from 'kysely';
+import { TallyError } from '../core/errors.ts';
+import { formatAmount, unitsFromDb } from '../core/money.ts';
+import { findAsset } from '../core/registry.ts';
+import type { Schema } from '../db/schema.ts';
+import type { RefundsTable } from '../db/schema-money.ts';
+import { toDate, toDateOrNull } from '../db/values.ts';
+
+type Db = Kysely<Schema> | Transaction<Schema>;
+
+/** Refunds still holding part of the invoice's refundable money. */
+export const OPEN_REFUND_STATUSES = ['awaiting_destination', 'pending_approval', 'approved'] as const;
+
+export async function loadRefund(db: Db, merchantId: string, id: string): Promise<RefundsTable> {
+  const row = await db
+    .selectFrom('refunds')
+    .selectAll()
+    .where('id', '=', id)
+    .where('merchant_id', '=', merchantId)
+    .executeTakeFirst();
+  if (!row) throw new TallyError('not_found', `No refund ${id}.`);
+  return row;
+}
+
+export function serializeRefund(r: RefundsTable) {
+  const decimals = findAsset(r.asset, r.network)?.decimals ?? 0;
+  const amount = (v: string | null) => (v === null ? null : formatAmount(unitsFromDb(v), decimals));
+  const unsigned = r.unsigned_tx ? (JSON.parse(r.unsigned_tx) as Record<string, unknown>) : null;
+  return {
+    id: r.id,
+    object: 'refund' as const,
+    invoice_id: r.invoice_id,
+    kind: r.kind,
+    status: r.status,
+    asset: r.asset,
+    network: r.network,
+    amount: amount(r.amount),
+    amount_base_units: r.amount,
+    destination: r.destination,
+    reason: r.reason,
+    requested_by: r.requested_by,
+    approved_by: r.approved_by,
+    approval_reason: r.approval_reason,
+    unsigned_transaction: unsigned,
+    fee_estimate: amount(r.fee_estimate),
+    txid: r.txid,
+    fee: amount(r.fee),
+    created_at: toDate(r.created_at).toISOString(),
+    approved_at: toDateOrNull(r.approved_at)?.toISOString() ?? null,
+    completed_at: toDateOrNull(r.completed_at)?.toISOString() ?? null,
+  };
+}

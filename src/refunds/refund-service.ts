@@ -1,0 +1,237 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Tally } from '../context.ts';
+import { TallyError, validationError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { parseAmount, unitsFromDb } from '../core/money.ts';
+import { toPage } from '../core/pagination.ts';
+import '../db/schema-money.ts';
+import { iso } from '../db/values.ts';
+import { loadInvoice } from '../invoices/invoice-store.ts';
+import type { InvoiceRecord } from '../invoices/record.ts';
+import { validateDestination } from './destination.ts';
+import { loadRefund, OPEN_REFUND_STATUSES, serializeRefund } from './refund-rows.ts';
+
+/** Statuses the transition table lets a refund leave from (docs/transition-table.md, REFUND). */
+const REFUNDABLE = new Set([
+  'underpaid',
+  'paid',
+  'overpaid',
+  'late_paid',
+  'expired',
+  'cancelled',
+  'failed',
+  'partially_refunded',
+]);
+
+export interface RefundRequest {
+  kind: 'full' | 'partial' | 'excess';
+  /** Required for partial: a decimal string in the asset. */
+  amount?: string | undefined;
+  destination?: string | undefined;
+  reason: string;
+  /** Ask the customer for the address through a link instead of giving one. */
+  customer_link?: boolean | undefined;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** Credited money not removed, minus what is refunded or promised to open refunds. */
+async function refundable(tally: Tally, invoice: InvoiceRecord) {
+  const option = invoice.options.find((o) => o.id === invoice.selectedOptionId);
+  if (!option)
+    throw new TallyError(
+      'invalid_state',
+      'Nothing was received on this invoice; there is nothing to refund.',
+    );
+  const received = invoice.payments
+    .filter((p) => p.credited && !p.removed)
+    .reduce((s, p) => s + p.amount, 0n);
+  const open = await tally.database.db
+    .selectFrom('refunds')
+    .select('amount')
+    .where('invoice_id', '=', invoice.id)
+    .where('status', 'in', [...OPEN_REFUND_STATUSES])
+    .execute();
+  const promised = open.reduce((s, r) => s + unitsFromDb(r.amount), 0n);
+  const available = received - invoice.refundedAmount - promised;
+  const excess = received - option.amountDue - invoice.refundedAmount - promised;
+  return { option, available, excess };
+}
+
+/**
+ * Records a refund request: full (everything still refundable), partial (an amount), or the
+ * excess of an overpayment. Nothing moves yet: an approver with the admin role must approve it
+ * with a reason, and only then is an unsigned transaction built for the merchant's signer.
+ */
+export async function requestRefund(
+  tally: Tally,
+  merchantId: string,
+  requestedBy: string,
+  invoiceId: string,
+  input: RefundRequest,
+) {
+  const invoice = await loadInvoice(tally.database.db, tally.database.dialect, merchantId, invoiceId);
+  if (!invoice) throw new TallyError('not_found', `No invoice ${invoiceId}.`);
+  if (!REFUNDABLE.has(invoice.status))
+    throw new TallyError('invalid_state', `An invoice that is ${invoice.status} cannot be refunded.`);
+  const { option, available, excess } = await refundable(tally, invoice);
+  let amount: bigint;
+  if (input.kind === 'full') amount = available;
+  else if (input.kind === 'excess') {
+    if (excess <= 0n)
+      throw new TallyError('invalid_state', 'The invoice has no unrefunded excess over its amount due.');
+    amount = excess;
+  } else {
+    if (input.amount === undefined)
+      throw validationError([{ path: 'amount', message: 'is required for a partial refund' }]);
+    amount = parseAmount(input.amount, option.decimals, 'amount');
+    if (amount === 0n) throw validationError([{ path: 'amount', message: 'must be greater than zero' }]);
+  }
+  if (amount <= 0n)
+    throw new TallyError(
+      'invalid_state',
+      'Everything received is already refunded or promised to open refunds.',
+    );
+  if (amount > available)
+    throw validationError([{ path: 'amount', message: `exceeds the refundable ${available} base units` }]);
+  if (input.destination !== undefined && input.customer_link)
+    throw validationError([
+      { path: 'customer_link', message: 'give a destination or ask for a link, not both' },
+    ]);
+  if (input.destination === undefined && !input.customer_link)
+    throw validationError([{ path: 'destination', message: 'is required unless customer_link is true' }]);
+  const destination =
+    input.destination === undefined ? null : validateDestination(input.destination, option.network);
+  const token = input.customer_link ? `rfl_${randomBytes(24).toString('base64url')}` : null;
+  const now = tally.clock.now();
+  const row = {
+    id: newId('ref'),
+    merchant_id: merchantId,
+    invoice_id: invoiceId,
+    option_id: option.id,
+    kind: input.kind,
+    amount: amount.toString(),
+    asset: option.asset,
+    network: option.network,
+    destination,
+    status: destination === null ? 'awaiting_destination' : 'pending_approval',
+    reason: input.reason,
+    requested_by: requestedBy,
+    approved_by: null,
+    approval_reason: null,
+    link_token_hash: token ? hashToken(token) : null,
+    unsigned_tx: null,
+    fee_estimate: null,
+    send_amount: null,
+    txid: null,
+    fee: null,
+    created_at: iso(now),
+    approved_at: null,
+    completed_at: null,
+    updated_at: iso(now),
+  };
+  await tally.database.write((trx) => trx.insertInto('refunds').values(row).execute());
+  // The token is shown once; only its hash is stored, like an API key's secret.
+  return { ...serializeRefund(row), customer_link_token: token };
+}
+
+/** The customer, holding the link's token, gives the address to refund to (validated for the network). */
+export async function setRefundDestination(tally: Tally, token: string, destination: string) {
+  const row = await tally.database.db
+    .selectFrom('refunds')
+    .selectAll()
+    .where('link_token_hash', '=', hashToken(token))
+    .executeTakeFirst();
+  if (!row) throw new TallyError('not_found', 'No such refund link.');
+  if (row.status !== 'awaiting_destination')
+    throw new TallyError('invalid_state', 'This refund already has its destination.');
+  const address = validateDestination(destination, row.network);
+  const now = iso(tally.clock.now());
+  const changed = await tally.database.write((trx) =>
+    trx
+      .updateTable('refunds')
+      .set({ destination: address, status: 'pending_approval', updated_at: now })
+      .where('id', '=', row.id)
+      .where('status', '=', 'awaiting_destination')
+      .executeTakeFirst(),
+  );
+  if (Number(changed.numUpdatedRows) !== 1)
+    throw new TallyError('invalid_state', 'The refund changed meanwhile.');
+  return {
+    id: row.id,
+    status: 'pending_approval',
+    destination: address,
+    asset: row.asset,
+    network: row.network,
+  };
+}
+
+/**
+ * Approval by role: the route requires the admin scope, the approver must not be the key that
+ * asked (four eyes), and the reason is stored with who approved.
+ */
+export async function approveRefund(
+  tally: Tally,
+  merchantId: string,
+  approver: string,
+  refundId: string,
+  reason: string,
+) {
+  const row = await loadRefund(tally.database.db, merchantId, refundId);
+  if (row.status !== 'pending_approval')
+    throw new TallyError('invalid_state', `The refund is ${row.status}; only a pending one can be approved.`);
+  if (row.requested_by === approver)
+    throw new TallyError(
+      'forbidden',
+      'The key that requested a refund cannot approve it; ask another admin.',
+    );
+  const now = iso(tally.clock.now());
+  await tally.database.write(async (trx) => {
+    const changed = await trx
+      .updateTable('refunds')
+      .set({
+        status: 'approved',
+        approved_by: approver,
+        approval_reason: reason,
+        approved_at: now,
+        updated_at: now,
+      })
+      .where('id', '=', refundId)
+      .where('status', '=', 'pending_approval')
+      .executeTakeFirst();
+    if (Number(changed.numUpdatedRows) !== 1)
+      throw new TallyError('invalid_state', 'The refund changed meanwhile.');
+  });
+  return serializeRefund(await loadRefund(tally.database.db, merchantId, refundId));
+}
+
+export async function cancelRefund(tally: Tally, merchantId: string, refundId: string) {
+  const row = await loadRefund(tally.database.db, merchantId, refundId);
+  if (!(OPEN_REFUND_STATUSES as readonly string[]).includes(row.status))
+    throw new TallyError('invalid_state', `The refund is ${row.status}.`);
+  await tally.database.write((trx) =>
+    trx
+      .updateTable('refunds')
+      .set({ status: 'cancelled', updated_at: iso(tally.clock.now()) })
+      .where('id', '=', refundId)
+      .where('status', '=', row.status)
+      .execute(),
+  );
+  return serializeRefund(await loadRefund(tally.database.db, merchantId, refundId));
+}
+
+export async function listRefunds(
+  tally: Tally,
+  merchantId: string,
+  params: { limit: number; startingAfter?: string | undefined; invoiceId?: string | undefined },
+) {
+  let q = tally.database.read
+    .selectFrom('refunds')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .orderBy('id', 'desc')
+    .limit(params.limit + 1);
+  if (params.startingAfter) q = q.where('id', '<', params.startingAfter);
+  if (params.invoiceId) q = q.where('invoice_id', '=', params.invoiceId);
+  return toPage(await q.execute(), params.limit, serializeRefund);
+}
