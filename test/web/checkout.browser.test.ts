@@ -52,6 +52,7 @@ describe('checkout page in Chromium', () => {
     const loadMs = Date.now() - started;
     await expect.poll(() => page.locator('#countdown').textContent()).toMatch(/^\d\d:\d\d$/);
     expect(await page.locator('h1').textContent()).toBe('Corner Bookshop');
+    expect(await page.locator('.price').textContent()).toBe('12.50 USD');
     expect(await page.locator('#state-title').textContent()).toBe('Waiting for payment');
     expect(await page.locator('#network').textContent()).toBe('Local EVM devnet (anvil)');
     expect(await page.locator('.network .warn').first().textContent()).toContain(

@@ -75,6 +75,9 @@ export async function up(db: Kysely<unknown>, t: ColumnTypes): Promise<void> {
     .columns(['merchant_id', 'kind', 'id'])
     .execute();
 
+  // Dashboard search by transaction hash on any network (payments_tx leads with the network).
+  await db.schema.createIndex('payments_txid').on('payments').column('txid').execute();
+
   await db.schema
     .createTable('audit_log')
     .addColumn('seq', 'integer', (c) => c.primaryKey())

@@ -1,3 +1,4 @@
+import { formatPrice } from '../format.ts';
 import { html, raw } from '../html.ts';
 import { en } from '../i18n/en.ts';
 import { page } from '../layout.ts';
@@ -27,7 +28,7 @@ export function renderCheckout(data: CheckoutData, chosenOptionId: string | unde
   };
   const net = option ? networkName(option.network) : null;
   const body = html`<main id="checkout" data-status-url="/pay/${inv.id}/status.json" data-events-url="/pay/${inv.id}/events" data-now="${now.toISOString()}" data-msgs="${JSON.stringify(msgs)}" data-state="${JSON.stringify(state)}">
-<header><p class="muted">${t.payTo}</p><h1>${data.merchantName}</h1>${inv.merchant_order_id ? html`<p class="muted">${t.orderRef(inv.merchant_order_id)}</p>` : ''}<p class="price">${inv.price.amount} ${inv.price.currency}</p></header>
+<header><p class="muted">${t.payTo}</p><h1>${data.merchantName}</h1>${inv.merchant_order_id ? html`<p class="muted">${t.orderRef(inv.merchant_order_id)}</p>` : ''}<p class="price">${formatPrice(inv.price.amount, inv.price.currency, false)} ${inv.price.currency}</p></header>
 ${stateSection(state)}
 ${
   inv.payment_options.length > 1 && !inv.selected_option_id

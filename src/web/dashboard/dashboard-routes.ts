@@ -1,4 +1,162 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { listAudit } from '../../audit/audit-log.ts';
+import { verifyAudit } from '../../audit/verify-audit.ts';
+import type { SessionUser } from '../../auth/sessions.ts';
 import type { Tally } from '../../context.ts';
+import { TallyError } from '../../core/errors.ts';
+import { html } from '../html.ts';
+import { en } from '../i18n/en.ts';
+import { sendHtml } from '../respond.ts';
+import { type ActionForm, runAction } from './actions.ts';
+import { dashboardPage } from './dashboard-layout.ts';
+import { streamInvoiceCsv } from './export-csv.ts';
+import { checkCsrf, currentUser, requirePermission } from './guard.ts';
+import { renderInvoicePage } from './invoice-page.ts';
+import { registerLogin } from './login-routes.ts';
+import { invoiceTable, renderAudit, renderHome, renderSearch } from './pages.ts';
+import {
+  exceptionCountsByKind,
+  failedDeliveries,
+  INVOICE_QUEUES,
+  type InvoiceQueue,
+  invoiceQueue,
+  openExceptions,
+  PAGE_SIZE,
+  queueCounts,
+  refundQueue,
+  reviewQueue,
+} from './queues.ts';
+import { searchInvoices } from './search.ts';
+import { renderSettings } from './settings-page.ts';
+import { loadTimeline } from './timeline-data.ts';
 
-export function registerDashboard(_server: FastifyInstance, _tally: Tally): void {}
+type Query = Record<string, string | undefined>;
+const t = en.dashboard;
+
+/** The merchant operations UI: server-rendered pages behind a session (docs/decisions/0009). */
+export function registerDashboard(server: FastifyInstance, tally: Tally): void {
+  registerLogin(server, tally);
+
+  /** Runs a page for a signed-in user; a refused permission or bad input is a page, not a 500. */
+  const page =
+    (
+      handler: (
+        user: SessionUser,
+        request: FastifyRequest,
+        reply: FastifyReply,
+      ) => Promise<string | undefined>,
+    ) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const user = await currentUser(tally, request, reply);
+      if (!user) return reply;
+      try {
+        const body = await handler(user, request, reply);
+        return body === undefined ? reply : sendHtml(request, reply, body);
+      } catch (error) {
+        if (!(error instanceof TallyError) || error.status >= 500) throw error;
+        const text = error.code === 'forbidden' ? `${t.forbidden} ${error.message}` : error.message;
+        return sendHtml(
+          request,
+          reply,
+          dashboardPage(user, t.title, html``, { kind: 'error', text }),
+          error.status,
+        );
+      }
+    };
+
+  server.get<{ Querystring: Query }>(
+    '/dashboard',
+    page(async (user, request) => {
+      const q = request.query as Query;
+      const queue = q.queue && q.queue in t.queues ? q.queue : 'awaiting_payment';
+      const counts = await queueCounts(tally, user.merchantId);
+      let body = html``;
+      let next: string | null = null;
+      if (queue in INVOICE_QUEUES) {
+        const rows = await invoiceQueue(tally, user.merchantId, queue as InvoiceQueue, q.before);
+        body = invoiceTable(rows);
+        next = rows.length === PAGE_SIZE ? (rows.at(-1)?.id ?? null) : null;
+      } else if (queue === 'exceptions') {
+        const rows = await openExceptions(tally, user.merchantId, q.kind, q.before);
+        body = html`<table id="exceptions"><thead><tr><th>${t.columns.kind}</th><th>${t.columns.invoice}</th><th>${t.columns.created}</th></tr></thead><tbody>${rows.map((r) => html`<tr><td>${r.kind}</td><td><a href="/dashboard/invoices/${r.invoice_id}">${r.invoice_id}</a></td><td>${String(r.created_at)}</td></tr>`)}</tbody></table>`;
+        next = rows.length === PAGE_SIZE ? (rows.at(-1)?.id ?? null) : null;
+      } else if (queue === 'review') {
+        const rows = await reviewQueue(tally, user.merchantId);
+        body = html`<ul>${rows.map((r) => html`<li><a href="/dashboard/invoices/${r.invoice_id}">${r.invoice_id}</a> ${r.body}</li>`)}</ul>`;
+      } else if (queue === 'failed_webhooks') {
+        const rows = await failedDeliveries(tally, user.merchantId, q.before);
+        body = html`<table id="failed-webhooks"><thead><tr><th>${t.columns.event}</th><th>${t.columns.endpoint}</th><th>${t.columns.attempts}</th><th>${t.columns.lastError}</th></tr></thead><tbody>${rows.map((r) => html`<tr><td>${r.type}${r.invoice_id ? html` <a href="/dashboard/invoices/${r.invoice_id}">${r.invoice_id}</a>` : ''}</td><td><code>${r.url}</code></td><td>${r.attempts}</td><td>${r.last_error ?? r.last_status_code ?? ''}</td></tr>`)}</tbody></table>`;
+      } else if (queue === 'refunds') {
+        const rows = await refundQueue(tally, user.merchantId);
+        body = html`<p class="muted">${t.refundsNotYet}</p><ul>${rows.map((r) => html`<li><a href="/dashboard/invoices/${r.invoice_id}">${r.invoice_id}</a> ${r.kind} · ${r.resolved_reason ?? ''}</li>`)}</ul>`;
+      }
+      const kinds = queue === 'exceptions' ? await exceptionCountsByKind(tally, user.merchantId) : [];
+      return renderHome(user, { counts, queue, kind: q.kind, kinds, body, next });
+    }),
+  );
+
+  server.get<{ Querystring: Query }>(
+    '/dashboard/search',
+    page(async (user, request) => {
+      const query = String((request.query as Query).q ?? '');
+      return renderSearch(user, query, query ? await searchInvoices(tally, user.merchantId, query) : []);
+    }),
+  );
+
+  server.get<{ Params: { id: string }; Querystring: Query }>(
+    '/dashboard/invoices/:id',
+    page(async (user, request) => {
+      const { id } = request.params as { id: string };
+      const done = (request.query as Query).done;
+      const timeline = await loadTimeline(tally, user.merchantId, id);
+      return renderInvoicePage(
+        user,
+        timeline,
+        done ? { kind: 'flash', text: t.actionDone(t.actions[done] ?? done) } : undefined,
+      );
+    }),
+  );
+
+  server.post<{ Params: { id: string }; Body: ActionForm }>(
+    '/dashboard/invoices/:id/actions',
+    page(async (user, request, reply) => {
+      const body = (request.body ?? {}) as ActionForm;
+      checkCsrf(request, user, body);
+      const { id } = request.params as { id: string };
+      const action = await runAction(tally, user, id, body);
+      reply.redirect(`/dashboard/invoices/${encodeURIComponent(id)}?done=${action}`, 303);
+      return undefined;
+    }),
+  );
+
+  server.get<{ Querystring: Query }>(
+    '/dashboard/audit',
+    page(async (user, request) => {
+      requirePermission(user, 'read_audit');
+      const before = Number((request.query as Query).before);
+      const entries = await listAudit(tally.database.read, user.merchantId, {
+        limit: PAGE_SIZE,
+        before: Number.isSafeInteger(before) && before > 0 ? before : undefined,
+      });
+      const next = entries.length === PAGE_SIZE ? (entries.at(-1)?.seq ?? null) : null;
+      return renderAudit(user, entries, await verifyAudit(tally.database.read), next);
+    }),
+  );
+
+  server.get(
+    '/dashboard/settings',
+    page(async (user) => {
+      requirePermission(user, 'settings_read');
+      return renderSettings(tally, user);
+    }),
+  );
+
+  server.get(
+    '/dashboard/export.csv',
+    page(async (user, _request, reply) => {
+      requirePermission(user, 'export');
+      await streamInvoiceCsv(tally, user, reply);
+      return undefined;
+    }),
+  );
+}

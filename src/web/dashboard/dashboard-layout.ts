@@ -1,0 +1,27 @@
+import type { SessionUser } from '../../auth/sessions.ts';
+import { type Html, html } from '../html.ts';
+import { en } from '../i18n/en.ts';
+import { page } from '../layout.ts';
+
+const t = en.dashboard;
+
+export function csrfField(user: SessionUser): Html {
+  return html`<input type="hidden" name="_csrf" value="${user.csrfToken}">`;
+}
+
+/** Every signed-in page: who is signed in, the navigation, sign-out (a POST with its token). */
+export function dashboardPage(
+  user: SessionUser,
+  title: string,
+  body: Html,
+  notice?: { kind: 'flash' | 'error'; text: string },
+): string {
+  return page({
+    title: `${title} · ${t.title}`,
+    bodyClass: 'dash',
+    script: 'dashboard.js',
+    body: html`<header><nav aria-label="Main"><a href="/dashboard">${t.nav.queues}</a><a href="/dashboard/search">${t.nav.search}</a><a href="/dashboard/audit">${t.nav.audit}</a><a href="/dashboard/settings">${t.nav.settings}</a></nav>
+<form class="inline" method="post" action="/dashboard/logout">${csrfField(user)}<span class="muted">${t.signedInAs(user.email, user.role)}</span> <button type="submit">${t.signOut}</button></form></header>
+<main><h1>${title}</h1>${notice ? html`<p class="${notice.kind}" role="${notice.kind === 'error' ? 'alert' : 'status'}">${notice.text}</p>` : ''}${body}</main>`,
+  });
+}

@@ -1,0 +1,162 @@
+import type { Tally } from '../../context.ts';
+import { toDate } from '../../db/values.ts';
+import { formatPrice } from '../format.ts';
+
+/**
+ * The operational queues (the seeds' "what needs a person now"). Each is a keyset page (newest
+ * first, `before` = the last id shown) over an indexed column set, so a queue stays fast however
+ * many invoices exist.
+ */
+export const INVOICE_QUEUES = {
+  awaiting_payment: ['created', 'awaiting_payment'],
+  detected: ['detected', 'confirming'],
+  paid_unfulfilled: ['paid', 'overpaid', 'late_paid'],
+} as const;
+export type InvoiceQueue = keyof typeof INVOICE_QUEUES;
+export const PAGE_SIZE = 50;
+
+export interface InvoiceRow {
+  id: string;
+  order: string | null;
+  status: string;
+  amount: string;
+  currency: string;
+  created: string;
+}
+
+export async function invoiceQueue(
+  tally: Tally,
+  merchantId: string,
+  queue: InvoiceQueue,
+  before?: string,
+): Promise<InvoiceRow[]> {
+  let q = tally.database.read
+    .selectFrom('invoices')
+    .select(['id', 'merchant_order_id', 'status', 'price_amount', 'price_currency', 'created_at'])
+    .where('merchant_id', '=', merchantId)
+    .where('status', 'in', [...INVOICE_QUEUES[queue]])
+    .orderBy('id', 'desc')
+    .limit(PAGE_SIZE);
+  if (queue === 'paid_unfulfilled') q = q.where('fulfilled_at', 'is', null);
+  if (before) q = q.where('id', '<', before);
+  return (await q.execute()).map(toInvoiceRow);
+}
+
+export function toInvoiceRow(r: {
+  id: string;
+  merchant_order_id: string | null;
+  status: string;
+  price_amount: string;
+  price_currency: string;
+  created_at: string | Date;
+}): InvoiceRow {
+  return {
+    id: r.id,
+    order: r.merchant_order_id,
+    status: r.status,
+    amount: formatPrice(r.price_amount, r.price_currency),
+    currency: r.price_currency,
+    created: toDate(r.created_at).toISOString(),
+  };
+}
+
+export async function queueCounts(tally: Tally, merchantId: string): Promise<Record<string, number>> {
+  const db = tally.database.read;
+  const counts: Record<string, number> = {};
+  for (const [queue, statuses] of Object.entries(INVOICE_QUEUES)) {
+    let q = db
+      .selectFrom('invoices')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('merchant_id', '=', merchantId)
+      .where('status', 'in', [...statuses]);
+    if (queue === 'paid_unfulfilled') q = q.where('fulfilled_at', 'is', null);
+    counts[queue] = Number((await q.executeTakeFirstOrThrow()).n);
+  }
+  const one = async (p: Promise<{ n: string | number | bigint }>) => Number((await p).n);
+  counts.exceptions = await one(
+    db
+      .selectFrom('exceptions')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('merchant_id', '=', merchantId)
+      .where('status', '=', 'open')
+      .executeTakeFirstOrThrow(),
+  );
+  counts.review = (await reviewQueue(tally, merchantId)).length;
+  counts.failed_webhooks = await one(
+    db
+      .selectFrom('webhook_deliveries')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('merchant_id', '=', merchantId)
+      .where('status', '=', 'failed')
+      .executeTakeFirstOrThrow(),
+  );
+  counts.refunds = (await refundQueue(tally, merchantId)).length;
+  return counts;
+}
+
+export async function exceptionCountsByKind(tally: Tally, merchantId: string) {
+  const rows = await tally.database.read
+    .selectFrom('exceptions')
+    .select(['kind', (eb) => eb.fn.countAll().as('n')])
+    .where('merchant_id', '=', merchantId)
+    .where('status', '=', 'open')
+    .groupBy('kind')
+    .orderBy('kind')
+    .execute();
+  return rows.map((r) => ({ kind: r.kind, count: Number(r.n) }));
+}
+
+export async function openExceptions(tally: Tally, merchantId: string, kind?: string, before?: string) {
+  let q = tally.database.read
+    .selectFrom('exceptions')
+    .select(['id', 'invoice_id', 'kind', 'created_at', 'status', 'resolution'])
+    .where('merchant_id', '=', merchantId)
+    .where('status', '=', 'open')
+    .orderBy('id', 'desc')
+    .limit(PAGE_SIZE);
+  if (kind) q = q.where('kind', '=', kind);
+  if (before) q = q.where('id', '<', before);
+  return q.execute();
+}
+
+/** Invoices someone marked for review (latest mark first; a mark stays until resolved by a note). */
+export async function reviewQueue(tally: Tally, merchantId: string) {
+  return tally.database.read
+    .selectFrom('invoice_notes')
+    .select(['id', 'invoice_id', 'body', 'created_at'])
+    .where('merchant_id', '=', merchantId)
+    .where('kind', 'in', ['review', 'escalation'])
+    .orderBy('id', 'desc')
+    .limit(PAGE_SIZE)
+    .execute();
+}
+
+export async function failedDeliveries(tally: Tally, merchantId: string, before?: string) {
+  let q = tally.database.read
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+    .innerJoin('events as v', 'v.id', 'd.event_id')
+    .select(['d.id', 'd.attempts', 'd.last_error', 'd.last_status_code', 'd.updated_at'])
+    .select(['e.url', 'v.type', 'v.invoice_id'])
+    .where('d.merchant_id', '=', merchantId)
+    .where('d.status', '=', 'failed')
+    .orderBy('d.id', 'desc')
+    .limit(PAGE_SIZE);
+  if (before) q = q.where('d.id', '<', before);
+  return q.execute();
+}
+
+/**
+ * Refunds awaiting action. The refunds module (issue 7) has not landed: until it does, this queue
+ * lists exceptions resolved as "refund_requested", the only refund intent the gateway records.
+ */
+export async function refundQueue(tally: Tally, merchantId: string) {
+  return tally.database.read
+    .selectFrom('exceptions')
+    .select(['id', 'invoice_id', 'kind', 'resolved_reason', 'resolved_at'])
+    .where('merchant_id', '=', merchantId)
+    .where('resolution', '=', 'refund_requested')
+    .orderBy('id', 'desc')
+    .limit(PAGE_SIZE)
+    .execute();
+}
