@@ -14,8 +14,23 @@ export function fiatValue(
   currency: string,
 ): string | null {
   const places = currencyDecimals(currency);
+  const units = fiatUnits(amount, asset, currency);
+  return units === null || places === undefined ? null : formatAmount(units, places);
+}
+
+/** The same value in the currency's minor units (cents), for exact sums. */
+export function fiatUnits(
+  amount: bigint,
+  asset: { code: string; decimals: number; rate: string | null },
+  currency: string,
+): bigint | null {
+  const places = currencyDecimals(currency);
   if (places === undefined) return null;
-  if (asset.code === currency) return formatAmount(amount, asset.decimals);
+  // Priced in the asset itself: the amount is the value (rescaled to the currency's places).
+  if (asset.code === currency)
+    return places >= asset.decimals
+      ? amount * 10n ** BigInt(places - asset.decimals)
+      : amount / 10n ** BigInt(asset.decimals - places);
   const rate = asset.rate === null ? null : parsePositiveDecimal(asset.rate);
   if (!rate) return null;
   const negative = amount < 0n;
@@ -23,5 +38,5 @@ export function fiatValue(
   const numerator = magnitude * rate.units * 10n ** BigInt(places) * 2n;
   const denominator = 10n ** BigInt(rate.scale + asset.decimals);
   const rounded = (numerator / denominator + 1n) / 2n;
-  return formatAmount(negative ? -rounded : rounded, places);
+  return negative ? -rounded : rounded;
 }

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { validationError } from '../../core/errors.ts';
 import { ledgerBalances } from '../../ledger/balances.ts';
 import { verifyLedger } from '../../ledger/verify.ts';
 import { buildRefundTransaction } from '../../refunds/build-refund-transaction.ts';
@@ -11,6 +12,7 @@ import {
   requestRefund,
   setRefundDestination,
 } from '../../refunds/refund-service.ts';
+import { reportStream } from '../../settlement/report-format.ts';
 import { defineRoute } from '../route.ts';
 import { Amount, Cursor, IdParam, Limit, Reason } from '../schemas.ts';
 
@@ -47,6 +49,15 @@ const LinkParam = Type.Object(
 );
 const LinkBody = Type.Object(
   { destination: Type.String({ minLength: 1, maxLength: 120 }) },
+  { additionalProperties: false },
+);
+const Timestamp = Type.String({ format: 'date-time', description: 'an RFC 3339 time' });
+const ReportQuery = Type.Object(
+  {
+    from: Timestamp,
+    to: Timestamp,
+    format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')])),
+  },
   { additionalProperties: false },
 );
 const ListQuery = Type.Object(
@@ -171,5 +182,34 @@ export const moneyRoutes = [
     scope: 'admin',
     handler: async (ctx) =>
       verifyLedger(ctx.tally.database.read, ctx.tally.database.dialect, ctx.principal.merchantId),
+  }),
+  defineRoute<unknown, Static<typeof ReportQuery>>({
+    method: 'GET',
+    url: '/v1/settlement/report',
+    operationId: 'settlementReport',
+    summary:
+      'Settlement report for [from, to): payments, movements, refunds with order ids, fiat at the locked rate, batches (CSV or JSON, streamed)',
+    tag: 'settlement',
+    scope: 'invoices:read',
+    querystring: ReportQuery,
+    handler: async (ctx, { query }) => {
+      const from = new Date(query.from);
+      const to = new Date(query.to);
+      if (!(from < to)) throw validationError([{ path: 'to', message: 'must be after from' }]);
+      const format = query.format ?? 'json';
+      ctx.reply.header(
+        'content-type',
+        format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
+      );
+      ctx.reply.header(
+        'content-disposition',
+        `attachment; filename="settlement-${query.from.slice(0, 10)}-${query.to.slice(0, 10)}.${format}"`,
+      );
+      return reportStream(
+        ctx.tally.database.read,
+        { merchantId: ctx.principal.merchantId, from, to },
+        format,
+      );
+    },
   }),
 ];

@@ -1,0 +1,334 @@
+import type { Kysely } from 'kysely';
+import { formatAmount, unitsFromDb } from '../core/money.ts';
+import { currencyDecimals, findAsset } from '../core/registry.ts';
+import type { Schema } from '../db/schema.ts';
+import '../db/schema-money.ts';
+import { isFlagSet, iso, toDate } from '../db/values.ts';
+import { fiatUnits } from '../ledger/fiat.ts';
+
+/**
+ * The settlement report of one merchant for a period [from, to): one row per confirmed payment
+ * seen in it (order id ↔ invoice ↔ payment tx ↔ amount in crypto and fiat at the locked rate ↔
+ * the movement and settlement batch that took it out ↔ the invoice's refunds), one per outgoing
+ * movement (refunded, swept, network fee, batch) and one per completed refund. Streamed: pages of
+ * PAGE payments by (seen_at, id), with the page's movements and refunds fetched per page, so
+ * memory stays flat however long the period (bench/results/money.json).
+ */
+export const REPORT_COLUMNS = [
+  'type',
+  'time',
+  'merchant_order_id',
+  'invoice_id',
+  'invoice_status',
+  'asset',
+  'network',
+  'txid',
+  'vout',
+  'amount',
+  'amount_base_units',
+  'credited',
+  'fiat_currency',
+  'fiat_value',
+  'price',
+  'fee',
+  'refunded',
+  'swept',
+  'settlement_batch_id',
+  'settlement_txid',
+  'refund_ids',
+] as const;
+
+export type ReportRow = Record<(typeof REPORT_COLUMNS)[number], string>;
+
+export interface ReportTotals {
+  /** Per "asset/network": base-unit strings. */
+  crypto: Record<
+    string,
+    {
+      received: string;
+      credited: string;
+      uncredited: string;
+      refunded: string;
+      swept: string;
+      fees: string;
+      spent: string;
+    }
+  >;
+  /** Per currency: fiat value of credited payments at their locked rates. */
+  fiat: Record<string, string>;
+  payments: number;
+  movements: number;
+  refunds: number;
+}
+
+const PAGE = 5_000;
+
+export interface ReportParams {
+  merchantId: string;
+  from: Date;
+  to: Date;
+  onProgress?: (done: number, total: number) => void;
+}
+
+const blankRow = (): ReportRow => Object.fromEntries(REPORT_COLUMNS.map((c) => [c, ''])) as ReportRow;
+
+export async function countReportPayments(db: Kysely<Schema>, p: ReportParams): Promise<number> {
+  const row = await db
+    .selectFrom('payments')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('merchant_id', '=', p.merchantId)
+    .where('removed', '=', 0)
+    .where('block_height', 'is not', null)
+    .where('seen_at', '>=', iso(p.from) as never)
+    .where('seen_at', '<', iso(p.to) as never)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** Yields rows page by page; `totals` is filled in as it goes and complete when the generator ends. */
+export async function* settlementReport(
+  db: Kysely<Schema>,
+  p: ReportParams,
+  totals: ReportTotals,
+): AsyncGenerator<ReportRow[]> {
+  const total = p.onProgress ? await countReportPayments(db, p) : 0;
+  const crypto = new Map<
+    string,
+    {
+      received: bigint;
+      credited: bigint;
+      uncredited: bigint;
+      refunded: bigint;
+      swept: bigint;
+      fees: bigint;
+      spent: bigint;
+    }
+  >();
+  const bucket = (asset: string, network: string) => {
+    const key = `${asset}/${network}`;
+    let b = crypto.get(key);
+    if (!b)
+      crypto.set(
+        key,
+        (b = { received: 0n, credited: 0n, uncredited: 0n, refunded: 0n, swept: 0n, fees: 0n, spent: 0n }),
+      );
+    return b;
+  };
+  const fiat = new Map<string, bigint>();
+  let last: { seen: string | Date; id: string } | null = null;
+  let done = 0;
+  for (;;) {
+    let q = db
+      .selectFrom('payments as p')
+      .innerJoin('invoices as i', 'i.id', 'p.invoice_id')
+      .innerJoin('payment_options as o', 'o.id', 'p.option_id')
+      .select([
+        'p.id',
+        'p.seen_at',
+        'p.txid',
+        'p.output_index',
+        'p.amount',
+        'p.credited',
+        'p.asset',
+        'p.network',
+        'p.invoice_id',
+        'i.merchant_order_id',
+        'i.status',
+        'i.price_amount',
+        'i.price_currency',
+        'o.rate_value',
+        'o.asset as option_asset',
+        'o.network as option_network',
+      ])
+      .where('p.merchant_id', '=', p.merchantId)
+      .where('p.removed', '=', 0)
+      .where('p.block_height', 'is not', null)
+      .where('p.seen_at', '>=', iso(p.from) as never)
+      .where('p.seen_at', '<', iso(p.to) as never)
+      .orderBy('p.seen_at')
+      .orderBy('p.id')
+      .limit(PAGE);
+    if (last) {
+      const at = last;
+      q = q.where((eb) =>
+        eb.or([
+          eb('p.seen_at', '>', at.seen as never),
+          eb.and([eb('p.seen_at', '=', at.seen as never), eb('p.id', '>', at.id)]),
+        ]),
+      );
+    }
+    const rows = await q.execute();
+    if (rows.length === 0) break;
+    const tail = rows[rows.length - 1] as (typeof rows)[number];
+    last = { seen: tail.seen_at, id: tail.id };
+    const ids = rows.map((r) => r.id);
+    const invoiceIds = [...new Set(rows.map((r) => r.invoice_id))];
+    const [spends, refunds] = await Promise.all([
+      db
+        .selectFrom('settlement_movement_inputs as mi')
+        .innerJoin('settlement_movements as m', 'm.id', 'mi.movement_id')
+        .select(['mi.payment_id', 'm.txid', 'm.batch_id'])
+        .where('mi.payment_id', 'in', ids)
+        .execute(),
+      db
+        .selectFrom('refunds')
+        .select(['id', 'invoice_id', 'amount'])
+        .where('invoice_id', 'in', invoiceIds)
+        .where('status', '=', 'completed')
+        .execute(),
+    ]);
+    const spentBy = new Map(spends.map((s) => [s.payment_id, s]));
+    const refundsOf = new Map<string, { ids: string[]; total: bigint }>();
+    for (const r of refunds) {
+      const e = refundsOf.get(r.invoice_id) ?? { ids: [], total: 0n };
+      e.ids.push(r.id);
+      e.total += unitsFromDb(r.amount);
+      refundsOf.set(r.invoice_id, e);
+    }
+    const out: ReportRow[] = [];
+    for (const r of rows) {
+      const amount = unitsFromDb(r.amount);
+      const decimals = findAsset(r.asset, r.network)?.decimals ?? 0;
+      const credited = isFlagSet(r.credited);
+      const b = bucket(r.asset, r.network);
+      b.received += amount;
+      if (credited) b.credited += amount;
+      else b.uncredited += amount;
+      // Fiat only for money in the asset the option priced (misdirected money has no locked rate).
+      const priced = r.option_asset === r.asset && r.option_network === r.network;
+      const fiatU = priced
+        ? fiatUnits(amount, { code: r.asset, decimals, rate: r.rate_value }, r.price_currency)
+        : null;
+      const places = currencyDecimals(r.price_currency) ?? 0;
+      if (fiatU !== null && credited) fiat.set(r.price_currency, (fiat.get(r.price_currency) ?? 0n) + fiatU);
+      const spend = spentBy.get(r.id);
+      const refund = refundsOf.get(r.invoice_id);
+      const row = blankRow();
+      row.type = 'payment';
+      row.time = toDate(r.seen_at).toISOString();
+      row.merchant_order_id = r.merchant_order_id ?? '';
+      row.invoice_id = r.invoice_id;
+      row.invoice_status = r.status;
+      row.asset = r.asset;
+      row.network = r.network;
+      row.txid = r.txid;
+      row.vout = String(r.output_index);
+      row.amount = formatAmount(amount, decimals);
+      row.amount_base_units = amount.toString();
+      row.credited = credited ? 'true' : 'false';
+      row.fiat_currency = fiatU === null ? '' : r.price_currency;
+      row.fiat_value = fiatU === null ? '' : formatAmount(fiatU, places);
+      row.price = `${formatAmount(unitsFromDb(r.price_amount), places)} ${r.price_currency}`;
+      row.refunded = refund ? formatAmount(refund.total, decimals) : '';
+      row.settlement_batch_id = spend?.batch_id ?? '';
+      row.settlement_txid = spend?.txid ?? '';
+      row.refund_ids = refund ? refund.ids.join(' ') : '';
+      out.push(row);
+    }
+    done += rows.length;
+    totals.payments = done;
+    p.onProgress?.(done, total);
+    yield out;
+    if (rows.length < PAGE) break;
+  }
+  yield await movementRows(db, p, bucket, totals);
+  yield await refundRows(db, p, totals);
+  totals.crypto = Object.fromEntries(
+    [...crypto].map(([k, v]) => [
+      k,
+      Object.fromEntries(Object.entries(v).map(([n, x]) => [n, x.toString()])),
+    ]),
+  ) as ReportTotals['crypto'];
+  totals.fiat = Object.fromEntries([...fiat].map(([c, u]) => [c, formatAmount(u, currencyDecimals(c) ?? 0)]));
+}
+
+async function movementRows(
+  db: Kysely<Schema>,
+  p: ReportParams,
+  bucket: (
+    asset: string,
+    network: string,
+  ) => { refunded: bigint; swept: bigint; fees: bigint; spent: bigint },
+  totals: ReportTotals,
+): Promise<ReportRow[]> {
+  const rows = await db
+    .selectFrom('settlement_movements')
+    .selectAll()
+    .where('merchant_id', '=', p.merchantId)
+    .where('seen_at', '>=', iso(p.from) as never)
+    .where('seen_at', '<', iso(p.to) as never)
+    .orderBy('seen_at')
+    .orderBy('id')
+    .execute();
+  totals.movements = rows.length;
+  return rows.map((m) => {
+    const decimals = findAsset(m.asset, m.network)?.decimals ?? 0;
+    const b = bucket(m.asset, m.network);
+    b.spent += unitsFromDb(m.inputs_value);
+    b.refunded += unitsFromDb(m.refunded);
+    b.swept += unitsFromDb(m.swept);
+    b.fees += unitsFromDb(m.fee);
+    const row = blankRow();
+    row.type = 'movement';
+    row.time = toDate(m.seen_at).toISOString();
+    row.asset = m.asset;
+    row.network = m.network;
+    row.txid = m.txid;
+    row.amount = formatAmount(unitsFromDb(m.inputs_value), decimals);
+    row.amount_base_units = m.inputs_value;
+    row.fee = formatAmount(unitsFromDb(m.fee), decimals);
+    row.refunded = formatAmount(unitsFromDb(m.refunded), decimals);
+    row.swept = formatAmount(unitsFromDb(m.swept), decimals);
+    row.settlement_batch_id = m.batch_id ?? '';
+    row.settlement_txid = m.txid;
+    row.refund_ids = m.refund_id ?? '';
+    return row;
+  });
+}
+
+async function refundRows(db: Kysely<Schema>, p: ReportParams, totals: ReportTotals): Promise<ReportRow[]> {
+  const rows = await db
+    .selectFrom('refunds')
+    .innerJoin('invoices', 'invoices.id', 'refunds.invoice_id')
+    .select([
+      'refunds.id',
+      'refunds.invoice_id',
+      'refunds.asset',
+      'refunds.network',
+      'refunds.amount',
+      'refunds.txid',
+      'refunds.fee',
+      'refunds.completed_at',
+      'invoices.merchant_order_id',
+      'invoices.status',
+    ])
+    .where('refunds.merchant_id', '=', p.merchantId)
+    .where('refunds.status', '=', 'completed')
+    .where('refunds.completed_at', '>=', iso(p.from) as never)
+    .where('refunds.completed_at', '<', iso(p.to) as never)
+    .orderBy('refunds.id')
+    .execute();
+  totals.refunds = rows.length;
+  return rows.map((r) => {
+    const decimals = findAsset(r.asset, r.network)?.decimals ?? 0;
+    const row = blankRow();
+    row.type = 'refund';
+    row.time = r.completed_at ? toDate(r.completed_at).toISOString() : '';
+    row.merchant_order_id = r.merchant_order_id ?? '';
+    row.invoice_id = r.invoice_id;
+    row.invoice_status = r.status;
+    row.asset = r.asset;
+    row.network = r.network;
+    row.txid = r.txid ?? '';
+    row.amount = formatAmount(unitsFromDb(r.amount), decimals);
+    row.amount_base_units = r.amount;
+    row.fee = r.fee === null ? '' : formatAmount(unitsFromDb(r.fee), decimals);
+    row.settlement_txid = r.txid ?? '';
+    row.refund_ids = r.id;
+    return row;
+  });
+}
+
+export function emptyTotals(): ReportTotals {
+  return { crypto: {}, fiat: {}, payments: 0, movements: 0, refunds: 0 };
+}
