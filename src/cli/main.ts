@@ -22,6 +22,7 @@ import {
   rescanWallet,
 } from '../wallets/rescan.ts';
 import { addWallet } from '../wallets/wallet-service.ts';
+import { DASHBOARD_USAGE, dashboardCommand } from './dashboard-commands.ts';
 import { type ProgressStream, progressBar } from './progress.ts';
 
 const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
@@ -45,6 +46,7 @@ const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
   tally dev pay --invoice INV [--option OPT]
                                        dev mode only: pay the invoice's devnet option in full from
                                        the local devnet's test customer (needs \`tally start\` running)
+${DASHBOARD_USAGE}
 
 Add --json for machine-readable output.`;
 
@@ -124,6 +126,9 @@ export async function main(
       from: { type: 'string' },
       to: { type: 'string' },
       'from-height': { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
     },
   });
   const flags = values as Flags & { option?: string[] };
@@ -272,9 +277,13 @@ export async function main(
         print(`Invoice ${inv.id}: ${inv.status} (paid ${inv.amount_paid}, expires ${inv.expires_at})`, inv);
         return 0;
       }
-      default:
+      default: {
+        // Dashboard users and the audit log: src/cli/dashboard-commands.ts.
+        const code = await dashboardCommand(command, flags, print, withTally);
+        if (code !== null) return code;
         out(`Unknown command "${command}".\n\n${USAGE}`);
         return 2;
+      }
     }
   } catch (error) {
     const e =

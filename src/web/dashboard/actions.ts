@@ -132,7 +132,7 @@ export async function runAction(
       await note('link_shared', reason ?? `/pay/${invoiceId}`, null, { link: `/pay/${invoiceId}` });
       break;
     case 'mark_review':
-      await note('review', reason ?? text(form, 'note', 1000, true) ?? '', null, {});
+      await note('review', text(form, 'reason', 1000, true) ?? '', null, {});
       break;
     case 'attach_evidence': {
       const tx = text(form, 'tx_hash', 100, true) ?? '';
