@@ -1,9 +1,9 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 /**
- * Password hashing with scrypt (docs/decisions/0009): N = 2^15, r = 8, p = 1 (32 MiB, ~60 ms on
- * this machine's cores), 16-byte salt, 32-byte key, stored as `scrypt$N$r$p$salt$hash` (base64) so
- * the parameters can be raised later and old hashes still verify.
+ * Password hashing with scrypt (docs/decisions/0009): N = 2^15, r = 8, p = 1 (32 MiB; 100-240 ms
+ * per hash on this 2-core machine, depending on load), 16-byte salt, 32-byte key, stored as
+ * `scrypt$N$r$p$salt$hash` (base64) so the parameters can be raised later and old hashes verify.
  */
 const PARAMS = { N: 2 ** 15, r: 8, p: 1 };
 const KEY_LENGTH = 32;
