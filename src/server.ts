@@ -6,6 +6,7 @@ import { type Config, redactedConfig } from './config.ts';
 import type { Tally } from './context.ts';
 import type { Devnet } from './dev/devnet.ts';
 import { seedDemoIfEmpty } from './dev/seed-demo.ts';
+import { scheduleMoneyJobs } from './jobs/money-jobs.ts';
 import { Worker } from './jobs/worker.ts';
 import { DeliveryWorker } from './webhooks/delivery-worker.ts';
 
@@ -32,6 +33,8 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
   chains.start();
   const { server } = buildApp(tally);
   const worker = new Worker(tally);
+  // Hourly reconciliation and the daily settlement cutoff (src/jobs/money-jobs.ts).
+  await scheduleMoneyJobs(tally);
   worker.start();
   // Webhooks: numbers committed events and delivers them (src/webhooks/delivery-worker.ts).
   const deliveries = new DeliveryWorker(tally);

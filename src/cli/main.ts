@@ -23,6 +23,7 @@ import {
 } from '../wallets/rescan.ts';
 import { addWallet } from '../wallets/wallet-service.ts';
 import { DASHBOARD_USAGE, dashboardCommand } from './dashboard-commands.ts';
+import { MONEY_USAGE, runMoneyCommand } from './money-commands.ts';
 import { type ProgressStream, progressBar } from './progress.ts';
 
 const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
@@ -47,6 +48,8 @@ const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
                                        dev mode only: pay the invoice's devnet option in full from
                                        the local devnet's test customer (needs \`tally start\` running)
 ${DASHBOARD_USAGE}
+
+${MONEY_USAGE}
 
 Add --json for machine-readable output.`;
 
@@ -126,6 +129,11 @@ export async function main(
       from: { type: 'string' },
       to: { type: 'string' },
       'from-height': { type: 'string' },
+      network: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      cutoff: { type: 'string' },
+      'fee-rate': { type: 'string' },
       email: { type: 'string' },
       role: { type: 'string' },
       'password-stdin': { type: 'boolean' },
@@ -281,6 +289,9 @@ export async function main(
         // Dashboard users and the audit log: src/cli/dashboard-commands.ts.
         const code = await dashboardCommand(command, flags, print, withTally);
         if (code !== null) return code;
+        // Ledger, reconciliation, settlement export and sweeps: src/cli/money-commands.ts.
+        const money = await runMoneyCommand(command, flags, print, withTally, progress);
+        if (money !== null) return money;
         out(`Unknown command "${command}".\n\n${USAGE}`);
         return 2;
       }

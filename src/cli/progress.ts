@@ -12,6 +12,7 @@ export function progressBar(
   stream: ProgressStream,
   label: string,
   now: () => number = Date.now,
+  unit = 'blocks',
 ): { update(done: number, total: number): void; finish(): void } {
   const width = 30;
   let lastDraw = 0;
@@ -22,7 +23,7 @@ export function progressBar(
     const ratio = total === 0 ? 1 : done / total;
     const filled = Math.round(ratio * width);
     const percent = Math.floor(ratio * 100);
-    return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} blocks ${percent}%`;
+    return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${unit} ${percent}%`;
   };
   return {
     update(done, total) {

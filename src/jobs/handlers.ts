@@ -5,6 +5,7 @@ import { monitoringUntil } from '../invoices/types.ts';
 import { checkWalletGap } from '../wallets/address-gap.ts';
 import { topUpAddressPool } from '../wallets/address-pool.ts';
 import { enqueueJob } from './job-store.ts';
+import { MONEY_JOB_HANDLERS } from './money-jobs.ts';
 
 export type JobHandler = (tally: Tally, payload: Record<string, unknown>) => Promise<JobResult>;
 /** `retryAt` reschedules without counting as a failure (e.g. waiting for a chain watcher to catch up). */
@@ -74,4 +75,6 @@ export const JOB_HANDLERS: Record<string, JobHandler> = {
   'invoice.window_close': closeWindow,
   'wallet.top_up': topUp,
   'wallet.gap_check': gapCheck,
+  // Reconciliation and settlement cutoffs (src/jobs/money-jobs.ts).
+  ...MONEY_JOB_HANDLERS,
 };

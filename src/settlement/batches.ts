@@ -26,7 +26,9 @@ export async function closeSettlementBatches(
   for (const [merchantId, movements] of byMerchant) {
     const totals: Record<string, Record<string, bigint>> = {};
     for (const m of movements) {
-      const t = (totals[`${m.asset}/${m.network}`] ??= { inputs: 0n, refunded: 0n, swept: 0n, fees: 0n });
+      const key = `${m.asset}/${m.network}`;
+      const t = totals[key] ?? { inputs: 0n, refunded: 0n, swept: 0n, fees: 0n };
+      totals[key] = t;
       t.inputs = (t.inputs ?? 0n) + unitsFromDb(m.inputs_value);
       t.refunded = (t.refunded ?? 0n) + unitsFromDb(m.refunded);
       t.swept = (t.swept ?? 0n) + unitsFromDb(m.swept);

@@ -92,6 +92,7 @@ export async function* settlementReport(
   totals: ReportTotals,
 ): AsyncGenerator<ReportRow[]> {
   const total = p.onProgress ? await countReportPayments(db, p) : 0;
+  p.onProgress?.(0, total);
   const crypto = new Map<
     string,
     {
@@ -106,12 +107,16 @@ export async function* settlementReport(
   >();
   const bucket = (asset: string, network: string) => {
     const key = `${asset}/${network}`;
-    let b = crypto.get(key);
-    if (!b)
-      crypto.set(
-        key,
-        (b = { received: 0n, credited: 0n, uncredited: 0n, refunded: 0n, swept: 0n, fees: 0n, spent: 0n }),
-      );
+    const b = crypto.get(key) ?? {
+      received: 0n,
+      credited: 0n,
+      uncredited: 0n,
+      refunded: 0n,
+      swept: 0n,
+      fees: 0n,
+      spent: 0n,
+    };
+    crypto.set(key, b);
     return b;
   };
   const fiat = new Map<string, bigint>();
