@@ -10,7 +10,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const POOL_SIZE = 10;
 const ADMIN_URL = process.env.TALLY_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-async function freshPgUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function freshPgUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `tally_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();

@@ -7,8 +7,16 @@ import { benchBitcoin } from './bitcoin.ts';
 import { benchCore } from './core.ts';
 import { benchEvm } from './evm.ts';
 import { printTable } from './lib.ts';
+import { benchMoney } from './money.ts';
+import { benchWebhooks } from './webhooks.ts';
 
-const areas = { core: benchCore, bitcoin: benchBitcoin, evm: benchEvm };
+const areas = {
+  core: benchCore,
+  bitcoin: benchBitcoin,
+  webhooks: benchWebhooks,
+  evm: benchEvm,
+  money: benchMoney,
+};
 const only = process.argv[2];
 mkdirSync('bench/results', { recursive: true });
 for (const [area, run] of Object.entries(areas)) {

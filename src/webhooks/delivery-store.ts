@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { newId } from '../core/ids.ts';
 import type { Database } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
@@ -46,22 +46,27 @@ export async function claimDeliveries(
     .limit(1)
     .executeTakeFirst();
   if (!due) return [];
-  const candidates = await database.read
-    .selectFrom('webhook_endpoints as e')
-    .innerJoin('webhook_deliveries as d', 'd.endpoint_id', 'e.id')
-    .select(['d.id', 'd.endpoint_id'])
-    .where('e.enabled', '=', 1)
-    .where('d.id', 'in', (eb) =>
-      eb
-        .selectFrom('webhook_deliveries as x')
-        .select('x.id')
-        .whereRef('x.endpoint_id', '=', 'e.id')
-        .where('x.status', '=', 'pending')
-        .where('x.next_attempt_at', '<=', at)
-        .orderBy('x.next_attempt_at')
-        .limit(maxPerEndpoint),
-    )
+  const endpoints = await database.read
+    .selectFrom('webhook_endpoints')
+    .select('id')
+    .where('enabled', '=', 1)
     .execute();
+  const open = endpoints.map((e) => e.id).filter((id) => perEndpoint(id) > 0);
+  const candidates: Array<{ id: string; endpoint_id: string }> = [];
+  // One index range (endpoint, pending, due) per endpoint, 50 endpoints per statement.
+  for (let i = 0; i < open.length; i += 50) {
+    const parts = open.slice(i, i + 50).map(
+      (endpointId) =>
+        sql<{ id: string; endpoint_id: string }>`select * from (select id, endpoint_id from webhook_deliveries
+          where endpoint_id = ${endpointId} and status = 'pending' and next_attempt_at <= ${at}
+          order by next_attempt_at limit ${Math.min(maxPerEndpoint, perEndpoint(endpointId))}) as due`,
+    );
+    const result = await sql<{
+      id: string;
+      endpoint_id: string;
+    }>`${sql.join(parts, sql` union all `)}`.execute(database.read);
+    candidates.push(...result.rows);
+  }
   const chosen: string[] = [];
   const taken = new Map<string, number>();
   for (const c of candidates) {
@@ -131,79 +136,126 @@ export async function claimDeliveries(
   });
 }
 
+/** One finished attempt, waiting to be written. */
+export interface AttemptRecord {
+  delivery: ClaimedDelivery;
+  startedAt: Date;
+  timestamp: number;
+  result: SendResult;
+  decision: Decision;
+  now: Date;
+}
+
 /**
- * Records one attempt and its consequences in one transaction: the attempt log row, the
- * delivery's new state, the endpoint's run of failures, and — when the decision says so — the
+ * Records finished attempts and their consequences in one transaction: the attempt log rows, each
+ * delivery's new state, each endpoint's run of failures, and — when a decision says so — the
  * endpoint disabled, its other pending deliveries cancelled, and a `webhook_endpoint.disabled`
  * event (written to the outbox like every event, so other endpoints and the feed learn of it).
+ * Batched because at full speed every delivery would otherwise cost its own transaction: the
+ * successes (the common case) become one multi-row INSERT and one UPDATE per status code.
  */
-export async function recordAttempt(
+export async function recordAttempts(
   database: Database,
   worker: string,
-  d: ClaimedDelivery,
-  startedAt: Date,
-  timestamp: number,
-  result: SendResult,
-  decision: Decision,
-  now: Date,
+  records: AttemptRecord[],
 ): Promise<void> {
-  const at = iso(now);
-  const status = result.kind === 'response' ? result.status : null;
-  const error = result.kind === 'response' ? null : result.error;
+  if (records.length === 0) return;
   await database.write(async (trx) => {
-    await trx
-      .insertInto('webhook_attempts')
-      .values({
-        id: newId('wha'),
-        delivery_id: d.id,
-        merchant_id: d.merchantId,
-        endpoint_id: d.endpointId,
-        event_id: d.eventId,
-        attempt: d.attempts + 1,
-        started_at: iso(startedAt),
-        webhook_timestamp: timestamp,
-        outcome: decision.outcome,
-        status_code: status,
-        latency_ms: result.latencyMs,
-        response_body: result.kind === 'response' ? result.body : null,
-        error,
-      })
-      .execute();
-    await trx
-      .updateTable('webhook_deliveries')
-      .set((eb) => ({
-        status: decision.status,
-        attempts: eb('attempts', '+', 1),
-        next_attempt_at: iso(decision.nextAttemptAt ?? now),
-        locked_by: null,
-        locked_until: null,
-        last_status_code: status,
-        last_error: error ?? (decision.outcome === 'succeeded' ? null : `HTTP ${status}`),
-        delivered_at: decision.status === 'succeeded' ? at : null,
-        updated_at: at,
-      }))
-      .where('id', '=', d.id)
-      .where('locked_by', '=', worker)
-      // Cancelled meanwhile (the endpoint was disabled): it stays cancelled; the attempt is logged.
-      .where('status', '=', 'pending')
-      .execute();
-    if (decision.outcome === 'succeeded') {
+    const attempts = records.map((r) => ({
+      id: newId('wha'),
+      delivery_id: r.delivery.id,
+      merchant_id: r.delivery.merchantId,
+      endpoint_id: r.delivery.endpointId,
+      event_id: r.delivery.eventId,
+      attempt: r.delivery.attempts + 1,
+      started_at: iso(r.startedAt),
+      webhook_timestamp: r.timestamp,
+      outcome: r.decision.outcome,
+      status_code: r.result.kind === 'response' ? r.result.status : null,
+      latency_ms: r.result.latencyMs,
+      response_body: r.result.kind === 'response' ? r.result.body : null,
+      error: r.result.kind === 'response' ? null : r.result.error,
+    }));
+    for (let i = 0; i < attempts.length; i += 1000)
+      await trx
+        .insertInto('webhook_attempts')
+        .values(attempts.slice(i, i + 1000))
+        .execute();
+
+    const succeeded = records.filter((r) => r.decision.status === 'succeeded');
+    const byCode = new Map<number, AttemptRecord[]>();
+    for (const r of succeeded) {
+      const code = r.result.kind === 'response' ? r.result.status : 200;
+      byCode.set(code, [...(byCode.get(code) ?? []), r]);
+    }
+    for (const [code, group] of byCode) {
+      const at = iso(group.reduce((t, r) => (r.now > t ? r.now : t), group[0]!.now));
+      await trx
+        .updateTable('webhook_deliveries')
+        .set((eb) => ({
+          status: 'succeeded',
+          attempts: eb('attempts', '+', 1),
+          next_attempt_at: at,
+          locked_by: null,
+          locked_until: null,
+          last_status_code: code,
+          last_error: null,
+          delivered_at: at,
+          updated_at: at,
+        }))
+        .where(
+          'id',
+          'in',
+          group.map((r) => r.delivery.id),
+        )
+        .where('locked_by', '=', worker)
+        // Cancelled meanwhile (the endpoint was disabled): it stays cancelled; the attempt is logged.
+        .where('status', '=', 'pending')
+        .execute();
+    }
+    const recovered = [
+      ...new Set(succeeded.filter((r) => r.delivery.failingSince).map((r) => r.delivery.endpointId)),
+    ];
+    if (recovered.length > 0)
       await trx
         .updateTable('webhook_endpoints')
         .set({ failing_since: null })
-        .where('id', '=', d.endpointId)
+        .where('id', 'in', recovered)
         .where('failing_since', 'is not', null)
         .execute();
-    } else {
-      await trx
-        .updateTable('webhook_endpoints')
-        .set({ failing_since: iso(d.failingSince ?? now) })
-        .where('id', '=', d.endpointId)
-        .where('failing_since', 'is', null)
-        .execute();
-    }
-    if (decision.disable) await disableEndpoint(trx, d.merchantId, d.endpointId, decision.disable, now);
+
+    for (const r of records.filter((x) => x.decision.status !== 'succeeded'))
+      await recordFailure(trx, worker, r);
   });
+}
+
+async function recordFailure(trx: Transaction<Schema>, worker: string, r: AttemptRecord): Promise<void> {
+  const { delivery: d, decision, result, now } = r;
+  const at = iso(now);
+  const status = result.kind === 'response' ? result.status : null;
+  await trx
+    .updateTable('webhook_deliveries')
+    .set((eb) => ({
+      status: decision.status,
+      attempts: eb('attempts', '+', 1),
+      next_attempt_at: iso(decision.nextAttemptAt ?? now),
+      locked_by: null,
+      locked_until: null,
+      last_status_code: status,
+      last_error: result.kind === 'response' ? `HTTP ${status}` : result.error,
+      updated_at: at,
+    }))
+    .where('id', '=', d.id)
+    .where('locked_by', '=', worker)
+    .where('status', '=', 'pending')
+    .execute();
+  await trx
+    .updateTable('webhook_endpoints')
+    .set({ failing_since: iso(d.failingSince ?? now) })
+    .where('id', '=', d.endpointId)
+    .where('failing_since', 'is', null)
+    .execute();
+  if (decision.disable) await disableEndpoint(trx, d.merchantId, d.endpointId, decision.disable, now);
 }
 
 export async function disableEndpoint(

@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Tally } from '../context.ts';
 import { decide } from './attempt-outcome.ts';
-import { type ClaimedDelivery, claimDeliveries, recordAttempt } from './delivery-store.ts';
+import {
+  type AttemptRecord,
+  type ClaimedDelivery,
+  claimDeliveries,
+  recordAttempts,
+} from './delivery-store.ts';
 import { createHttpSender, type Sender } from './http-sender.ts';
 import { sequenceOutbox } from './outbox-sequencer.ts';
 import { webhookHeaders } from './signature.ts';
@@ -33,6 +38,8 @@ export class DeliveryWorker {
   private ticking: Promise<void> | null = null;
   private again = false;
   private stopped = true;
+  private readonly unrecorded: Array<{ record: AttemptRecord; done: (error?: unknown) => void }> = [];
+  private recording = false;
 
   constructor(
     private readonly tally: Tally,
@@ -117,7 +124,9 @@ export class DeliveryWorker {
         const left = (this.perEndpoint.get(d.endpointId) ?? 1) - 1;
         if (left <= 0) this.perEndpoint.delete(d.endpointId);
         else this.perEndpoint.set(d.endpointId, left);
-        if (!this.stopped) this.wake();
+        // Claim again once half of this endpoint's slots are free, not after every single send:
+        // claims are writes, and refilling in batches keeps them few at full speed.
+        if (!this.stopped && left <= this.tally.config.webhookEndpointConcurrency / 2) this.wake();
       });
     this.inFlight.add(task);
   }
@@ -133,7 +142,41 @@ export class DeliveryWorker {
     });
     const now = clock.now();
     const decision = decide(result, d.attempts + 1, now, d.failingSince, this.random);
-    await recordAttempt(database, this.id, d, startedAt, timestamp, result, decision, now);
+    await this.record({ delivery: d, startedAt, timestamp, result, decision, now });
+  }
+
+  /**
+   * Attempts finishing while a record is being written wait and go into the next write together
+   * (the same idea as SQLite's group commit): one transaction per batch instead of per delivery.
+   */
+  private record(record: AttemptRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.unrecorded.push({ record, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (!this.recording) {
+        this.recording = true;
+        setImmediate(() => void this.flushRecords());
+      }
+    });
+  }
+
+  private async flushRecords(): Promise<void> {
+    try {
+      while (this.unrecorded.length > 0) {
+        const batch = this.unrecorded.splice(0, 500);
+        try {
+          await recordAttempts(
+            this.tally.database,
+            this.id,
+            batch.map((b) => b.record),
+          );
+          for (const b of batch) b.done();
+        } catch (error) {
+          for (const b of batch) b.done(error);
+        }
+      }
+    } finally {
+      this.recording = false;
+    }
   }
 
   /** Runs a tick now, or right after the current one; then polls at webhookPollMs when idle. */

@@ -63,9 +63,12 @@ async function sequenceBatch(trx: Transaction<Schema>, now: Date, limit: number)
   if (events.length === 0) return 0;
   const first = Number(counter.value) + 1;
   const pairs = events.map((e, i) => sql`select ${e.id} as id, cast(${first + i} as bigint) as pos`);
-  await sql`update events set position = v.pos
-    from (${sql.join(pairs, sql` union all `)}) as v
-    where events.id = v.id`.execute(trx);
+  // SQLite allows at most 500 terms in a compound SELECT.
+  for (let i = 0; i < pairs.length; i += 400) {
+    await sql`update events set position = v.pos
+      from (${sql.join(pairs.slice(i, i + 400), sql` union all `)}) as v
+      where events.id = v.id`.execute(trx);
+  }
   await trx
     .updateTable('outbox_counters')
     .set({ value: first + events.length - 1 })

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventRow } from '../../src/invoices/effect-rows.ts';
+import { sequenceAll } from '../../src/webhooks/outbox-sequencer.ts';
 import { DATABASES, type TestDatabase } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 

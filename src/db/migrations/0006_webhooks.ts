@@ -85,6 +85,13 @@ export async function up(db: Kysely<unknown>, t: ColumnTypes): Promise<void> {
     .on('webhook_deliveries')
     .columns(['endpoint_id', 'id'])
     .execute();
+  // The claim reads each endpoint's due rows through this range, so one endpoint's backlog costs
+  // nothing when claiming for another.
+  await db.schema
+    .createIndex('webhook_deliveries_endpoint_due')
+    .on('webhook_deliveries')
+    .columns(['endpoint_id', 'status', 'next_attempt_at'])
+    .execute();
 
   await db.schema
     .createTable('webhook_attempts')
