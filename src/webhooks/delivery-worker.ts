@@ -132,7 +132,7 @@ export class DeliveryWorker {
   }
 
   private async attempt(d: ClaimedDelivery): Promise<void> {
-    const { clock, database } = this.tally;
+    const { clock } = this.tally;
     const startedAt = clock.now();
     const timestamp = Math.floor(startedAt.getTime() / 1000);
     const result = await this.send({

@@ -67,6 +67,23 @@ describe.each(DATABASES)('outbox order on $name', ({ name, fresh }) => {
     },
   );
 
+  it('numbers a backlog larger than one statement can hold (1,200 events) as one gap-free run', async () => {
+    const rows = Array.from({ length: 1200 }, (_, i) =>
+      eventRow(h.merchantId, null, 'test.bulk', 0, { i }, h.clock.now()),
+    );
+    await h.tally.database.write((trx) => trx.insertInto('events').values(rows).execute());
+    expect(await sequenceAll(h.tally.database, h.clock.now())).toBeGreaterThanOrEqual(1200);
+    const positions = await h.tally.database.db
+      .selectFrom('events')
+      .select(['id', 'position'])
+      .where('type', '=', 'test.bulk')
+      .orderBy('position')
+      .execute();
+    const first = Number(positions[0]?.position);
+    expect(positions.map((p) => Number(p.position))).toEqual(rows.map((_, i) => first + i));
+    expect(positions.map((p) => p.id)).toEqual(rows.map((r) => r.id)); // one transaction: id order
+  });
+
   it("refuses a cursor that is not one of the merchant's events instead of answering an empty page", async () => {
     const other = await h.newMerchant('Other');
     const theirs = eventRow(other.merchantId, null, 'test.order', 0, {}, h.clock.now());
