@@ -13,7 +13,7 @@ import { streamInvoiceCsv } from './export-csv.ts';
 import { checkCsrf, currentUser, requirePermission } from './guard.ts';
 import { renderInvoicePage } from './invoice-page.ts';
 import { registerLogin } from './login-routes.ts';
-import { invoiceTable, renderAudit, renderHome, renderSearch } from './pages.ts';
+import { invoiceTable, refundTable, renderAudit, renderHome, renderSearch } from './pages.ts';
 import {
   exceptionCountsByKind,
   failedDeliveries,
@@ -27,6 +27,7 @@ import {
   reviewQueue,
 } from './queues.ts';
 import { searchInvoices } from './search.ts';
+import { runSettingsAction, SETTINGS_ACTIONS, type SettingsOutcome } from './settings-actions.ts';
 import { renderSettings } from './settings-page.ts';
 import { loadTimeline } from './timeline-data.ts';
 
@@ -51,7 +52,7 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
       if (!user) return reply;
       try {
         const body = await handler(user, request, reply);
-        return body === undefined ? reply : sendHtml(request, reply, body);
+        return body === undefined ? reply : sendHtml(request, reply, body, reply.statusCode);
       } catch (error) {
         if (!(error instanceof TallyError) || error.status >= 500) throw error;
         const text = error.code === 'forbidden' ? `${t.forbidden} ${error.message}` : error.message;
@@ -87,8 +88,9 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
         const rows = await failedDeliveries(tally, user.merchantId, q.before);
         body = html`<table id="failed-webhooks"><thead><tr><th>${t.columns.event}</th><th>${t.columns.endpoint}</th><th>${t.columns.attempts}</th><th>${t.columns.lastError}</th></tr></thead><tbody>${rows.map((r) => html`<tr><td>${r.type}${r.invoice_id ? html` <a href="/dashboard/invoices/${r.invoice_id}">${r.invoice_id}</a>` : ''}</td><td><code>${r.url}</code></td><td>${r.attempts}</td><td>${r.last_error ?? r.last_status_code ?? ''}</td></tr>`)}</tbody></table>`;
       } else if (queue === 'refunds') {
-        const rows = await refundQueue(tally, user.merchantId);
-        body = html`<p class="muted">${t.refundsNotYet}</p><ul>${rows.map((r) => html`<li><a href="/dashboard/invoices/${r.invoice_id}">${r.invoice_id}</a> ${r.kind} · ${r.resolved_reason ?? ''}</li>`)}</ul>`;
+        const rows = await refundQueue(tally, user.merchantId, q.before);
+        body = refundTable(rows, true);
+        next = rows.length === PAGE_SIZE ? (rows.at(-1)?.id ?? null) : null;
       }
       const kinds = queue === 'exceptions' ? await exceptionCountsByKind(tally, user.merchantId) : [];
       return renderHome(user, { counts, queue, kind: q.kind, kinds, body, next });
@@ -143,11 +145,42 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
     }),
   );
 
-  server.get(
+  server.get<{ Querystring: Query }>(
     '/dashboard/settings',
-    page(async (user) => {
+    page(async (user, request) => {
       requirePermission(user, 'settings_read');
-      return renderSettings(tally, user);
+      // Only a known action name is echoed: the page must not say whatever a crafted link tells it to.
+      const done = (request.query as Query).done ?? '';
+      const flash = Object.hasOwn(SETTINGS_ACTIONS, done) ? t.settings.done(done) : undefined;
+      return renderSettings(tally, user, flash ? { kind: 'flash', text: flash } : undefined);
+    }),
+  );
+
+  // A refused change re-renders the settings page with the error (naming the field) and its 4xx
+  // status; a created secret is shown in this response only, never after a redirect.
+  server.post<{ Body: Record<string, string | undefined> }>(
+    '/dashboard/settings',
+    page(async (user, request, reply) => {
+      const body = (request.body ?? {}) as Record<string, string | undefined>;
+      checkCsrf(request, user, body);
+      requirePermission(user, 'settings_read');
+      let outcome: SettingsOutcome;
+      try {
+        outcome = await runSettingsAction(tally, user, body);
+      } catch (error) {
+        if (!(error instanceof TallyError) || error.status >= 500) throw error;
+        reply.status(error.status);
+        return renderSettings(tally, user, { kind: 'error', text: error.message });
+      }
+      if (outcome.secret)
+        return renderSettings(
+          tally,
+          user,
+          { kind: 'flash', text: t.settings.done(outcome.action) },
+          outcome.secret,
+        );
+      reply.redirect(`/dashboard/settings?done=${outcome.action}`, 303);
+      return undefined;
     }),
   );
 

@@ -4,6 +4,7 @@ import { type Html, html } from '../html.ts';
 import { en } from '../i18n/en.ts';
 import { csrfField, dashboardPage } from './dashboard-layout.ts';
 import { explorerTxUrl } from './explorers.ts';
+import { refundTable } from './pages.ts';
 import type { Timeline } from './timeline-data.ts';
 
 const t = en.dashboard;
@@ -95,6 +96,7 @@ ${section(
   html`<ul>${d.exceptions.map((e) => html`<li><strong>${e.kind}</strong> ${e.status}${e.resolution ? ` (${e.resolution}: ${e.resolved_reason ?? ''})` : ''} · <code>${JSON.stringify(e.evidence)}</code></li>`)}</ul>`,
   d.exceptions.length === 0,
 )}
+${section(tl.refunds, refundTable(d.refunds, false), d.refunds.length === 0)}
 ${section(
   tl.webhooks,
   html`<ul>${d.deliveries.map((x) => html`<li>${x.type} → ${x.url}: <strong>${x.status}</strong>, ${x.attempts} attempts<ul>${x.log.map((at) => html`<li>#${at.attempt} ${at.started_at} ${at.outcome} ${at.status_code ?? ''} ${at.latency_ms} ms ${at.error ?? ''}</li>`)}</ul></li>`)}</ul>`,

@@ -2,6 +2,7 @@ import type { StoredAuditEntry } from '../../audit/audit-log.ts';
 import type { AuditVerification } from '../../audit/verify-audit.ts';
 import { can } from '../../auth/permissions.ts';
 import type { SessionUser } from '../../auth/sessions.ts';
+import type { serializeRefund } from '../../refunds/refund-rows.ts';
 import { type Html, html } from '../html.ts';
 import { en } from '../i18n/en.ts';
 import { dashboardPage } from './dashboard-layout.ts';
@@ -15,6 +16,18 @@ export function invoiceTable(rows: InvoiceRow[], id = 'invoices'): Html {
   return html`<table id="${id}"><thead><tr><th>${c.invoice}</th><th>${c.order}</th><th>${c.status}</th><th>${c.amount}</th><th>${c.created}</th></tr></thead><tbody>${rows.map(
     (r) =>
       html`<tr><td><a href="/dashboard/invoices/${r.id}">${r.id}</a></td><td>${r.order ?? '—'}</td><td>${r.status}</td><td>${r.amount} ${r.currency}</td><td>${r.created}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+type RefundView = ReturnType<typeof serializeRefund>;
+
+/** Refunds with what an operator needs to act: status, amount in the asset, where to, who asked and why. */
+export function refundTable(rows: RefundView[], linkInvoice: boolean): Html {
+  if (rows.length === 0) return html`<p class="muted">${t.noResults}</p>`;
+  const r = t.refunds;
+  return html`<table id="refunds"><thead><tr><th>${r.refund}</th>${linkInvoice ? html`<th>${c.invoice}</th>` : ''}<th>${c.status}</th><th>${c.amount}</th><th>${r.destination}</th><th>${r.requested}</th><th>${c.reason}</th></tr></thead><tbody>${rows.map(
+    (x) =>
+      html`<tr><td><code>${x.id}</code> ${x.kind}</td>${linkInvoice ? html`<td><a href="/dashboard/invoices/${x.invoice_id}">${x.invoice_id}</a></td>` : ''}<td>${x.status}${x.txid ? html` <code>${x.txid}</code>` : ''}</td><td>${x.amount} ${x.asset} <span class="muted">${x.network}</span></td><td>${x.destination ? html`<code>${x.destination}</code>` : r.awaitingAddress}</td><td>${x.created_at} ${x.requested_by}${x.approved_by ? html`<br>${r.approvedBy(x.approved_by, x.approval_reason ?? '')}` : ''}</td><td>${x.reason}</td></tr>`,
   )}</tbody></table>`;
 }
 

@@ -1,5 +1,6 @@
 import type { Tally } from '../../context.ts';
 import { toDate } from '../../db/values.ts';
+import { OPEN_REFUND_STATUSES, serializeRefund } from '../../refunds/refund-rows.ts';
 import { formatPrice } from '../format.ts';
 
 /**
@@ -90,7 +91,14 @@ export async function queueCounts(tally: Tally, merchantId: string): Promise<Rec
       .where('status', '=', 'failed')
       .executeTakeFirstOrThrow(),
   );
-  counts.refunds = (await refundQueue(tally, merchantId)).length;
+  counts.refunds = await one(
+    db
+      .selectFrom('refunds')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('merchant_id', '=', merchantId)
+      .where('status', 'in', [...OPEN_REFUND_STATUSES])
+      .executeTakeFirstOrThrow(),
+  );
   return counts;
 }
 
@@ -147,16 +155,18 @@ export async function failedDeliveries(tally: Tally, merchantId: string, before?
 }
 
 /**
- * Refunds awaiting action. The refunds module (issue 7) has not landed: until it does, this queue
- * lists exceptions resolved as "refund_requested", the only refund intent the gateway records.
+ * Refunds awaiting action (issue 7's `refunds` table): waiting for the customer's address, for an
+ * approver, or approved and waiting for the merchant's signed transaction to be seen on chain.
+ * Completed and cancelled ones need nobody. Keyset page over refunds_merchant (merchant_id, id).
  */
-export async function refundQueue(tally: Tally, merchantId: string) {
-  return tally.database.read
-    .selectFrom('exceptions')
-    .select(['id', 'invoice_id', 'kind', 'resolved_reason', 'resolved_at'])
+export async function refundQueue(tally: Tally, merchantId: string, before?: string) {
+  let q = tally.database.read
+    .selectFrom('refunds')
+    .selectAll()
     .where('merchant_id', '=', merchantId)
-    .where('resolution', '=', 'refund_requested')
+    .where('status', 'in', [...OPEN_REFUND_STATUSES])
     .orderBy('id', 'desc')
-    .limit(PAGE_SIZE)
-    .execute();
+    .limit(PAGE_SIZE);
+  if (before) q = q.where('id', '<', before);
+  return (await q.execute()).map(serializeRefund);
 }

@@ -3,16 +3,17 @@ import type { Tally } from '../../context.ts';
 import { toDate } from '../../db/values.ts';
 import { listExceptions } from '../../exceptions/exception-service.ts';
 import { getInvoice, listTransitions } from '../../invoices/invoice-queries.ts';
+import { listRefunds } from '../../refunds/refund-service.ts';
 
 /**
  * Everything support needs to explain one invoice, from Tally's own records: the intent, options
- * with rates, the policy snapshot, payments, transitions with causes, exceptions, every webhook
- * attempt, support notes and the audit entries that name it.
+ * with rates, the policy snapshot, payments, transitions with causes, exceptions, refunds, every
+ * webhook attempt, support notes and the audit entries that name it.
  */
 export async function loadTimeline(tally: Tally, merchantId: string, invoiceId: string) {
   const db = tally.database.read;
   const invoice = await getInvoice(tally, merchantId, invoiceId);
-  const [transitions, exceptions, notes, audit, deliveries] = await Promise.all([
+  const [transitions, exceptions, notes, audit, deliveries, refunds] = await Promise.all([
     listTransitions(tally, merchantId, invoiceId),
     listExceptions(tally, merchantId, { limit: 100, invoiceId }),
     db
@@ -33,6 +34,7 @@ export async function loadTimeline(tally: Tally, merchantId: string, invoiceId: 
       .where('v.invoice_id', '=', invoiceId)
       .orderBy('d.id')
       .execute(),
+    listRefunds(tally, merchantId, { limit: 100, invoiceId }),
   ]);
   const attempts =
     deliveries.length === 0
@@ -54,6 +56,7 @@ export async function loadTimeline(tally: Tally, merchantId: string, invoiceId: 
     exceptions: exceptions.data,
     notes: notes.map((n) => ({ ...n, created_at: toDate(n.created_at).toISOString() })),
     audit,
+    refunds: refunds.data,
     deliveries: deliveries.map((d) => ({
       ...d,
       log: attempts
