@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousA11yViolations } from '../helpers/axe.ts';
 import { ARTIFACTS, countTransfer, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { startWebGateway, type WebGateway } from '../helpers/web-gateway.ts';
 
@@ -90,6 +91,7 @@ describe('checkout page in Chromium', () => {
     await page.keyboard.press('Enter');
     expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(option.address);
     await screenshot(page, 'checkout-waiting-phone');
+    expect(await seriousA11yViolations(page, 'checkout-waiting')).toEqual([]);
 
     const { bytes, requests } = await transfer.total();
     writeFileSync(
@@ -114,6 +116,7 @@ describe('checkout page in Chromium', () => {
     expect(await page.locator('#success-link').getAttribute('href')).toBe('https://shop.test/thanks');
     expect(await page.locator('#pay').isHidden()).toBe(true);
     await screenshot(page, 'checkout-complete-phone');
+    expect(await seriousA11yViolations(page, 'checkout-complete')).toEqual([]);
     await polling.locator('#state-title', { hasText: 'Payment complete' }).waitFor({ timeout: 20_000 });
     await screenshot(polling, 'checkout-complete-polling');
   }, 90_000);
@@ -137,5 +140,6 @@ describe('checkout page in Chromium', () => {
     expect(await page.locator('#amount-label').textContent()).toContain(`${eth.amount_due} ETH`);
     expect(usdc.id).not.toBe(eth.id);
     await screenshot(page, 'checkout-choose-option');
+    expect(await seriousA11yViolations(page, 'checkout-options')).toEqual([]);
   }, 30_000);
 });

@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousA11yViolations } from '../helpers/axe.ts';
 import { launchBrowser, screenshot } from '../helpers/browser.ts';
 import { PASSWORD, startWebGateway, type WebGateway } from '../helpers/web-gateway.ts';
 
@@ -42,6 +43,7 @@ describe('dashboard in Chromium', () => {
     const page = await context.newPage();
     await page.goto(`${gw.url}/dashboard`);
     expect(page.url()).toContain('/dashboard/login');
+    expect(await seriousA11yViolations(page, 'dashboard-login')).toEqual([]);
     await page.fill('#email', `${role}@shop.test`);
     await page.fill('#password', PASSWORD);
     await page.click('button[type=submit]');
@@ -66,6 +68,7 @@ describe('dashboard in Chromium', () => {
   it('support finds the invoice by order id and by tx hash, reads its timeline, and acts within its role', async () => {
     const page = await signIn('support');
     expect(await page.locator('[data-queue=paid_unfulfilled]').textContent()).toBe('1');
+    expect(await seriousA11yViolations(page, 'dashboard-queue')).toEqual([]);
     await page.fill('#q', 'D-2001');
     await page.press('#q', 'Enter');
     await page.locator('#results a', { hasText: invoiceId }).click();
@@ -83,6 +86,7 @@ describe('dashboard in Chromium', () => {
     await page.waitForURL(/done=mark_review/);
     expect(await page.locator('#notes').textContent()).toContain('customer says the amount looked wrong');
     await screenshot(page, 'dashboard-support-timeline');
+    expect(await seriousA11yViolations(page, 'dashboard-timeline')).toEqual([]);
 
     // The server, not the page, enforces the role: a forged dangerous action is refused.
     expect(await postAction(page, { action: 'mark_failed', reason: 'forged' })).toBe(403);
@@ -116,6 +120,7 @@ describe('dashboard in Chromium', () => {
     expect(audit).toContain('support@shop.test');
     expect(audit).toContain('invoices.export');
     await screenshot(page, 'dashboard-finance-audit');
+    expect(await seriousA11yViolations(page, 'dashboard-audit')).toEqual([]);
     const settings = await page.request.get(`${gw.url}/dashboard/settings`);
     expect(settings.status()).toBe(403);
   }, 60_000);
@@ -137,8 +142,22 @@ describe('dashboard in Chromium', () => {
     expect(await page.locator('#invoice-status').textContent()).toBe('failed');
     expect(await page.locator('#transitions').textContent()).toContain('customer cancelled by phone');
     await screenshot(page, 'dashboard-admin-mark-failed');
+    expect(await seriousA11yViolations(page, 'dashboard-timeline-admin')).toEqual([]);
     await page.goto(`${gw.url}/dashboard/settings`);
     expect(await page.locator('#wallets').textContent()).toContain('evm');
     await screenshot(page, 'dashboard-settings');
+    expect(await seriousA11yViolations(page, 'dashboard-settings')).toEqual([]);
+    // A key made in the page: its token is shown once, on the answer to the form.
+    const form = page.locator('[data-action=api_key_create]');
+    await form.locator('#key-name').fill('reporting job');
+    await form.locator('input[name="scope.invoices:read"]').check();
+    await form.locator('input[name=reason]').fill('nightly sales report');
+    await form.locator('button').click();
+    expect(await page.locator('#secret-value').textContent()).toMatch(/^tally_sk_key_/);
+    await screenshot(page, 'dashboard-settings-secret-once');
+    expect(await seriousA11yViolations(page, 'dashboard-settings-secret')).toEqual([]);
+    await page.goto(`${gw.url}/dashboard/settings`);
+    expect(await page.locator('#secret-value').count()).toBe(0);
+    expect(await page.locator('#api-keys').textContent()).toContain('reporting job');
   }, 60_000);
 });

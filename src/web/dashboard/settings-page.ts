@@ -78,7 +78,7 @@ export async function renderSettings(
     (e) =>
       html`<li data-endpoint="${e.id}"><code>${e.url}</code> · <span class="state">${e.enabled ? s.enabled : s.disabled(e.disabled_reason ?? '')}</span> · ${e.events.join(', ')}${e.failing_since ? ` · ${s.failingSince(e.failing_since)}` : ''}${e.previous_secret_expires_at ? ` · ${s.previousUntil(e.previous_secret_expires_at)}` : ''}${
         manageHooks
-          ? html`${form(e.enabled ? 'webhook_disable' : 'webhook_enable', html`<input type="hidden" name="endpoint_id" value="${e.id}">`, 'optional')}${form('webhook_rotate', html`<input type="hidden" name="endpoint_id" value="${e.id}"><label for="overlap-${e.id}">${s.overlap}</label><input id="overlap-${e.id}" name="overlap_seconds" inputmode="numeric" value="86400" size="7">`, 'required')}`
+          ? html`<details><summary>${s.manage(e.url)}</summary>${form(e.enabled ? 'webhook_disable' : 'webhook_enable', html`<input type="hidden" name="endpoint_id" value="${e.id}">`, 'optional')}${form('webhook_rotate', html`<input type="hidden" name="endpoint_id" value="${e.id}"><label for="overlap-${e.id}">${s.overlap}</label><input id="overlap-${e.id}" name="overlap_seconds" inputmode="numeric" value="86400" size="7">`, 'required')}</details>`
           : ''
       }</li>`,
   )}</ul>${manageHooks ? form('webhook_create', html`<label for="wh-url">${s.url}</label><input id="wh-url" name="url" type="url" required size="50"><label for="wh-events">${s.events}</label><input id="wh-events" name="events" placeholder="*" size="50"><label for="wh-desc">${s.description}</label><input id="wh-desc" name="description" maxlength="500">`, 'required') : ''}</section>`;
@@ -95,7 +95,7 @@ export async function renderSettings(
     const manageable = manageUsers && u.id !== user.userId && mayAssignRole(user.role, u.role);
     return html`<li data-user="${u.email}">${u.email} · <span class="role">${u.role}</span>${u.enabled ? '' : html` · <strong>${s.userDisabled}</strong>`}${
       manageable
-        ? html`${form('user_role', html`<input type="hidden" name="user_id" value="${u.id}">${roleSelect(user, `role-${u.id}`, u.role)}`, 'required')}${u.enabled ? form('user_disable', html`<input type="hidden" name="user_id" value="${u.id}">`, 'required') : ''}${form('user_reset_password', html`<input type="hidden" name="user_id" value="${u.id}">`, 'required')}`
+        ? html`<details><summary>${s.manage(u.email)}</summary>${form('user_role', html`<input type="hidden" name="user_id" value="${u.id}">${roleSelect(user, `role-${u.id}`, u.role)}`, 'required')}${u.enabled ? form('user_disable', html`<input type="hidden" name="user_id" value="${u.id}">`, 'required') : ''}${form('user_reset_password', html`<input type="hidden" name="user_id" value="${u.id}">`, 'required')}</details>`
         : ''
     }</li>`;
   })}</ul>${manageUsers ? form('user_create', html`<label for="new-email">${en.dashboard.email}</label><input id="new-email" name="email" type="email" required maxlength="254">${roleSelect(user, 'new-role', 'support')}`, 'required') : ''}</section>`;

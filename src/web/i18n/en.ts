@@ -170,6 +170,7 @@ export const en = {
       failingSince: (at: string) => `failing since ${at}`,
       previousUntil: (at: string) => `old secret valid until ${at}`,
       userDisabled: 'disabled',
+      manage: (what: string) => `Manage ${what}`,
       secretTitle: (label: string) => `New secret for ${label}`,
       secretOnce: 'Copy it now: it is shown once and cannot be read again.',
       policyFields: {
