@@ -20,7 +20,7 @@ export interface DeliveryWorkerOptions {
 }
 
 /**
- * The webhook delivery loop (docs/decisions/0008). Each tick numbers newly committed events and
+ * The webhook delivery loop (docs/decisions/0010). Each tick numbers newly committed events and
  * fans them out (the outbox sequencer), then claims due deliveries up to the free slots and sends
  * them without waiting for each other. Slots are bounded per process (webhookConcurrency) and per
  * endpoint (webhookEndpointConcurrency), and every request has a hard timeout, so a slow or dead

@@ -12,7 +12,7 @@ export interface FeedQuery {
 }
 
 /**
- * GET /v1/events: the merchant's events in commit order (outbox position, docs/decisions/0008).
+ * GET /v1/events: the merchant's events in commit order (outbox position, docs/decisions/0010).
  * `starting_after` is the last event id a receiver saw; the page continues after that event's
  * position, so an event that committed late is never behind the cursor. Reading first catches
  * the sequencer up, so a caller sees every event of writes it has already been answered for.

@@ -6,7 +6,7 @@ import { isFlagSet, iso } from '../db/values.ts';
 import { endpointWants } from './event-filter.ts';
 
 /**
- * The commit-ordered outbox (docs/decisions/0008). Events are written with `position` NULL in
+ * The commit-ordered outbox (docs/decisions/0010). Events are written with `position` NULL in
  * the transaction of the change they announce. This sequencer, run after commit, takes the
  * counter row's lock, numbers every committed unsequenced event, and fans each one out into a
  * `webhook_deliveries` row per endpoint that wants it, in one transaction.

@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 
 /**
- * SSRF guard for webhook URLs (docs/decisions/0008). A merchant chooses the URL, the gateway makes
+ * SSRF guard for webhook URLs (docs/decisions/0010). A merchant chooses the URL, the gateway makes
  * the request: without a guard an endpoint could aim the gateway at its own database, the cloud
  * metadata service or anything else inside the network. Checked at creation (a clear 422) and
  * again at every connection, on the address actually connected to, because DNS can change

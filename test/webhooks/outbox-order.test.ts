@@ -1,5 +1,5 @@
 /**
- * The catch-up feed is commit-ordered (docs/decisions/0008): an event whose id sorts before one a
+ * The catch-up feed is commit-ordered (docs/decisions/0010): an event whose id sorts before one a
  * poller has already read, but which commits after it, still comes after the poller's cursor.
  * With id ordering (the old feed) the late event was behind the cursor and lost to the poller.
  */

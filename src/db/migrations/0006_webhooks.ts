@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { ColumnTypes } from './column-types.ts';
 
 /**
- * Webhook delivery (docs/decisions/0008).
+ * Webhook delivery (docs/decisions/0010).
  *
  * `events.position` is the commit-ordered outbox sequence: NULL when the event is written, set
  * after commit by the sequencer (src/webhooks/outbox-sequencer.ts) under the row lock of
