@@ -8,7 +8,7 @@ import { ledgerBalances } from '../ledger/balances.ts';
 import { verifyLedger } from '../ledger/verify.ts';
 import { reconcileBitcoin } from '../reconciliation/reconcile-bitcoin.ts';
 import { closeSettlementBatches } from '../settlement/batches.ts';
-import { type ReportFormat, reportStream } from '../settlement/report-format.ts';
+import { type ReportFormat, reportStream, sqlitePathOf } from '../settlement/report-format.ts';
 import { buildBitcoinSweep } from '../settlement/sweep.ts';
 import { buildEvmSweep } from '../settlement/sweep-evm.ts';
 import { type ProgressStream, progressBar } from './progress.ts';
@@ -130,6 +130,7 @@ async function run(
           merchantId: need(flags, 'merchant'),
           from: time(flags, 'from'),
           to: time(flags, 'to'),
+          sqlitePath: sqlitePathOf(t),
           onProgress: (done, total) => bar.update(done, total),
         },
         format,

@@ -1,5 +1,5 @@
 /**
- * The chart of accounts, per merchant and per asset on a network (docs/decisions/0009). Debit-normal
+ * The chart of accounts, per merchant and per asset on a network (docs/decisions/0011). Debit-normal
  * accounts hold what the merchant has; credit-normal ones say where it came from or who it is owed
  * to. A balance is always a sum of entries, never a stored number.
  */

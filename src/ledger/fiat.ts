@@ -31,7 +31,7 @@ export function fiatUnits(
     return places >= asset.decimals
       ? amount * 10n ** BigInt(places - asset.decimals)
       : amount / 10n ** BigInt(asset.decimals - places);
-  const rate = asset.rate === null ? null : parsePositiveDecimal(asset.rate);
+  const rate = asset.rate === null ? null : parsedRate(asset.rate);
   if (!rate) return null;
   const negative = amount < 0n;
   const magnitude = negative ? -amount : amount;
@@ -39,4 +39,16 @@ export function fiatUnits(
   const denominator = 10n ** BigInt(rate.scale + asset.decimals);
   const rounded = (numerator / denominator + 1n) / 2n;
   return negative ? -rounded : rounded;
+}
+
+// A report converts a million amounts at a handful of locked rates: parse each rate once.
+const rates = new Map<string, ReturnType<typeof parsePositiveDecimal>>();
+function parsedRate(text: string) {
+  let r = rates.get(text);
+  if (r === undefined) {
+    r = parsePositiveDecimal(text);
+    if (rates.size > 10_000) rates.clear();
+    rates.set(text, r);
+  }
+  return r;
 }

@@ -54,7 +54,7 @@ const COUNTING = [
 
 /**
  * Re-verifies the gateway's records against the node, independently of the watcher
- * (docs/decisions/0009). Over a block range (default: from the last run's end, or the watcher's
+ * (docs/decisions/0011). Over a block range (default: from the last run's end, or the watcher's
  * reorg window on the first run, to the watcher's cursor — never past what the watcher read, so a
  * lagging watcher is not mistaken for a missed deposit):
  *  1. every payment counted toward an invoice, mined in the range, is in the best chain with the

@@ -4,7 +4,7 @@ import { divCeil } from '../core/money.ts';
 import { hdKey } from '../wallets/families.ts';
 
 /**
- * Unsigned Bitcoin transactions for the merchant's signer (docs/decisions/0009): a PSBT (BIP174)
+ * Unsigned Bitcoin transactions for the merchant's signer (docs/decisions/0011): a PSBT (BIP174)
  * spending invoice-address outputs, with everything a signer needs to sign them blind — the
  * output being spent (witnessUtxo), the redeem script (P2SH-P2WPKH) or internal key (Taproot), and
  * each key's BIP32 path below the wallet's account key. Tally never sees a private key.

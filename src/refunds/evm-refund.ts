@@ -8,7 +8,7 @@ import { loadRefund, serializeRefund } from './refund-rows.ts';
 /**
  * The unsigned EIP-1559 refund from the invoice's address. Completion is NOT detected yet: the EVM
  * watcher (src/chains/evm/) reports transfers to watched addresses only, not transfers from them,
- * so an EVM refund stays `approved` with its transaction until that exists (docs/decisions/0009).
+ * so an EVM refund stays `approved` with its transaction until that exists (docs/decisions/0011).
  */
 export async function buildEvmRefund(tally: Tally, refund: RefundsTable) {
   const option = await tally.database.db

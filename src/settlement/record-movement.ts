@@ -18,7 +18,7 @@ export interface MovementBlock {
 }
 
 /**
- * Money leaving invoice addresses (docs/decisions/0009): a confirmed transaction spending outputs
+ * Money leaving invoice addresses (docs/decisions/0011): a confirmed transaction spending outputs
  * Tally recorded as payments. It is the merchant's own doing — a sweep, or a refund they signed.
  * Recorded once per merchant as a movement with its inputs, booked (invoice addresses credited;
  * refund, fee and swept debited), and if an output pays an approved refund's destination, that

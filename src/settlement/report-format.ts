@@ -52,3 +52,11 @@ function csvLine(row: ReportRow): string {
 export function reportStream(db: Kysely<Schema>, params: ReportParams, format: ReportFormat): Readable {
   return Readable.from(reportText(db, params, format), { objectMode: false });
 }
+
+/** The SQLite file behind the gateway, for the report's dedicated reader; undefined on PostgreSQL. */
+export function sqlitePathOf(tally: {
+  database: { dialect: string };
+  config: { databaseUrl: string };
+}): string | undefined {
+  return tally.database.dialect === 'sqlite' ? tally.config.databaseUrl.replace(/^sqlite:/, '') : undefined;
+}

@@ -5,6 +5,7 @@ import type { Schema } from '../db/schema.ts';
 import '../db/schema-money.ts';
 import { isFlagSet, iso, toDate } from '../db/values.ts';
 import { fiatUnits } from '../ledger/fiat.ts';
+import { sqlitePaymentPages } from './sqlite-payment-pages.ts';
 
 /**
  * The settlement report of one merchant for a period [from, to): one row per confirmed payment
@@ -67,7 +68,31 @@ export interface ReportParams {
   merchantId: string;
   from: Date;
   to: Date;
+  /** On SQLite, the database file: payment rows are then streamed from a dedicated connection. */
+  sqlitePath?: string | undefined;
   onProgress?: (done: number, total: number) => void;
+}
+
+/** Stored times are canonical ISO text on SQLite (written by iso()); PostgreSQL returns Dates. */
+const isoTime = (v: string | Date): string => (typeof v === 'string' ? v : toDate(v).toISOString());
+
+// Per-row lookups of static registry data, memoised: the report formats a million rows.
+const decimalsCache = new Map<string, number>();
+function decimalsOf(asset: string, network: string): number {
+  const key = `${asset}/${network}`;
+  const known = decimalsCache.get(key);
+  if (known !== undefined) return known;
+  const d = findAsset(asset, network)?.decimals ?? 0;
+  decimalsCache.set(key, d);
+  return d;
+}
+const placesCache = new Map<string, number>();
+function placesOf(currency: string): number {
+  const known = placesCache.get(currency);
+  if (known !== undefined) return known;
+  const d = currencyDecimals(currency) ?? 0;
+  placesCache.set(currency, d);
+  return d;
 }
 
 const blankRow = (): ReportRow => Object.fromEntries(REPORT_COLUMNS.map((c) => [c, ''])) as ReportRow;
@@ -120,54 +145,12 @@ export async function* settlementReport(
     return b;
   };
   const fiat = new Map<string, bigint>();
-  let last: { seen: string | Date; id: string } | null = null;
   let done = 0;
-  for (;;) {
-    let q = db
-      .selectFrom('payments as p')
-      .innerJoin('invoices as i', 'i.id', 'p.invoice_id')
-      .innerJoin('payment_options as o', 'o.id', 'p.option_id')
-      .select([
-        'p.id',
-        'p.seen_at',
-        'p.txid',
-        'p.output_index',
-        'p.amount',
-        'p.credited',
-        'p.asset',
-        'p.network',
-        'p.invoice_id',
-        'i.merchant_order_id',
-        'i.status',
-        'i.price_amount',
-        'i.price_currency',
-        'o.rate_value',
-        'o.asset as option_asset',
-        'o.network as option_network',
-      ])
-      .where('p.merchant_id', '=', p.merchantId)
-      .where('p.removed', '=', 0)
-      .where('p.block_height', 'is not', null)
-      .where('p.seen_at', '>=', iso(p.from) as never)
-      .where('p.seen_at', '<', iso(p.to) as never)
-      .orderBy('p.seen_at')
-      .orderBy('p.id')
-      .limit(PAGE);
-    if (last) {
-      const at = last;
-      q = q.where((eb) =>
-        eb.or([
-          eb('p.seen_at', '>', at.seen as never),
-          eb.and([eb('p.seen_at', '=', at.seen as never), eb('p.id', '>', at.id)]),
-        ]),
-      );
-    }
-    const rows = await q.execute();
-    if (rows.length === 0) break;
-    const tail = rows[rows.length - 1] as (typeof rows)[number];
-    last = { seen: tail.seen_at, id: tail.id };
+  const pages = p.sqlitePath ? sqlitePaymentPages(p.sqlitePath, p, PAGE) : kyselyPaymentPages(db, p);
+  for await (const rows of pages) {
     const ids = rows.map((r) => r.id);
-    const invoiceIds = [...new Set(rows.map((r) => r.invoice_id))];
+    // Only invoices that refunded something have refunds to list: skip the lookup for the rest.
+    const invoiceIds = [...new Set(rows.filter((r) => r.refunded_amount !== '0').map((r) => r.invoice_id))];
     const [spends, refunds] = await Promise.all([
       db
         .selectFrom('settlement_movement_inputs as mi')
@@ -175,12 +158,14 @@ export async function* settlementReport(
         .select(['mi.payment_id', 'm.txid', 'm.batch_id'])
         .where('mi.payment_id', 'in', ids)
         .execute(),
-      db
-        .selectFrom('refunds')
-        .select(['id', 'invoice_id', 'amount'])
-        .where('invoice_id', 'in', invoiceIds)
-        .where('status', '=', 'completed')
-        .execute(),
+      invoiceIds.length === 0
+        ? Promise.resolve([])
+        : db
+            .selectFrom('refunds')
+            .select(['id', 'invoice_id', 'amount'])
+            .where('invoice_id', 'in', invoiceIds)
+            .where('status', '=', 'completed')
+            .execute(),
     ]);
     const spentBy = new Map(spends.map((s) => [s.payment_id, s]));
     const refundsOf = new Map<string, { ids: string[]; total: bigint }>();
@@ -193,7 +178,7 @@ export async function* settlementReport(
     const out: ReportRow[] = [];
     for (const r of rows) {
       const amount = unitsFromDb(r.amount);
-      const decimals = findAsset(r.asset, r.network)?.decimals ?? 0;
+      const decimals = decimalsOf(r.asset, r.network);
       const credited = isFlagSet(r.credited);
       const b = bucket(r.asset, r.network);
       b.received += amount;
@@ -204,37 +189,40 @@ export async function* settlementReport(
       const fiatU = priced
         ? fiatUnits(amount, { code: r.asset, decimals, rate: r.rate_value }, r.price_currency)
         : null;
-      const places = currencyDecimals(r.price_currency) ?? 0;
+      const places = placesOf(r.price_currency);
       if (fiatU !== null && credited) fiat.set(r.price_currency, (fiat.get(r.price_currency) ?? 0n) + fiatU);
       const spend = spentBy.get(r.id);
       const refund = refundsOf.get(r.invoice_id);
-      const row = blankRow();
-      row.type = 'payment';
-      row.time = toDate(r.seen_at).toISOString();
-      row.merchant_order_id = r.merchant_order_id ?? '';
-      row.invoice_id = r.invoice_id;
-      row.invoice_status = r.status;
-      row.asset = r.asset;
-      row.network = r.network;
-      row.txid = r.txid;
-      row.vout = String(r.output_index);
-      row.amount = formatAmount(amount, decimals);
-      row.amount_base_units = amount.toString();
-      row.credited = credited ? 'true' : 'false';
-      row.fiat_currency = fiatU === null ? '' : r.price_currency;
-      row.fiat_value = fiatU === null ? '' : formatAmount(fiatU, places);
-      row.price = `${formatAmount(unitsFromDb(r.price_amount), places)} ${r.price_currency}`;
-      row.refunded = refund ? formatAmount(refund.total, decimals) : '';
-      row.settlement_batch_id = spend?.batch_id ?? '';
-      row.settlement_txid = spend?.txid ?? '';
-      row.refund_ids = refund ? refund.ids.join(' ') : '';
+      // One object literal per row (not a blank row filled in): a million of them are built.
+      const row: ReportRow = {
+        type: 'payment',
+        time: isoTime(r.seen_at),
+        merchant_order_id: r.merchant_order_id ?? '',
+        invoice_id: r.invoice_id,
+        invoice_status: r.status,
+        asset: r.asset,
+        network: r.network,
+        txid: r.txid,
+        vout: String(r.output_index),
+        amount: formatAmount(amount, decimals),
+        amount_base_units: r.amount,
+        credited: credited ? 'true' : 'false',
+        fiat_currency: fiatU === null ? '' : r.price_currency,
+        fiat_value: fiatU === null ? '' : formatAmount(fiatU, places),
+        price: `${formatAmount(unitsFromDb(r.price_amount), places)} ${r.price_currency}`,
+        fee: '',
+        refunded: refund ? formatAmount(refund.total, decimals) : '',
+        swept: '',
+        settlement_batch_id: spend?.batch_id ?? '',
+        settlement_txid: spend?.txid ?? '',
+        refund_ids: refund ? refund.ids.join(' ') : '',
+      };
       out.push(row);
     }
     done += rows.length;
     totals.payments = done;
     p.onProgress?.(done, total);
     yield out;
-    if (rows.length < PAGE) break;
   }
   yield await movementRows(db, p, bucket, totals);
   yield await refundRows(db, p, totals);
@@ -245,6 +233,68 @@ export async function* settlementReport(
     ]),
   ) as ReportTotals['crypto'];
   totals.fiat = Object.fromEntries([...fiat].map(([c, u]) => [c, formatAmount(u, currencyDecimals(c) ?? 0)]));
+}
+
+export type PaymentPageRow = Awaited<ReturnType<typeof paymentsPage>>[number];
+
+/** Pages of PAGE payments by keyset over (seen_at, id): the portable path (PostgreSQL). */
+async function* kyselyPaymentPages(db: Kysely<Schema>, p: ReportParams): AsyncGenerator<PaymentPageRow[]> {
+  let last: { seen: string | Date; id: string } | null = null;
+  for (;;) {
+    const rows = await paymentsPage(db, p, last);
+    if (rows.length === 0) return;
+    const tail = rows[rows.length - 1] as PaymentPageRow;
+    last = { seen: tail.seen_at, id: tail.id };
+    yield rows;
+    if (rows.length < PAGE) return;
+  }
+}
+
+/** One page of confirmed payments in the period, in (seen_at, id) order, after `after`. */
+function paymentsPage(
+  db: Kysely<Schema>,
+  p: ReportParams,
+  after: { seen: string | Date; id: string } | null,
+) {
+  // The range starts at the last page's time, so each page seeks instead of rescanning.
+  const startAt: string | Date = after === null ? iso(p.from) : after.seen;
+  let q = db
+    .selectFrom('payments as p')
+    .innerJoin('invoices as i', 'i.id', 'p.invoice_id')
+    .innerJoin('payment_options as o', 'o.id', 'p.option_id')
+    .select([
+      'p.id',
+      'p.seen_at',
+      'p.txid',
+      'p.output_index',
+      'p.amount',
+      'p.credited',
+      'p.asset',
+      'p.network',
+      'p.invoice_id',
+      'i.merchant_order_id',
+      'i.status',
+      'i.price_amount',
+      'i.price_currency',
+      'i.refunded_amount',
+      'o.rate_value',
+      'o.asset as option_asset',
+      'o.network as option_network',
+    ])
+    .where('p.merchant_id', '=', p.merchantId)
+    .where('p.removed', '=', 0)
+    .where('p.block_height', 'is not', null)
+    .where('p.seen_at', '>=', startAt as never)
+    .where('p.seen_at', '<', iso(p.to) as never)
+    .orderBy('p.seen_at')
+    .orderBy('p.id')
+    .limit(PAGE);
+  if (after) {
+    const at = after;
+    // A row-value comparison walks the (seen_at, id) index from where the last page ended.
+    q = q.where((eb) => eb(eb.refTuple('p.seen_at', 'p.id'), '>', eb.tuple(at.seen as never, at.id)));
+  }
+  return q.execute();
 }
 
 async function movementRows(

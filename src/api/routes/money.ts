@@ -12,11 +12,11 @@ import {
   requestRefund,
   setRefundDestination,
 } from '../../refunds/refund-service.ts';
-import { reportStream } from '../../settlement/report-format.ts';
+import { reportStream, sqlitePathOf } from '../../settlement/report-format.ts';
 import { defineRoute } from '../route.ts';
 import { Amount, Cursor, IdParam, Limit, Reason } from '../schemas.ts';
 
-/** Refunds (non-custodial: Tally builds, the merchant signs) and the ledger (docs/decisions/0009). */
+/** Refunds (non-custodial: Tally builds, the merchant signs) and the ledger (docs/decisions/0011). */
 const InvoiceId = IdParam('inv');
 const RefundId = IdParam('ref');
 type IdP = { id: string };

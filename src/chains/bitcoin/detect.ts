@@ -24,7 +24,7 @@ const NOTHING_OWNED: ReadonlySet<string> = new Set();
  * pure, so the hot loop of matching a block is measured on its own (bench/bitcoin.ts).
  * Every output to a watched script counts: an exchange batch paying three invoices yields three.
  * `owned` holds the outpoints of recorded payments, so a transaction spending one (a sweep or a
- * refund the merchant signed) is reported as a spend (docs/decisions/0009).
+ * refund the merchant signed) is reported as a spend (docs/decisions/0011).
  */
 export function detect(
   transactions: readonly BitcoinTx[],

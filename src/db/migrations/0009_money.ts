@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { ColumnTypes } from './column-types.ts';
 
 /**
- * The money trail (issue 7, docs/decisions/0009-money-trail.md): an append-only double-entry
+ * The money trail (issue 7, docs/decisions/0011-money-trail.md): an append-only double-entry
  * ledger, refunds, outgoing movements from invoice addresses grouped into settlement batches, and
  * reconciliation runs. Nothing here is ever updated except a refund's workflow columns and a
  * movement's batch: ledger rows are only inserted, balances are sums over them.

@@ -1,0 +1,83 @@
+import Sqlite from 'better-sqlite3';
+import { iso } from '../db/values.ts';
+import type { PaymentPageRow, ReportParams } from './report.ts';
+
+const SQL = `select p.id, p.seen_at, p.txid, p.output_index, p.amount, p.credited, p.asset, p.network, p.invoice_id,
+  i.merchant_order_id, i.status, i.price_amount, i.price_currency, i.refunded_amount,
+  o.rate_value, o.asset = p.asset and o.network = p.network
+from payments as p
+join invoices as i on i.id = p.invoice_id
+join payment_options as o on o.id = p.option_id
+where p.merchant_id = ? and p.removed = 0 and p.block_height is not null and p.seen_at >= ? and p.seen_at < ?
+order by p.seen_at, p.id`;
+
+type RawRow = [
+  string,
+  string,
+  string,
+  number,
+  string,
+  number,
+  string,
+  string,
+  string,
+  string | null,
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  /** 1 when the payment is in its option's asset and network (priced at its locked rate). */
+  number,
+];
+
+/**
+ * The report's payment rows on SQLite, read by one statement on a dedicated read-only connection
+ * in raw (array) mode: a profile of the paged Kysely query showed two thirds of the time turning
+ * result rows into objects with named properties, not in SQLite. One statement also reads one
+ * WAL snapshot, so the report is consistent even while the gateway writes. Same rows, same order
+ * as the paged query used on PostgreSQL.
+ */
+export async function* sqlitePaymentPages(
+  path: string,
+  p: ReportParams,
+  pageSize: number,
+): AsyncGenerator<PaymentPageRow[]> {
+  const connection = new Sqlite(path, { readonly: true, fileMustExist: true });
+  try {
+    const rows = connection
+      .prepare(SQL)
+      .raw(true)
+      .iterate(p.merchantId, iso(p.from), iso(p.to)) as IterableIterator<RawRow>;
+    let page: PaymentPageRow[] = [];
+    for (const r of rows) {
+      page.push({
+        id: r[0],
+        seen_at: r[1],
+        txid: r[2],
+        output_index: r[3],
+        amount: r[4],
+        credited: r[5],
+        asset: r[6],
+        network: r[7],
+        invoice_id: r[8],
+        merchant_order_id: r[9],
+        status: r[10],
+        price_amount: r[11],
+        price_currency: r[12],
+        refunded_amount: r[13],
+        rate_value: r[14],
+        // Compared in SQL: two strings fewer to hand over per row.
+        option_asset: r[15] === 1 ? r[6] : '',
+        option_network: r[15] === 1 ? r[7] : '',
+      });
+      if (page.length === pageSize) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  } finally {
+    connection.close();
+  }
+}
