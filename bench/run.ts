@@ -8,6 +8,7 @@ import { benchCore } from './core.ts';
 import { benchEvm } from './evm.ts';
 import { printTable } from './lib.ts';
 import { benchMoney } from './money.ts';
+import { benchWeb } from './web.ts';
 import { benchWebhooks } from './webhooks.ts';
 
 const areas = {
@@ -16,6 +17,7 @@ const areas = {
   webhooks: benchWebhooks,
   evm: benchEvm,
   money: benchMoney,
+  web: benchWeb,
 };
 const only = process.argv[2];
 mkdirSync('bench/results', { recursive: true });

@@ -6,7 +6,7 @@ import type { serializeRefund } from '../../refunds/refund-rows.ts';
 import { type Html, html } from '../html.ts';
 import { en } from '../i18n/en.ts';
 import { dashboardPage } from './dashboard-layout.ts';
-import type { InvoiceRow } from './queues.ts';
+import { COUNT_CAP, type InvoiceRow } from './queues.ts';
 
 const t = en.dashboard;
 const c = t.columns;
@@ -40,11 +40,13 @@ export interface HomeData {
   next: string | null;
 }
 
+const showCount = (n: number) => (n > COUNT_CAP ? `${COUNT_CAP}+` : String(n));
+
 /** The queues: counts for all, the chosen one listed below. */
 export function renderHome(user: SessionUser, d: HomeData): string {
   const nav = html`<ul class="queues">${Object.entries(t.queues).map(
     ([queue, label]) =>
-      html`<li><a href="/dashboard?queue=${queue}"${queue === d.queue ? html` aria-current="page"` : ''}>${label}</a> <span class="count" data-queue="${queue}">${d.counts[queue] ?? 0}</span></li>`,
+      html`<li><a href="/dashboard?queue=${queue}"${queue === d.queue ? html` aria-current="page"` : ''}>${label}</a> <span class="count" data-queue="${queue}">${showCount(d.counts[queue] ?? 0)}</span></li>`,
   )}</ul>`;
   const kinds =
     d.queue === 'exceptions'
