@@ -4,6 +4,7 @@ import { en } from '../i18n/en.ts';
 import { page } from '../layout.ts';
 import { qrSvg } from '../qr.ts';
 import { type CheckoutData, networkName, type PublicState, publicState } from './checkout-state.ts';
+import { amountToSend } from './remainder.ts';
 
 const t = en.checkout;
 
@@ -27,6 +28,7 @@ export function renderCheckout(data: CheckoutData, chosenOptionId: string | unde
     underpaid: t.underpaid('{shortfall}', '{asset}'),
   };
   const net = option ? networkName(option.network) : null;
+  const send = option ? amountToSend(inv, option) : null;
   const body = html`<main id="checkout" data-status-url="/pay/${inv.id}/status.json" data-events-url="/pay/${inv.id}/events" data-now="${now.toISOString()}" data-msgs="${JSON.stringify(msgs)}" data-state="${JSON.stringify(state)}">
 <header><p class="muted">${t.payTo}</p><h1>${data.merchantName}</h1>${inv.merchant_order_id ? html`<p class="muted">${t.orderRef(inv.merchant_order_id)}</p>` : ''}<p class="price">${formatPrice(inv.price.amount, inv.price.currency, false)} ${inv.price.currency}</p></header>
 ${stateSection(state)}
@@ -39,11 +41,11 @@ ${
     : ''
 }
 ${
-  option && net
-    ? html`<section class="pay" id="pay" aria-labelledby="amount-label"${payable(state.status) ? '' : raw(' hidden')}>
-<p id="amount-label" class="amount">${t.send(option.amount_due, option.asset)} <button type="button" data-copy="${option.amount_due}">${t.copyAmount}</button></p>
+  option && net && send
+    ? html`<section class="pay" id="pay" aria-labelledby="amount-label" data-shortfall="${state.shortfall}"${payable(state.status) ? '' : raw(' hidden')}>
+<p id="amount-label" class="amount">${send.remainder ? t.sendRemainder(send.amount, option.asset) : t.send(send.amount, option.asset)} <button type="button" data-copy="${send.amount}">${t.copyAmount}</button></p>
 <div class="network" role="note"><p><span class="muted">${t.network}</span> <strong id="network">${net.name}</strong></p><p class="warn">${t.networkWarning(option.asset, net.name)}</p>${net.testnet ? html`<p class="warn">${t.testnet}</p>` : ''}</div>
-${option.payment_uri ? html`<a class="qr" href="${option.payment_uri}" title="${t.openWallet}">${raw(qrSvg(option.payment_uri, t.qrLabel(option.asset, net.name)))}</a><p><a href="${option.payment_uri}">${t.openWallet}</a></p>` : ''}
+${send.uri ? html`<a class="qr" href="${send.uri}" title="${t.openWallet}">${raw(qrSvg(send.uri, t.qrLabel(option.asset, net.name)))}</a><p><a href="${send.uri}">${t.openWallet}</a></p>` : ''}
 <p class="muted">${t.address}</p><p><code id="address" class="address">${option.address}</code></p><p><button type="button" data-copy="${option.address}">${t.copyAddress}</button></p>
 <p>${t.expiresIn}: <time id="countdown" datetime="${inv.expires_at}">${countdown(inv.expires_at, now)}</time></p><p class="muted">${t.expiresAt(inv.expires_at.slice(0, 16).replace('T', ' '))}</p>
 </section>`

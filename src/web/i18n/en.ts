@@ -11,6 +11,7 @@ export const en = {
     orderRef: (order: string) => `Order ${order}`,
     amount: 'Amount',
     send: (amount: string, asset: string) => `Send exactly ${amount} ${asset}`,
+    sendRemainder: (amount: string, asset: string) => `Send the remaining ${amount} ${asset}`,
     network: 'Network',
     networkWarning: (asset: string, network: string) =>
       `Send ${asset} on ${network} only. Money sent on another network or as another coin is not credited automatically and may take days to recover.`,

@@ -65,6 +65,8 @@
         ? msgs.confirmations.replace('{n}', state.confirmations.n).replace('{of}', state.confirmations.of)
         : '';
     const pay = $('pay');
+    // A new shortfall needs a new QR code (for the remainder), which only the server draws.
+    if (underpaid && pay && pay.dataset.shortfall !== state.shortfall) return location.reload();
     if (pay) pay.hidden = !(state.status === 'waiting_for_payment' || state.status === 'issue_detected');
     if ($('success-link')) $('success-link').hidden = state.status !== 'complete';
     if ($('cancel-link')) $('cancel-link').hidden = state.status === 'complete';
