@@ -33,16 +33,22 @@ export interface RefundRequest {
   customer_link?: boolean | undefined;
 }
 
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/** `rfl_` + 26 random base32 characters (130 bits): shaped like an id, but all of it secret. */
+function newLinkToken(): string {
+  let out = 'rfl_';
+  for (const byte of randomBytes(26)) out += ALPHABET[byte & 31];
+  return out;
+}
+
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Credited money not removed, minus what is refunded or promised to open refunds. */
 async function refundable(tally: Tally, invoice: InvoiceRecord) {
   const option = invoice.options.find((o) => o.id === invoice.selectedOptionId);
-  if (!option)
-    throw new TallyError(
-      'invalid_state',
-      'Nothing was received on this invoice; there is nothing to refund.',
-    );
+  // Nothing credited yet: nothing to refund (and no selected option to measure an excess against).
+  if (!option) return { available: 0n, excess: 0n };
   const received = invoice.payments
     .filter((p) => p.credited && !p.removed)
     .reduce((s, p) => s + p.amount, 0n);
@@ -55,7 +61,7 @@ async function refundable(tally: Tally, invoice: InvoiceRecord) {
   const promised = open.reduce((s, r) => s + unitsFromDb(r.amount), 0n);
   const available = received - invoice.refundedAmount - promised;
   const excess = received - option.amountDue - invoice.refundedAmount - promised;
-  return { option, available, excess };
+  return { available, excess };
 }
 
 /**
@@ -72,28 +78,21 @@ export async function requestRefund(
 ) {
   const invoice = await loadInvoice(tally.database.db, tally.database.dialect, merchantId, invoiceId);
   if (!invoice) throw new TallyError('not_found', `No invoice ${invoiceId}.`);
-  if (!REFUNDABLE.has(invoice.status))
-    throw new TallyError('invalid_state', `An invoice that is ${invoice.status} cannot be refunded.`);
-  const { option, available, excess } = await refundable(tally, invoice);
-  let amount: bigint;
-  if (input.kind === 'full') amount = available;
-  else if (input.kind === 'excess') {
-    if (excess <= 0n)
-      throw new TallyError('invalid_state', 'The invoice has no unrefunded excess over its amount due.');
-    amount = excess;
-  } else {
+  // Order of checks: every field's format first (422 naming it), then what the amount may be
+  // (422 amount), then the invoice's state (409), so an error always names the input at fault.
+  const option = invoice.options.find((o) => o.id === invoice.selectedOptionId) ?? invoice.options[0];
+  if (!option) throw new TallyError('invalid_state', 'The invoice has no payment option.');
+  let asked: bigint | null = null;
+  if (input.kind === 'partial') {
     if (input.amount === undefined)
       throw validationError([{ path: 'amount', message: 'is required for a partial refund' }]);
-    amount = parseAmount(input.amount, option.decimals, 'amount');
-    if (amount === 0n) throw validationError([{ path: 'amount', message: 'must be greater than zero' }]);
+    asked = parseAmount(input.amount, option.decimals, 'amount');
+    if (asked === 0n) throw validationError([{ path: 'amount', message: 'must be greater than zero' }]);
+  } else if (input.amount !== undefined) {
+    throw validationError([
+      { path: 'amount', message: `is only given for a partial refund, not ${input.kind}` },
+    ]);
   }
-  if (amount <= 0n)
-    throw new TallyError(
-      'invalid_state',
-      'Everything received is already refunded or promised to open refunds.',
-    );
-  if (amount > available)
-    throw validationError([{ path: 'amount', message: `exceeds the refundable ${available} base units` }]);
   if (input.destination !== undefined && input.customer_link)
     throw validationError([
       { path: 'customer_link', message: 'give a destination or ask for a link, not both' },
@@ -102,7 +101,25 @@ export async function requestRefund(
     throw validationError([{ path: 'destination', message: 'is required unless customer_link is true' }]);
   const destination =
     input.destination === undefined ? null : validateDestination(input.destination, option.network);
-  const token = input.customer_link ? `rfl_${randomBytes(24).toString('base64url')}` : null;
+  const { available, excess } = await refundable(tally, invoice);
+  if (asked !== null && asked > available)
+    throw validationError([{ path: 'amount', message: `exceeds the refundable ${available} base units` }]);
+  if (!REFUNDABLE.has(invoice.status))
+    throw new TallyError('invalid_state', `An invoice that is ${invoice.status} cannot be refunded.`);
+  let amount: bigint;
+  if (asked !== null) amount = asked;
+  else if (input.kind === 'full') amount = available;
+  else {
+    if (excess <= 0n)
+      throw new TallyError('invalid_state', 'The invoice has no unrefunded excess over its amount due.');
+    amount = excess;
+  }
+  if (amount <= 0n)
+    throw new TallyError(
+      'invalid_state',
+      'Everything received is already refunded or promised to open refunds.',
+    );
+  const token = input.customer_link ? newLinkToken() : null;
   const now = tally.clock.now();
   const row = {
     id: newId('ref'),

@@ -418,7 +418,10 @@ function casesFor(route: RouteDef, fx: MerchantFixture): Case[] {
       ...(route.body ? { payload: toJson(validBodyFor(route)), contentType: json } : {}),
       expected,
     });
-    const invalid = { status: 422, code: 'validation_failed', path: 'params.id' };
+    // A customer-facing link route names its parameter `token` (refund links), the others `id`.
+    const properties = (route.params as unknown as { properties?: Record<string, unknown> }).properties ?? {};
+    const param = 'token' in properties ? 'token' : 'id';
+    const invalid = { status: 422, code: 'validation_failed', path: `params.${param}` };
     cases.push(
       withBody('id garbage', 'garbage', invalid),
       withBody('id upper-case', id.toUpperCase(), invalid),

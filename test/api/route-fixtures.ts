@@ -59,6 +59,15 @@ export const VALID_BODIES: Record<string, Record<string, unknown>> = {
   updateWebhookEndpoint: { description: 'renamed', events: ['*'] },
   rotateWebhookSecret: { overlap_seconds: 3600 },
   replayWebhookEvents: { since: '2026-11-21T00:00:00Z' },
+  requestRefund: {
+    kind: 'partial',
+    amount: '0.0001',
+    destination: 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080',
+    reason: 'customer asked',
+  },
+  approveRefund: { reason: 'checked by finance' },
+  buildRefundTransaction: { fee_rate: '2' },
+  submitRefundDestination: { destination: 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080' },
 };
 
 export function validBodyFor(route: RouteDef): Record<string, unknown> {
@@ -69,8 +78,11 @@ export function validBodyFor(route: RouteDef): Record<string, unknown> {
 
 /** "inv" for a route whose :id must match ^inv_…$. */
 export function idPrefixOf(route: RouteDef): string {
-  const pattern = (route.params as { properties?: { id?: { pattern?: string } } } | undefined)?.properties?.id
-    ?.pattern;
+  const props = (
+    route.params as { properties?: { id?: { pattern?: string }; token?: { pattern?: string } } } | undefined
+  )?.properties;
+  // A customer-facing link route names its credential `token` (refund links: rfl_…).
+  const pattern = props?.id?.pattern ?? props?.token?.pattern;
   const prefix = pattern ? /^\^([a-z]{3})_/.exec(pattern)?.[1] : undefined;
   if (!prefix)
     throw new Error(`${route.method} ${route.url}: cannot read the id prefix from its params schema`);
@@ -78,7 +90,7 @@ export function idPrefixOf(route: RouteDef): string {
 }
 
 export function urlWithId(route: RouteDef, id: string): string {
-  return route.url.replace(':id', id);
+  return route.url.replace(':id', id).replace(':token', id);
 }
 
 /** A fresh, well-formed id of the given prefix that names nothing. */
@@ -304,8 +316,16 @@ export async function merchantWithEverything(
     throw new Error(`webhook endpoint: ${endpoint.status} ${preview(endpoint.body)}`);
   const test = await h.request('POST', `/v1/webhook-endpoints/${endpoint.body.id}/test`, { token });
   if (test.status !== 200) throw new Error(`webhook test: ${test.status} ${preview(test.body)}`);
+  // A refund asked by the link (no destination yet): the :id refund routes and the public link route.
+  const refund = await h.request('POST', `/v1/invoices/${paid.id}/refunds`, {
+    token,
+    body: { kind: 'excess', customer_link: true, reason: `${label} overpaid` },
+  });
+  if (refund.status !== 201) throw new Error(`refund: ${refund.status} ${preview(refund.body)}`);
   const ids = {
     mer: merchantId,
+    ref: refund.body.id as string,
+    rfl: refund.body.customer_link_token as string,
     whe: endpoint.body.id as string,
     whd: test.body.delivery_id as string,
     inv: invoice.id,

@@ -44,7 +44,7 @@ const BuildBody = Type.Object(
   { additionalProperties: false },
 );
 const LinkParam = Type.Object(
-  { token: Type.String({ pattern: '^rfl_[A-Za-z0-9_-]{32}$' }) },
+  { token: Type.String({ pattern: '^rfl_[0-9a-z]{26}$' }) },
   { additionalProperties: false },
 );
 const LinkBody = Type.Object(
@@ -54,8 +54,8 @@ const LinkBody = Type.Object(
 const Timestamp = Type.String({ format: 'date-time', description: 'an RFC 3339 time' });
 const ReportQuery = Type.Object(
   {
-    from: Timestamp,
-    to: Timestamp,
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
     format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')])),
   },
   { additionalProperties: false },
@@ -170,6 +170,7 @@ export const moneyRoutes = [
     scope: 'invoices:read',
     handler: async (ctx) => ({
       object: 'list',
+      merchant_id: ctx.principal.merchantId,
       data: await ledgerBalances(ctx.tally.database.read, ctx.principal.merchantId),
     }),
   }),
@@ -180,8 +181,10 @@ export const moneyRoutes = [
     summary: 'Prove the books: every transaction balances, every invoice has exactly its entries',
     tag: 'ledger',
     scope: 'admin',
-    handler: async (ctx) =>
-      verifyLedger(ctx.tally.database.read, ctx.tally.database.dialect, ctx.principal.merchantId),
+    handler: async (ctx) => ({
+      merchant_id: ctx.principal.merchantId,
+      ...(await verifyLedger(ctx.tally.database.read, ctx.tally.database.dialect, ctx.principal.merchantId)),
+    }),
   }),
   defineRoute<unknown, Static<typeof ReportQuery>>({
     method: 'GET',
@@ -193,8 +196,12 @@ export const moneyRoutes = [
     scope: 'invoices:read',
     querystring: ReportQuery,
     handler: async (ctx, { query }) => {
-      const from = new Date(query.from);
-      const to = new Date(query.to);
+      // Default: the current calendar month (UTC) up to now.
+      const now = ctx.tally.clock.now();
+      const to = query.to ? new Date(query.to) : now;
+      const from = query.from
+        ? new Date(query.from)
+        : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
       if (!(from < to)) throw validationError([{ path: 'to', message: 'must be after from' }]);
       const format = query.format ?? 'json';
       ctx.reply.header(
@@ -203,7 +210,7 @@ export const moneyRoutes = [
       );
       ctx.reply.header(
         'content-disposition',
-        `attachment; filename="settlement-${query.from.slice(0, 10)}-${query.to.slice(0, 10)}.${format}"`,
+        `attachment; filename="settlement-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}.${format}"`,
       );
       return reportStream(
         ctx.tally.database.read,
