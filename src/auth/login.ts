@@ -7,7 +7,7 @@ import { DUMMY_HASH, verifyPassword } from './passwords.ts';
 import { createSession } from './sessions.ts';
 
 /**
- * Throttling (docs/decisions/0009): at most 5 failed logins per email and 50 per client address in
+ * Throttling (docs/decisions/0011): at most 5 failed logins per email and 50 per client address in
  * a sliding 15 minutes; past that, logins for it are refused with 429 before the password is even
  * checked, so guessing costs an attacker 15 minutes per 5 tries per account. Counted in the
  * database, so every gateway process sees the same count.
@@ -23,7 +23,7 @@ export interface LoginResult {
 
 export async function login(
   tally: Tally,
-  input: { email: string; password: string; ip: string },
+  input: { email: string; password: string; ip: string; merchantId?: string | undefined },
 ): Promise<LoginResult> {
   const { database, clock } = tally;
   const email = input.email.trim().toLowerCase();
@@ -54,6 +54,8 @@ export async function login(
     .innerJoin('user_credentials as c', 'c.user_id', 'u.id')
     .select(['u.id', 'u.merchant_id', 'c.password_hash'])
     .where('u.email', '=', email)
+    // Switching stores signs in again as this email's user in that merchant only.
+    .$if(input.merchantId !== undefined, (q) => q.where('u.merchant_id', '=', input.merchantId ?? ''))
     .orderBy('u.id')
     .execute();
   let user: (typeof candidates)[number] | undefined;

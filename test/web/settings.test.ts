@@ -308,6 +308,48 @@ for (const { name, fresh } of DATABASES) {
       expect((await verifyAudit(h.tally.database.db)).ok).toBe(true);
     });
 
+    it('one email in two merchants switches store by signing in again there, password checked', async () => {
+      const second = await h.newMerchant('Second Shop');
+      const there = await createUser(
+        h.tally.database.db,
+        second.merchantId,
+        'owner@s.test',
+        'support',
+        h.clock.now(),
+      );
+      await setPassword(h.tally.database, there.id, 'the other store password', h.clock.now());
+      const cookie = (await login('owner@s.test')) ?? '';
+      const home = await inject({ method: 'GET', url: '/dashboard', headers: { cookie } });
+      expect(home.body).toContain('owner@s.test (owner)');
+      expect(/<select id="switch-merchant" name="merchant_id">(.*?)<\/select>/.exec(home.body)?.[1]).toBe(
+        `<option value="${second.merchantId}">Second Shop</option>`,
+      );
+      const token = /name="_csrf" value="([^"]+)"/.exec(home.body)?.[1] ?? '';
+      const sw = (fields: Record<string, string>) =>
+        inject({
+          method: 'POST',
+          url: '/dashboard/switch',
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ _csrf: token, ...fields }).toString(),
+        });
+      // The first store's password is not the second's; the session stays as it was.
+      expect((await sw({ merchant_id: second.merchantId, password: PASSWORD })).statusCode).toBe(401);
+      expect((await inject({ method: 'GET', url: '/dashboard', headers: { cookie } })).statusCode).toBe(200);
+      expect(
+        (await sw({ merchant_id: 'mer_00000000000000000000000000', password: PASSWORD })).statusCode,
+      ).toBe(422);
+      const ok = await sw({ merchant_id: second.merchantId, password: 'the other store password' });
+      expect(ok.statusCode).toBe(303);
+      const next = String(ok.headers['set-cookie']).split(';')[0] ?? '';
+      expect((await inject({ method: 'GET', url: '/dashboard', headers: { cookie } })).statusCode).toBe(303);
+      const there2 = await inject({ method: 'GET', url: '/dashboard', headers: { cookie: next } });
+      expect(there2.body).toContain('owner@s.test (support)');
+      expect(there2.body).toContain(`<option value="${h.merchantId}">Test Store</option>`);
+      expect(
+        (await inject({ method: 'GET', url: '/dashboard/settings', headers: { cookie: next } })).statusCode,
+      ).toBe(403);
+    });
+
     it('the refunds queue lists refunds awaiting action, linked to their timelines, and the timeline shows them', async () => {
       const inv = await h.request('POST', '/v1/invoices', {
         body: {

@@ -9,6 +9,16 @@ export function csrfField(user: SessionUser): Html {
   return html`<input type="hidden" name="_csrf" value="${user.csrfToken}">`;
 }
 
+/**
+ * One email with users in several merchants: a switch signs in again as that merchant's user, with
+ * the password (users are per merchant and may have different passwords and roles).
+ */
+function storeSwitcher(user: SessionUser): Html | string {
+  const others = (user.stores ?? []).filter((s) => s.merchantId !== user.merchantId);
+  if (others.length === 0) return '';
+  return html`<form class="inline" id="switch-store" method="post" action="/dashboard/switch">${csrfField(user)}<label for="switch-merchant">${t.switchStore}</label><select id="switch-merchant" name="merchant_id">${others.map((s) => html`<option value="${s.merchantId}">${s.name}</option>`)}</select> <label for="switch-password">${t.password}</label><input id="switch-password" name="password" type="password" autocomplete="current-password" required> <button type="submit">${t.switchButton}</button></form>`;
+}
+
 /** Every signed-in page: who is signed in, the navigation, sign-out (a POST with its token). */
 export function dashboardPage(
   user: SessionUser,
@@ -21,7 +31,7 @@ export function dashboardPage(
     bodyClass: 'dash',
     script: 'dashboard.js',
     body: html`<header><nav aria-label="Main"><a href="/dashboard">${t.nav.queues}</a><a href="/dashboard/search">${t.nav.search}</a><a href="/dashboard/audit">${t.nav.audit}</a><a href="/dashboard/settings">${t.nav.settings}</a></nav>
-<form class="inline" method="post" action="/dashboard/logout">${csrfField(user)}<span class="muted">${t.signedInAs(user.email, user.role)}</span> <button type="submit">${t.signOut}</button></form></header>
+${storeSwitcher(user)}<form class="inline" method="post" action="/dashboard/logout">${csrfField(user)}<span class="muted">${t.signedInAs(user.email, user.role)}</span> <button type="submit">${t.signOut}</button></form></header>
 <main><h1>${title}</h1>${notice ? html`<p class="${notice.kind}" role="${notice.kind === 'error' ? 'alert' : 'status'}">${notice.text}</p>` : ''}${body}</main>`,
   });
 }

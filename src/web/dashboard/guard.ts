@@ -31,7 +31,15 @@ export async function currentUser(
     reply.redirect(`/dashboard/login?next=${encodeURIComponent(request.url)}`, 303);
     return null;
   }
-  return user;
+  const stores = await tally.database.read
+    .selectFrom('users as u')
+    .innerJoin('user_credentials as c', 'c.user_id', 'u.id')
+    .innerJoin('merchants as m', 'm.id', 'u.merchant_id')
+    .select(['u.merchant_id', 'm.name'])
+    .where('u.email', '=', user.email)
+    .orderBy('m.name')
+    .execute();
+  return { ...user, stores: stores.map((s) => ({ merchantId: s.merchant_id, name: s.name })) };
 }
 
 export function requirePermission(user: SessionUser, permission: Permission): void {

@@ -3,7 +3,7 @@ import { appendAudit } from '../../audit/audit-log.ts';
 import { login } from '../../auth/login.ts';
 import { revokeSession, SESSION_MAX_AGE_MS } from '../../auth/sessions.ts';
 import type { Tally } from '../../context.ts';
-import { TallyError } from '../../core/errors.ts';
+import { TallyError, validationError } from '../../core/errors.ts';
 import { html } from '../html.ts';
 import { en } from '../i18n/en.ts';
 import { page } from '../layout.ts';
@@ -54,6 +54,39 @@ export function registerLogin(server: FastifyInstance, tally: Tally): void {
       }
       if (error instanceof TallyError && error.code === 'unauthenticated') {
         return sendHtml(request, reply, loginPage(next, t.wrongLogin), 401);
+      }
+      throw error;
+    }
+  });
+
+  // The store switcher: a fresh login as this email's user in the chosen merchant (password
+  // checked and throttled like any login), then the current session ends.
+  server.post<{ Body: Form }>('/dashboard/switch', async (request, reply) => {
+    const user = await currentUser(tally, request, reply);
+    if (!user) return reply;
+    const body = request.body ?? {};
+    checkCsrf(request, user, body);
+    const merchantId = typeof body.merchant_id === 'string' ? body.merchant_id : '';
+    if (!(user.stores ?? []).some((s) => s.merchantId === merchantId && merchantId !== user.merchantId)) {
+      throw validationError([{ path: 'merchant_id', message: 'is not another store of this email' }]);
+    }
+    try {
+      const session = await login(tally, {
+        email: user.email,
+        password: typeof body.password === 'string' ? body.password : '',
+        ip: request.ip,
+        merchantId,
+      });
+      await revokeSession(tally.database.db, user.sessionId, tally.clock.now());
+      reply.header('set-cookie', sessionCookie(request, session.cookieValue, SESSION_MAX_AGE_MS / 1000));
+      return reply.redirect('/dashboard', 303);
+    } catch (error) {
+      if (error instanceof TallyError && error.code === 'rate_limited') {
+        reply.header('retry-after', '900');
+        return sendHtml(request, reply, loginPage('/dashboard', t.throttled), 429);
+      }
+      if (error instanceof TallyError && error.code === 'unauthenticated') {
+        return sendHtml(request, reply, loginPage('/dashboard', t.wrongLogin), 401);
       }
       throw error;
     }

@@ -75,6 +75,8 @@ export const en = {
       export: 'Export CSV',
     },
     signedInAs: (email: string, role: string) => `${email} (${role})`,
+    switchStore: 'Switch to store',
+    switchButton: 'Switch',
     searchLabel: 'Order id, invoice id, address or transaction hash',
     searchButton: 'Search',
     noResults: 'Nothing found.',
