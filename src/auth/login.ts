@@ -7,7 +7,7 @@ import { DUMMY_HASH, verifyPassword } from './passwords.ts';
 import { createSession } from './sessions.ts';
 
 /**
- * Throttling (docs/decisions/0011): at most 5 failed logins per email and 50 per client address in
+ * Throttling (docs/decisions/0009): at most 5 failed logins per email and 50 per client address in
  * a sliding 15 minutes; past that, logins for it are refused with 429 before the password is even
  * checked, so guessing costs an attacker 15 minutes per 5 tries per account. Counted in the
  * database, so every gateway process sees the same count.

@@ -4,7 +4,7 @@ import type { Schema } from '../db/schema.ts';
 import { iso, toDate } from '../db/values.ts';
 
 /**
- * Server-side sessions (docs/decisions/0011). The cookie carries 32 random bytes; the database
+ * Server-side sessions (docs/decisions/0009). The cookie carries 32 random bytes; the database
  * keeps only their SHA-256, so a leaked database cannot be replayed as a login. Each session has
  * its own CSRF token (synchronizer pattern) that every form posts back. Sessions end after 12 hours
  * or 30 minutes idle, whichever comes first, and on logout.
