@@ -1,7 +1,10 @@
 import { BitcoinNode } from '../chains/bitcoin/bitcoin-node.ts';
 import { BitcoinRpc } from '../chains/bitcoin/rpc-client.ts';
+import { EvmRpc } from '../chains/evm/rpc-client.ts';
+import { parseEvmRpc } from '../chains/evm/rpc-config.ts';
 import type { Tally } from '../context.ts';
 import { reconcileBitcoin } from '../reconciliation/reconcile-bitcoin.ts';
+import { checkEvmRefunds } from '../refunds/evm-refund-watch.ts';
 import { closeSettlementBatches, nextMidnight } from '../settlement/batches.ts';
 import type { JobHandler } from './handlers.ts';
 import { enqueueJob } from './job-store.ts';
@@ -48,9 +51,24 @@ const closeBatches: JobHandler = async (tally) => {
   return { retryAt: nextMidnight(now) };
 };
 
+/** How often approved EVM token refunds are looked for on chain. */
+export const EVM_REFUND_CHECK_MS = 30_000;
+
+/** ERC-20 refunds on every EVM network Tally has a node for (src/refunds/evm-refund-watch.ts). */
+const checkEvmRefundsJob: JobHandler = async (tally) => {
+  const networks = new Map(parseEvmRpc(tally.config.evmRpc).networks);
+  if (tally.devnet) networks.set('evm-devnet', [tally.devnet.rpcUrl]);
+  for (const [network, urls] of networks) {
+    const completed = await checkEvmRefunds(tally, network, new EvmRpc({ urls }));
+    if (completed.length > 0) tally.log.info({ network, refunds: completed }, 'EVM refunds completed');
+  }
+  return { retryAt: new Date(tally.clock.now().getTime() + EVM_REFUND_CHECK_MS) };
+};
+
 export const MONEY_JOB_HANDLERS: Record<string, JobHandler> = {
   'reconciliation.run': reconcile,
   'settlement.close_batches': closeBatches,
+  'refunds.evm_check': checkEvmRefundsJob,
 };
 
 /** Arms the recurring jobs once (their dedupe keys make this idempotent across starts and processes). */
@@ -61,6 +79,13 @@ export async function scheduleMoneyJobs(tally: Tally): Promise<void> {
     dedupeKey: 'reconciliation.run',
     payload: {},
     runAt: new Date(now.getTime() + RECONCILE_EVERY_MS),
+    now,
+  });
+  await enqueueJob(tally.database.db, {
+    kind: 'refunds.evm_check',
+    dedupeKey: 'refunds.evm_check',
+    payload: {},
+    runAt: new Date(now.getTime() + EVM_REFUND_CHECK_MS),
     now,
   });
   await enqueueJob(tally.database.db, {

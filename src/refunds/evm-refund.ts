@@ -6,9 +6,9 @@ import { buildEvmTransfer, evmRpcFor } from './evm-transfer.ts';
 import { loadRefund, serializeRefund } from './refund-rows.ts';
 
 /**
- * The unsigned EIP-1559 refund from the invoice's address. Completion is NOT detected yet: the EVM
- * watcher (src/chains/evm/) reports transfers to watched addresses only, not transfers from them,
- * so an EVM refund stays `approved` with its transaction until that exists (docs/decisions/0011).
+ * The unsigned EIP-1559 refund from the invoice's address. An ERC-20 refund completes when its
+ * Transfer log is final (src/refunds/evm-refund-watch.ts); a native-coin refund's completion is
+ * not detected yet and it stays `approved` (docs/decisions/0011).
  */
 export async function buildEvmRefund(tally: Tally, refund: RefundsTable) {
   const option = await tally.database.db

@@ -32,6 +32,8 @@ export interface EvmTransfer {
   gas_shortfall: string;
   /** Base units of the asset that will arrive. */
   amount: string;
+  /** The tip when this was built: the refund's transfer is looked for from here on. */
+  from_block: string;
 }
 
 export function evmRpcFor(tally: Tally, network: string): EvmRpc {
@@ -122,5 +124,6 @@ export async function buildEvmTransfer(
     native_balance: balance.toString(),
     gas_shortfall: shortfall.toString(),
     amount: (token ? params.amount : value).toString(),
+    from_block: BigInt((block as unknown as { number: string }).number).toString(),
   };
 }

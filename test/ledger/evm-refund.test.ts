@@ -3,8 +3,8 @@
  * builds unsigned EIP-1559 transactions from the invoice address; the test signs them with the
  * merchant's key (an account of the dev mnemonic, m/44'/60'/<leg>'/0/<index>, unfunded on anvil; Tally
  * holds only the xpub) and
- * broadcasts them, and the tokens arrive. Completion of an EVM refund is NOT detected yet (the EVM
- * watcher reports transfers to invoice addresses, not from them): the last assertion pins that.
+ * broadcasts them, and the tokens arrive; the refund's Transfer log, once final, completes it and
+ * books it.
  */
 
 import { pbkdf2Sync } from 'node:crypto';
@@ -16,6 +16,7 @@ import { createApiKey } from '../../src/auth/api-keys.ts';
 import { createMerchant } from '../../src/auth/merchants.ts';
 import { API_SCOPES } from '../../src/auth/scopes.ts';
 import { DEV_ACCOUNTS, mint, transferToken } from '../../src/dev/evm-tools.ts';
+import { checkEvmRefunds } from '../../src/refunds/evm-refund-watch.ts';
 import { buildEvmSweep } from '../../src/settlement/sweep-evm.ts';
 import { addWallet } from '../../src/wallets/wallet-service.ts';
 import { DATABASES } from '../helpers/databases.ts';
@@ -161,11 +162,24 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 1 })))(
       const before = await usdcBalance(DEV_ACCOUNTS.other);
       await signAndSend(tx.unsigned as Hex, leg, inv.index);
       expect((await usdcBalance(DEV_ACCOUNTS.other)) - before).toBe(2_000_000n);
-      await h.sync();
-      // Not yet: nothing reports transfers out of EVM invoice addresses (docs/decisions/0011).
-      expect((await h.request('GET', `/v1/refunds/${asked.body.id}`, { token })).body.status).toBe(
-        'approved',
-      );
+      // Found on chain only once final (Polygon: 64 blocks), by its Transfer log from the invoice address.
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([]);
+      await polygon.mine(64);
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([asked.body.id]);
+      const done = (await h.request('GET', `/v1/refunds/${asked.body.id}`, { token })).body;
+      expect(done).toMatchObject({ status: 'completed', txid: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+      const invoice = (await h.request('GET', `/v1/invoices/${inv.id}`, { token })).body;
+      expect(invoice.status).toBe('partially_refunded');
+      const events = (await h.request('GET', `/v1/invoices/${inv.id}/events?limit=100`, { token })).body.data;
+      expect(events.map((e: { type: string }) => e.type)).toContain('refund.completed');
+      expect((await h.request('GET', '/v1/ledger/verify', { token })).body).toMatchObject({ ok: true });
+      const balances = (await h.request('GET', '/v1/ledger/balances', { token })).body.data;
+      expect(
+        balances.find((b: { account: string }) => b.account === 'clearing:refunds_in_transit')
+          ?.balance_base_units ?? '0',
+      ).toBe('0');
+      // Checked twice, booked once.
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([]);
     }, 60_000);
 
     it('sweeps settled invoice addresses to a cold address: one transfer each, with the gas it needs', async () => {
