@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import type { Selectable } from 'kysely';
 import pino from 'pino';
 import { chromium } from 'playwright-core';
 import { buildApp } from '../src/api/app.ts';
@@ -27,6 +28,7 @@ import { openTally } from '../src/bootstrap.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Tally } from '../src/context.ts';
 import { newId } from '../src/core/ids.ts';
+import type { InvoicesTable } from '../src/db/schema.ts';
 import { iso } from '../src/db/values.ts';
 import { DEV_REGTEST_TPUB } from '../src/dev/dev-wallets.ts';
 import { addWallet } from '../src/wallets/wallet-service.ts';
@@ -45,7 +47,7 @@ const p95 = (xs: number[]) => {
 };
 
 /** 100k invoice rows cloned from one real invoice, 500 per INSERT, one transaction: a status mix of a busy store. */
-export async function seedInvoices(tally: Tally, merchantId: string, template: Record<string, unknown>) {
+export async function seedInvoices(tally: Tally, merchantId: string, template: Selectable<InvoicesTable>) {
   const statuses = [
     ...Array(40).fill('awaiting_payment'),
     ...Array(30).fill('paid'),
@@ -56,7 +58,7 @@ export async function seedInvoices(tally: Tally, merchantId: string, template: R
   const started = performance.now();
   await tally.database.write(async (trx) => {
     for (let from = 0; from < INVOICES; from += 500) {
-      const rows = [];
+      const rows: Array<Selectable<InvoicesTable>> = [];
       for (let i = from; i < Math.min(INVOICES, from + 500); i++) {
         const status = statuses[i % statuses.length] ?? 'expired';
         const at = iso(new Date(start + i * 60_000));
@@ -71,11 +73,7 @@ export async function seedInvoices(tally: Tally, merchantId: string, template: R
           updated_at: at,
         });
       }
-      // biome-ignore lint/suspicious/noExplicitAny: a cloned row of the invoices table, typed by the table.
-      await trx
-        .insertInto('invoices')
-        .values(rows as any)
-        .execute();
+      await trx.insertInto('invoices').values(rows).execute();
     }
   });
   return performance.now() - started;
