@@ -164,7 +164,7 @@ describe('event catalogue', () => {
 
   it('payment.detected carries the payment; webhook.test names its endpoint', () => {
     expect(
-      mask((byType.get('payment.detected')?.data as { payment: unknown }).payment),
+      mask((byType.get('payment.detected')?.data as { payment: unknown } | undefined)?.payment),
     ).toMatchInlineSnapshot(`
       {
         "amount": "0.00015385",

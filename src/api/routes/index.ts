@@ -5,4 +5,10 @@ import { invoiceRoutes } from './invoices.ts';
 import { moneyRoutes } from './money.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-export const ALL_ROUTES: RouteDef[] = [...invoiceRoutes, ...adminRoutes, ...webhookRoutes, ...devRoutes, ...moneyRoutes];
+export const ALL_ROUTES: RouteDef[] = [
+  ...invoiceRoutes,
+  ...adminRoutes,
+  ...webhookRoutes,
+  ...devRoutes,
+  ...moneyRoutes,
+];
