@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { idFloor } from '../core/ids.ts';
 import { unitsFromDb } from '../core/money.ts';
 import type { DialectName } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
@@ -41,6 +42,8 @@ export async function verifyLedger(
   db: Kysely<Schema>,
   dialect: DialectName,
   merchantId?: string,
+  /** Only transactions and invoices written since then (the scheduled reconciliation's window). */
+  since?: Date,
 ): Promise<LedgerVerifyReport> {
   const report: LedgerVerifyReport = {
     ok: true,
@@ -59,6 +62,8 @@ export async function verifyLedger(
       .orderBy('id')
       .limit(PAGE);
     if (merchantId) q = q.where('merchant_id', '=', merchantId);
+    // Ledger ids are time-sortable: "since" is a range on the primary key.
+    if (since) q = q.where('id', '>=', idFloor('ltx', since.getTime()));
     const ids = (await q.execute()).map((r) => r.id);
     if (ids.length === 0) break;
     after = ids[ids.length - 1] as string;
@@ -111,6 +116,7 @@ export async function verifyLedger(
       .orderBy('id')
       .limit(PAGE);
     if (merchantId) q = q.where('merchant_id', '=', merchantId);
+    if (since) q = q.where('updated_at', '>=', since.toISOString() as never);
     const rows = await q.execute();
     if (rows.length === 0) break;
     after = (rows[rows.length - 1] as { id: string }).id;

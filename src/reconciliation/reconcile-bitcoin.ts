@@ -83,7 +83,7 @@ export async function reconcileBitcoin(
   const to = node ? Math.min(tip, cursor?.height ?? tip) : -1;
   const last = await db
     .selectFrom('reconciliation_runs')
-    .select('to_height')
+    .select(['to_height', 'started_at'])
     .where('network', '=', network)
     .orderBy('id', 'desc')
     .limit(1)
@@ -199,7 +199,14 @@ export async function reconcileBitcoin(
   }
 
   // 3. The books.
-  const ledger = await verifyLedger(db, tally.database.dialect);
+  // Incremental after the first run: what was written since the previous run started (a full proof
+  // over every invoice is `tally ledger verify`, which reads the whole history).
+  const ledger = await verifyLedger(
+    db,
+    tally.database.dialect,
+    undefined,
+    last?.started_at ? new Date(last.started_at) : undefined,
+  );
   for (const m of ledger.mismatched)
     mismatches.push({
       kind: 'reconciliation_ledger_mismatch',
