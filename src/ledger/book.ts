@@ -9,7 +9,7 @@ import type { InvoiceRecord } from '../invoices/record.ts';
 import { SETTLED_STATUSES } from '../invoices/transition-table.ts';
 import { ACCOUNTS, addTo, bucketKey, difference, type Position, parseBucketKey } from './accounts.ts';
 import { fiatValue } from './fiat.ts';
-import { invoicePosition, optionFor } from './invoice-position.ts';
+import { anchorOption, invoicePosition, optionFor } from './invoice-position.ts';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 
@@ -61,7 +61,7 @@ export async function bookInvoice(
   const entries = [...diff].map(([key, amount]) => {
     const b = parseBucketKey(key);
     const option = optionFor(after, b.asset, b.network);
-    const due = after.options.find((o) => o.id === after.selectedOptionId)?.amountDue;
+    const due = anchorOption(after)?.amountDue;
     // Revenue of the amount due is the price itself, not the price re-derived through the rate.
     const fiat =
       b.account === ACCOUNTS.sales && due !== undefined && (amount === due || amount === -due)
@@ -93,7 +93,7 @@ function isRecognised(after: InvoiceRecord, beforeStatus: string, booked: Positi
   if (SETTLED_STATUSES.has(after.status)) return true;
   if (after.status !== 'partially_refunded' && after.status !== 'refunded') return false;
   if (SETTLED_STATUSES.has(beforeStatus as never)) return true;
-  const selected = after.options.find((o) => o.id === after.selectedOptionId);
+  const selected = anchorOption(after);
   if (!selected) return false;
   return booked.has(bucketKey({ account: ACCOUNTS.sales, asset: selected.asset, network: selected.network }));
 }

@@ -13,7 +13,7 @@ import { ACCOUNTS, addTo, type Position } from './accounts.ts';
  */
 export function invoicePosition(invoice: Invoice, recognised: boolean): Position {
   const position: Position = new Map();
-  const selected = invoice.options.find((o) => o.id === invoice.selectedOptionId);
+  const selected = anchorOption(invoice);
   let received = 0n;
   for (const p of invoice.payments) {
     const option = invoice.options.find((o) => o.id === p.optionId);
@@ -46,6 +46,21 @@ export function invoicePosition(invoice: Invoice, recognised: boolean): Position
   }
   addTo(position, { account: ACCOUNTS.refundsInTransit, ...on }, -refunded);
   return position;
+}
+
+/**
+ * The option whose asset the invoice's revenue and refunds are booked in: the selected one; when
+ * the state machine cleared the selection (no credited money left), the option credited money
+ * last went to, so a refund or revenue booked earlier is not dropped; for an operator's
+ * `mark_paid` with nothing on chain, the first option (the invoice's price in its first asset).
+ */
+export function anchorOption(invoice: Invoice): PaymentOption | undefined {
+  const selected = invoice.options.find((o) => o.id === invoice.selectedOptionId);
+  if (selected) return selected;
+  const lastCredited = [...invoice.payments].reverse().find((p) => p.credited && !p.received);
+  const credited = invoice.options.find((o) => o.id === lastCredited?.optionId);
+  if (credited) return credited;
+  return invoice.manuallyPaid || invoice.refundedAmount > 0n ? invoice.options[0] : undefined;
 }
 
 /** The locked rate of the option that asset came through, for fiat values of entries. */
