@@ -75,9 +75,10 @@ describe.each(DATABASES)('endpoint isolation on $name', ({ name, fresh }) => {
     expect(fast.received.every((r) => r.verifyError === null)).toBe(true);
   });
 
-  it.runIf(name === 'postgres')(
-    'two gateway processes deliver a burst of 300 events, each attempt exactly once',
-    async () => {
+  // Several gateway processes share one database only on PostgreSQL (SQLite is one process per
+  // file), so this case is defined there only rather than skipped on SQLite.
+  if (name === 'postgres')
+    it('two gateway processes deliver a burst of 300 events, each attempt exactly once', async () => {
       const r = await receiver();
       await addEndpoint(h, r);
       const second = await openTally(h.tally.config, {
@@ -110,6 +111,5 @@ describe.each(DATABASES)('endpoint isolation on $name', ({ name, fresh }) => {
       // However the two sequencers interleaved, the positions are one gap-free run.
       const ps = positions.map((p) => Number(p.position));
       expect(ps).toEqual(Array.from({ length: 300 }, (_, i) => ps[0]! + i));
-    },
-  );
+    });
 });

@@ -38,9 +38,10 @@ describe.each(DATABASES)('outbox order on $name', ({ name, fresh }) => {
     expect(await feed()).toEqual([late.id, early.id]);
   });
 
-  it.runIf(name === 'postgres')(
-    'a transaction still open while a later one commits and is read is not skipped',
-    async () => {
+  // SQLite has one writer, so a transaction cannot stay open while a later one commits: the case exists
+  // on PostgreSQL only, and is defined (not skipped) there.
+  if (name === 'postgres')
+    it('a transaction still open while a later one commits and is read is not skipped', async () => {
       const db = h.tally.database.db;
       const slow = eventRow(h.merchantId, null, 'test.order', 0, { n: 'slow' }, h.clock.now());
       const fast = eventRow(h.merchantId, null, 'test.order', 0, { n: 'fast' }, h.clock.now());
@@ -64,8 +65,7 @@ describe.each(DATABASES)('outbox order on $name', ({ name, fresh }) => {
       release();
       await slowTx;
       expect(await feed(fast.id)).toEqual([slow.id]);
-    },
-  );
+    });
 
   it('numbers a backlog larger than one statement can hold (1,200 events) as one gap-free run', async () => {
     const rows = Array.from({ length: 1200 }, (_, i) =>
