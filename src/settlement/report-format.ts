@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/schema.ts';
 import {
+  csvField,
   emptyTotals,
   REPORT_COLUMNS,
   type ReportParams,
@@ -10,11 +11,6 @@ import {
 } from './report.ts';
 
 export type ReportFormat = 'csv' | 'json';
-
-/** RFC 4180: quote a field holding a comma, quote, CR or LF; double inner quotes. */
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
 
 /**
  * The report as text chunks, one chunk per page: CSV (header, then rows; the accountant's import)
@@ -31,9 +27,10 @@ export async function* reportText(
   else
     yield `{"object":"settlement_report","merchant_id":${JSON.stringify(params.merchantId)},"from":"${params.from.toISOString()}","to":"${params.to.toISOString()}","rows":[`;
   let first = true;
-  for await (const page of settlementReport(db, params, totals)) {
+  for await (const page of settlementReport(db, params, totals, format === 'csv' ? 'csv' : 'rows')) {
     if (page.length === 0) continue;
-    if (format === 'csv') yield page.map(csvLine).join('');
+    if (typeof page === 'string') yield page;
+    else if (format === 'csv') yield page.map(csvLine).join('');
     else {
       yield `${first ? '' : ','}${page.map((r) => JSON.stringify(r)).join(',')}`;
       first = false;

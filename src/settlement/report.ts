@@ -95,6 +95,23 @@ function placesOf(currency: string): number {
   return d;
 }
 
+/** RFC 4180: quote a field holding a comma, quote, CR or LF; double inner quotes. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+// Prices repeat across invoices (a catalogue has few of them): format each once.
+const priceCache = new Map<string, string>();
+function priceText(units: string, places: number, currency: string): string {
+  const key = `${units}|${currency}`;
+  const known = priceCache.get(key);
+  if (known !== undefined) return known;
+  const text = `${formatAmount(unitsFromDb(units), places)} ${currency}`;
+  if (priceCache.size > 10_000) priceCache.clear();
+  priceCache.set(key, text);
+  return text;
+}
+
 const blankRow = (): ReportRow => Object.fromEntries(REPORT_COLUMNS.map((c) => [c, ''])) as ReportRow;
 
 export async function countReportPayments(db: Kysely<Schema>, p: ReportParams): Promise<number> {
@@ -115,7 +132,9 @@ export async function* settlementReport(
   db: Kysely<Schema>,
   p: ReportParams,
   totals: ReportTotals,
-): AsyncGenerator<ReportRow[]> {
+  /** csv: payment pages come as one CSV text each (no row objects: a million of them cost seconds). */
+  as: 'rows' | 'csv' = 'rows',
+): AsyncGenerator<ReportRow[] | string> {
   const total = p.onProgress ? await countReportPayments(db, p) : 0;
   p.onProgress?.(0, total);
   const crypto = new Map<
@@ -148,9 +167,9 @@ export async function* settlementReport(
   let done = 0;
   const pages = p.sqlitePath ? sqlitePaymentPages(p.sqlitePath, p, PAGE) : kyselyPaymentPages(db, p);
   for await (const rows of pages) {
-    const ids = rows.map((r) => r.id);
+    const ids = rows.map((r) => r[0]);
     // Only invoices that refunded something have refunds to list: skip the lookup for the rest.
-    const invoiceIds = [...new Set(rows.filter((r) => r.refunded_amount !== '0').map((r) => r.invoice_id))];
+    const invoiceIds = [...new Set(rows.filter((r) => r[13] !== '0').map((r) => r[8]))];
     const [spends, refunds] = await Promise.all([
       db
         .selectFrom('settlement_movement_inputs as mi')
@@ -176,40 +195,60 @@ export async function* settlementReport(
       refundsOf.set(r.invoice_id, e);
     }
     const out: ReportRow[] = [];
+    let csv = '';
+    // Rows of a page are nearly always one asset: look its bucket and decimals up once per change.
+    let lastAsset = '';
+    let lastNetwork = '';
+    let decimals = 0;
+    let b = bucket('', '');
     for (const r of rows) {
-      const amount = unitsFromDb(r.amount);
-      const decimals = decimalsOf(r.asset, r.network);
-      const credited = isFlagSet(r.credited);
-      const b = bucket(r.asset, r.network);
+      const [id, seenAt, txid, vout, amountText, creditedFlag, asset, network, invoiceId, orderId, status] =
+        r;
+      const priceAmount = r[11];
+      const priceCurrency = r[12];
+      const rateValue = r[14];
+      const priced = r[15];
+      const amount = unitsFromDb(amountText);
+      if (asset !== lastAsset || network !== lastNetwork) {
+        lastAsset = asset;
+        lastNetwork = network;
+        decimals = decimalsOf(asset, network);
+        b = bucket(asset, network);
+      }
+      const credited = isFlagSet(creditedFlag);
       b.received += amount;
       if (credited) b.credited += amount;
       else b.uncredited += amount;
       // Fiat only for money in the asset the option priced (misdirected money has no locked rate).
-      const priced = r.option_asset === r.asset && r.option_network === r.network;
-      const fiatU = priced
-        ? fiatUnits(amount, { code: r.asset, decimals, rate: r.rate_value }, r.price_currency)
-        : null;
-      const places = placesOf(r.price_currency);
-      if (fiatU !== null && credited) fiat.set(r.price_currency, (fiat.get(r.price_currency) ?? 0n) + fiatU);
-      const spend = spentBy.get(r.id);
-      const refund = refundsOf.get(r.invoice_id);
+      const fiatU =
+        priced === 1 ? fiatUnits(amount, { code: asset, decimals, rate: rateValue }, priceCurrency) : null;
+      const places = placesOf(priceCurrency);
+      if (fiatU !== null && credited) fiat.set(priceCurrency, (fiat.get(priceCurrency) ?? 0n) + fiatU);
+      const spend = spentBy.get(id);
+      const refund = refundsOf.get(invoiceId);
+      const fiatText = fiatU === null ? '' : formatAmount(fiatU, places);
+      const price = priceText(priceAmount, places, priceCurrency);
+      if (as === 'csv') {
+        csv += `payment,${isoTime(seenAt)},${csvField(orderId ?? '')},${invoiceId},${status},${asset},${network},${txid},${vout},${formatAmount(amount, decimals)},${amountText},${credited ? 'true' : 'false'},${fiatU === null ? '' : priceCurrency},${fiatText},${csvField(price)},,${refund ? formatAmount(refund.total, decimals) : ''},,${spend?.batch_id ?? ''},${spend?.txid ?? ''},${refund ? refund.ids.join(' ') : ''}\r\n`;
+        continue;
+      }
       // One object literal per row (not a blank row filled in): a million of them are built.
       const row: ReportRow = {
         type: 'payment',
-        time: isoTime(r.seen_at),
-        merchant_order_id: r.merchant_order_id ?? '',
-        invoice_id: r.invoice_id,
-        invoice_status: r.status,
-        asset: r.asset,
-        network: r.network,
-        txid: r.txid,
-        vout: String(r.output_index),
+        time: isoTime(seenAt),
+        merchant_order_id: orderId ?? '',
+        invoice_id: invoiceId,
+        invoice_status: status,
+        asset,
+        network,
+        txid,
+        vout: String(vout),
         amount: formatAmount(amount, decimals),
-        amount_base_units: r.amount,
+        amount_base_units: amountText,
         credited: credited ? 'true' : 'false',
-        fiat_currency: fiatU === null ? '' : r.price_currency,
-        fiat_value: fiatU === null ? '' : formatAmount(fiatU, places),
-        price: `${formatAmount(unitsFromDb(r.price_amount), places)} ${r.price_currency}`,
+        fiat_currency: fiatU === null ? '' : priceCurrency,
+        fiat_value: fiatText,
+        price,
         fee: '',
         refunded: refund ? formatAmount(refund.total, decimals) : '',
         swept: '',
@@ -222,7 +261,7 @@ export async function* settlementReport(
     done += rows.length;
     totals.payments = done;
     p.onProgress?.(done, total);
-    yield out;
+    yield as === 'csv' ? csv : out;
   }
   yield await movementRows(db, p, bucket, totals);
   yield await refundRows(db, p, totals);
@@ -235,17 +274,61 @@ export async function* settlementReport(
   totals.fiat = Object.fromEntries([...fiat].map(([c, u]) => [c, formatAmount(u, currencyDecimals(c) ?? 0)]));
 }
 
-export type PaymentPageRow = Awaited<ReturnType<typeof paymentsPage>>[number];
+type PaymentPageRow = Awaited<ReturnType<typeof paymentsPage>>[number];
+
+/**
+ * A payment row of the report as a tuple, in the order of the SQLite statement's columns
+ * (src/settlement/sqlite-payment-pages.ts): id, seen_at, txid, output_index, amount, credited,
+ * asset, network, invoice_id, merchant_order_id, status, price_amount, price_currency,
+ * refunded_amount, rate_value, priced (1 when in the option's own asset and network).
+ */
+export type PaymentTuple = [
+  string,
+  string | Date,
+  string,
+  number,
+  string,
+  number,
+  string,
+  string,
+  string,
+  string | null,
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  number,
+];
 
 /** Pages of PAGE payments by keyset over (seen_at, id): the portable path (PostgreSQL). */
-async function* kyselyPaymentPages(db: Kysely<Schema>, p: ReportParams): AsyncGenerator<PaymentPageRow[]> {
+async function* kyselyPaymentPages(db: Kysely<Schema>, p: ReportParams): AsyncGenerator<PaymentTuple[]> {
   let last: { seen: string | Date; id: string } | null = null;
   for (;;) {
     const rows = await paymentsPage(db, p, last);
     if (rows.length === 0) return;
     const tail = rows[rows.length - 1] as PaymentPageRow;
     last = { seen: tail.seen_at, id: tail.id };
-    yield rows;
+    yield rows.map(
+      (r): PaymentTuple => [
+        r.id,
+        r.seen_at,
+        r.txid,
+        r.output_index,
+        r.amount,
+        r.credited,
+        r.asset,
+        r.network,
+        r.invoice_id,
+        r.merchant_order_id,
+        r.status,
+        r.price_amount,
+        r.price_currency,
+        String(r.refunded_amount),
+        r.rate_value,
+        r.option_asset === r.asset && r.option_network === r.network ? 1 : 0,
+      ],
+    );
     if (rows.length < PAGE) return;
   }
 }

@@ -8,6 +8,7 @@ import * as btc from '@scure/btc-signer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scriptForAddress } from '../../src/chains/bitcoin/address-script.ts';
 import { closeSettlementBatches } from '../../src/settlement/batches.ts';
+import { csvField, REPORT_COLUMNS } from '../../src/settlement/report.ts';
 import { buildBitcoinSweep } from '../../src/settlement/sweep.ts';
 import { type BitcoinHarness, bitcoinHarness, startChain } from '../helpers/bitcoin-e2e.ts';
 import type { TestWallet } from '../helpers/btc-wallet.ts';
@@ -157,6 +158,12 @@ describe.each(DATABASES)('settlement report against btcd ($name)', ({ fresh }) =
     const lines = (csv.body as string).trim().split('\r\n');
     expect(lines[0]).toMatch(/^type,time,merchant_order_id,invoice_id/);
     expect(lines).toHaveLength(1 + 4 + 2 + 1);
+    // The CSV (written without row objects) says exactly what the JSON rows say, column by column.
+    expect(lines.slice(1)).toEqual(
+      report.rows.map((r: Record<string, string>) =>
+        REPORT_COLUMNS.map((c) => csvField(r[c] ?? '')).join(','),
+      ),
+    );
     expect((await h.request('GET', '/v1/ledger/verify')).body).toMatchObject({ ok: true });
   }, 90_000);
 });
