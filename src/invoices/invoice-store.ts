@@ -145,7 +145,7 @@ export async function persistTransition(
   addTransitionEffects(rows, after, result, now);
   await insertEffects(trx, rows);
   // The books follow the records in the same transaction: a payment settled, reorged or refunded
-  // is booked (or reversed) with the transition that says so (docs/decisions/0009).
+  // is booked (or reversed) with the transition that says so (docs/decisions/0011).
   await bookInvoice(trx, before, after, fact.id, now);
   return after;
 }
