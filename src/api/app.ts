@@ -14,6 +14,7 @@ import { buildOpenApi } from './openapi.ts';
 import type { RouteContext, RouteDef } from './route.ts';
 import { ALL_ROUTES } from './routes/index.ts';
 import { registerWalletMetrics } from './wallet-metrics.ts';
+import { registerWebhookMetrics } from './webhook-metrics.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -158,6 +159,7 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
   });
   registerChainMetrics(metrics.registry, () => tally.chainHealth.statuses());
   registerWalletMetrics(metrics.registry, () => tally.database.read);
+  registerWebhookMetrics(metrics.registry, tally, () => tally.database.read);
   server.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

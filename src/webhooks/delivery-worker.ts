@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Tally } from '../context.ts';
+import { countAttempts } from './attempt-counts.ts';
 import { decide } from './attempt-outcome.ts';
 import {
   type AttemptRecord,
@@ -168,6 +169,10 @@ export class DeliveryWorker {
             this.tally.database,
             this.id,
             batch.map((b) => b.record),
+          );
+          countAttempts(
+            this.tally,
+            batch.map((b) => b.record.decision.outcome),
           );
           for (const b of batch) b.done();
         } catch (error) {
