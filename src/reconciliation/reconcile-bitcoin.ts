@@ -15,6 +15,7 @@ export interface Mismatch {
     | 'reconciliation_payment_not_in_chain'
     | 'reconciliation_payment_differs'
     | 'reconciliation_unrecorded_deposit'
+    | 'reconciliation_movement_not_in_chain'
     | 'reconciliation_ledger_mismatch';
   invoice_id: string;
   payment_id: string | null;
@@ -59,6 +60,7 @@ const COUNTING = [
  * lagging watcher is not mistaken for a missed deposit):
  *  1. every payment counted toward an invoice, mined in the range, is in the best chain with the
  *     recorded amount and recipient;
+ *     and every recorded movement out of invoice addresses (refund, sweep) is still there;
  *  2. every output in the range paying an invoice address has a payment record;
  *  3. the ledger verifies; 4. every event was delivered or is visibly failing.
  * Mismatches open exceptions; the run's report is stored.
@@ -163,6 +165,40 @@ export async function reconcileBitcoin(
     }
   }
 
+  // 1b. Money that left invoice addresses (refunds, sweeps) is still in the best chain: a reorg
+  // that drops one leaves a booking (and maybe a completed refund) that the chain no longer shows.
+  const movements = !node
+    ? []
+    : await db
+        .selectFrom('settlement_movements')
+        .select(['id', 'txid', 'block_hash', 'block_height', 'refund_id'])
+        .where('network', '=', network)
+        .where('block_height', '>=', from)
+        .execute();
+  for (const m of movements) {
+    if (!node || m.block_height === null) continue;
+    if ((await node.blockHashAt(m.block_height)) === m.block_hash) continue;
+    const input = await db
+      .selectFrom('settlement_movement_inputs')
+      .select(['invoice_id', 'payment_id'])
+      .where('movement_id', '=', m.id)
+      .orderBy('outpoint')
+      .executeTakeFirst();
+    if (!input) continue;
+    mismatches.push({
+      kind: 'reconciliation_movement_not_in_chain',
+      invoice_id: input.invoice_id,
+      payment_id: input.payment_id,
+      detail: {
+        txid: m.txid,
+        movement_id: m.id,
+        refund_id: m.refund_id,
+        block_hash: m.block_hash,
+        block_height: m.block_height,
+      },
+    });
+  }
+
   // 2. Every output to an invoice address in the range is recorded.
   let outputs = 0;
   for (let height = from; node && height <= to; height++) {
@@ -231,7 +267,10 @@ export async function reconcileBitcoin(
           .executeTakeFirst()
       )?.merchant_id;
     if (!merchantId) continue;
-    const subject = m.payment_id ?? `${String(m.detail.txid ?? 'ledger')}:${String(m.detail.vout ?? '')}`;
+    const subject =
+      m.kind === 'reconciliation_movement_not_in_chain'
+        ? `movement:${String(m.detail.movement_id)}`
+        : (m.payment_id ?? `${String(m.detail.txid ?? 'ledger')}:${String(m.detail.vout ?? '')}`);
     if (
       await openReconciliationException(tally, {
         merchantId,

@@ -5,6 +5,8 @@
  * books it: refund completed, invoice (partially) refunded, refund.completed event, ledger balanced.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BitcoinNode } from '../../src/chains/bitcoin/bitcoin-node.ts';
+import { reconcileBitcoin } from '../../src/reconciliation/reconcile-bitcoin.ts';
 import { type BitcoinHarness, bitcoinHarness, startChain } from '../helpers/bitcoin-e2e.ts';
 import type { TestWallet } from '../helpers/btc-wallet.ts';
 import type { Btcd } from '../helpers/btcd.ts';
@@ -103,6 +105,32 @@ describe.each(DATABASES)('Bitcoin refunds against btcd ($name)', ({ fresh }) => 
     });
     expect(await balance('clearing:refunds_in_transit')).toBe('0');
     expect(await balance('expenses:network_fees')).toBe(unsigned.fee);
+
+    // Reconciliation notices when the block holding the booked refund leaves the best chain.
+    // The refund was mined in the tip block.
+    const refundBlock = await chain.node.rpc.call<string>('getbestblockhash');
+    await chain.node.rpc.call('invalidateblock', [refundBlock]);
+    try {
+      const report = await reconcileBitcoin(
+        h.tally,
+        new BitcoinNode(chain.node.rpc, 'bitcoin-regtest'),
+        'bitcoin-regtest',
+        {
+          fromHeight: (await chain.node.rpc.call<number>('getblockcount')) - 3,
+        },
+      );
+      expect(report.mismatches.filter((m) => m.kind === 'reconciliation_movement_not_in_chain')).toEqual([
+        expect.objectContaining({
+          invoice_id: inv.id,
+          detail: expect.objectContaining({ txid: sent.txid, refund_id: id }),
+        }),
+      ]);
+      expect((await h.exceptions(inv.id)).map((e) => e.kind)).toContain(
+        'reconciliation_movement_not_in_chain',
+      );
+    } finally {
+      await chain.node.rpc.call('reconsiderblock', [refundBlock]);
+    }
   }, 60_000);
 
   it('a full refund through the customer link takes the fee out of the refund and ends refunded', async () => {
