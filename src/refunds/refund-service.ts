@@ -4,6 +4,7 @@ import { TallyError, validationError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { parseAmount, unitsFromDb } from '../core/money.ts';
 import { toPage } from '../core/pagination.ts';
+import { getNetwork } from '../core/registry.ts';
 import '../db/schema-money.ts';
 import { iso } from '../db/values.ts';
 import { loadInvoice } from '../invoices/invoice-store.ts';
@@ -251,4 +252,37 @@ export async function listRefunds(
   if (params.startingAfter) q = q.where('id', '<', params.startingAfter);
   if (params.invoiceId) q = q.where('invoice_id', '=', params.invoiceId);
   return toPage(await q.execute(), params.limit, serializeRefund);
+}
+
+/**
+ * A native-coin EVM refund has no log to find: the merchant gives the hash of the transaction they
+ * signed and broadcast. It is only a pointer — the refund completes when the chain confirms that
+ * transaction as this refund (src/refunds/evm-refund-watch.ts); a wrong hash never completes it.
+ */
+export async function reportRefundTransaction(
+  tally: Tally,
+  merchantId: string,
+  refundId: string,
+  txHash: string,
+) {
+  const row = await loadRefund(tally.database.db, merchantId, refundId);
+  if (row.status !== 'approved')
+    throw new TallyError(
+      'invalid_state',
+      `The refund is ${row.status}; only an approved refund awaits its transaction.`,
+    );
+  if (getNetwork(row.network).family !== 'evm')
+    throw new TallyError(
+      'invalid_state',
+      'Bitcoin refunds are found on chain by the watcher; no hash is needed.',
+    );
+  await tally.database.write((trx) =>
+    trx
+      .updateTable('refunds')
+      .set({ txid: txHash.toLowerCase(), updated_at: iso(tally.clock.now()) })
+      .where('id', '=', refundId)
+      .where('status', '=', 'approved')
+      .execute(),
+  );
+  return serializeRefund(await loadRefund(tally.database.db, merchantId, refundId));
 }

@@ -66,6 +66,7 @@ export const VALID_BODIES: Record<string, Record<string, unknown>> = {
     reason: 'customer asked',
   },
   approveRefund: { reason: 'checked by finance' },
+  reportRefundTransaction: { txid: `0x${'ab'.repeat(32)}` },
   buildRefundTransaction: { fee_rate: '2' },
   submitRefundDestination: { destination: 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080' },
 };

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { createMerchant } from '../../src/auth/merchants.ts';
 import { API_SCOPES } from '../../src/auth/scopes.ts';
-import { DEV_ACCOUNTS, mint, transferToken } from '../../src/dev/evm-tools.ts';
+import { DEV_ACCOUNTS, mint, sendNative, transferToken } from '../../src/dev/evm-tools.ts';
 import { checkEvmRefunds } from '../../src/refunds/evm-refund-watch.ts';
 import { buildEvmSweep } from '../../src/settlement/sweep-evm.ts';
 import { addWallet } from '../../src/wallets/wallet-service.ts';
@@ -181,6 +181,96 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 1 })))(
       // Checked twice, booked once.
       expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([]);
     }, 60_000);
+
+    it('a full native-coin refund: gas out of the refund, completed once the reported hash is final on chain', async () => {
+      const created = await h.request('POST', '/v1/invoices', {
+        token,
+        body: {
+          price: { amount: '1', currency: 'POL' },
+          payment_options: [{ asset: 'POL', network: 'polygon' }],
+        },
+      });
+      const option = created.body.payment_options[0];
+      const inv = {
+        id: created.body.id as string,
+        address: option.address as string,
+        due: BigInt(option.amount_due_base_units),
+      };
+      await sendNative(polygon.rpc, DEV_ACCOUNTS.customer, inv.address, inv.due);
+      await h.sync();
+      await polygon.mine(64);
+      await h.sync();
+      expect((await h.request('GET', `/v1/invoices/${inv.id}`, { token })).body.status).toBe('paid');
+      const index = (
+        await h.tally.database.db
+          .selectFrom('payment_options')
+          .select('derivation_index')
+          .where('invoice_id', '=', inv.id)
+          .executeTakeFirstOrThrow()
+      ).derivation_index;
+
+      const asked = await h.request('POST', `/v1/invoices/${inv.id}/refunds`, {
+        token,
+        body: { kind: 'full', destination: DEV_ACCOUNTS.other, reason: 'order cancelled' },
+      });
+      await h.request('POST', `/v1/refunds/${asked.body.id}/approve`, {
+        token: approver,
+        body: { reason: 'cancelled order' },
+      });
+      const tx = (await h.request('POST', `/v1/refunds/${asked.body.id}/transaction`, { token, body: {} }))
+        .body.unsigned_transaction;
+      // Everything at the address goes back; the gas comes out of it.
+      expect(BigInt(tx.value) + BigInt(tx.gas_needed)).toBe(inv.due);
+      expect(tx).toMatchObject({
+        to: DEV_ACCOUNTS.other,
+        data: null,
+        gas_shortfall: '0',
+        native_balance: String(inv.due),
+      });
+
+      const before = BigInt(await polygon.rpc.call<string>('eth_getBalance', [DEV_ACCOUNTS.other, 'latest']));
+      const account = privateKeyToAccount(
+        `0x${Buffer.from(accountKey(leg).deriveChild(index).privateKey as Uint8Array).toString('hex')}`,
+      );
+      const signed = await account.signTransaction(parseTransaction(tx.unsigned as Hex) as never);
+      const hash = await polygon.rpc.call<Hex>('eth_sendRawTransaction', [signed]);
+      await polygon.mine(1);
+      expect(
+        BigInt(await polygon.rpc.call<string>('eth_getBalance', [DEV_ACCOUNTS.other, 'latest'])) - before,
+      ).toBe(BigInt(tx.value));
+      // A hash of the wrong shape is refused naming the field; the right one is only a pointer.
+      const bad = await h.request('POST', `/v1/refunds/${asked.body.id}/transaction-hash`, {
+        token,
+        body: { txid: 'abc' },
+      });
+      expect(bad.status).toBe(422);
+      await h.request('POST', `/v1/refunds/${asked.body.id}/transaction-hash`, {
+        token,
+        body: { txid: hash },
+      });
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([]); // not final yet
+      await polygon.mine(64);
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([asked.body.id]);
+      const receipt = await polygon.rpc.call<{ gasUsed: Hex; effectiveGasPrice: Hex }>(
+        'eth_getTransactionReceipt',
+        [hash],
+      );
+      const gas = BigInt(receipt.gasUsed) * BigInt(receipt.effectiveGasPrice);
+      const done = (await h.request('GET', `/v1/refunds/${asked.body.id}`, { token })).body;
+      expect(done).toMatchObject({ status: 'completed', txid: hash, fee: expect.any(String) });
+      const invoice = (await h.request('GET', `/v1/invoices/${inv.id}`, { token })).body;
+      // Refunded: what the customer got plus the gas it paid; the unused gas allowance stays at
+      // the address, still the customer's, so the invoice is refunded all but that remainder.
+      const row = await h.tally.database.db
+        .selectFrom('invoices')
+        .select('refunded_amount')
+        .where('id', '=', inv.id)
+        .executeTakeFirstOrThrow();
+      expect(BigInt(row.refunded_amount)).toBe(BigInt(tx.value) + gas);
+      expect(BigInt(tx.value) + gas).toBeLessThan(inv.due); // the fee cap was above the price paid
+      expect(invoice.status).toBe('partially_refunded');
+      expect((await h.request('GET', '/v1/ledger/verify', { token })).body).toMatchObject({ ok: true });
+    }, 90_000);
 
     it('sweeps settled invoice addresses to a cold address: one transfer each, with the gas it needs', async () => {
       const inv = await paidInvoice(0n);

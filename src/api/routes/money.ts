@@ -9,6 +9,7 @@ import {
   cancelRefund,
   listRefunds,
   type RefundRequest,
+  reportRefundTransaction,
   requestRefund,
   setRefundDestination,
 } from '../../refunds/refund-service.ts';
@@ -41,6 +42,10 @@ const BuildBody = Type.Object(
       }),
     ),
   },
+  { additionalProperties: false },
+);
+const TxHashBody = Type.Object(
+  { txid: Type.String({ pattern: '^0x[0-9a-fA-F]{64}$', description: 'the EVM transaction hash' }) },
   { additionalProperties: false },
 );
 const LinkParam = Type.Object(
@@ -139,6 +144,19 @@ export const moneyRoutes = [
     body: BuildBody,
     handler: async (ctx, { params, body }) =>
       buildRefundTransaction(ctx.tally, ctx.principal.merchantId, params.id, body ?? {}),
+  }),
+  defineRoute<IdP, unknown, Static<typeof TxHashBody>>({
+    method: 'POST',
+    url: '/v1/refunds/:id/transaction-hash',
+    operationId: 'reportRefundTransaction',
+    summary:
+      'EVM native-coin refunds: the hash of the signed transaction, checked on chain before the refund completes',
+    tag: 'refunds',
+    scope: 'refunds:write',
+    params: RefundId,
+    body: TxHashBody,
+    handler: async (ctx, { params, body }) =>
+      reportRefundTransaction(ctx.tally, ctx.principal.merchantId, params.id, body.txid),
   }),
   defineRoute<IdP>({
     method: 'POST',
