@@ -232,7 +232,8 @@ export const moneyRoutes = [
       );
       return reportStream(
         ctx.tally.database.read,
-        { merchantId: ctx.principal.merchantId, from, to },
+        // On SQLite the payment rows stream from a dedicated read-only connection to the same file.
+        { merchantId: ctx.principal.merchantId, from, to, sqlitePath: sqlitePathOf(ctx.tally) },
         format,
       );
     },
