@@ -4,6 +4,7 @@ import type { Tally } from '../context.ts';
 import { TallyError, validationError } from '../core/errors.ts';
 import { getNetwork } from '../core/registry.ts';
 import { configuredBitcoinNode } from '../jobs/money-jobs.ts';
+import { backfillLedger } from '../ledger/backfill.ts';
 import { ledgerBalances } from '../ledger/balances.ts';
 import { verifyLedger } from '../ledger/verify.ts';
 import { reconcileBitcoin } from '../reconciliation/reconcile-bitcoin.ts';
@@ -16,6 +17,7 @@ import { type ProgressStream, progressBar } from './progress.ts';
 export const MONEY_USAGE = `  tally ledger verify [--merchant MER]   prove every ledger transaction balances and every invoice
                                        has exactly the entries its records call for (exit 1 if not)
   tally ledger balances --merchant MER  balances per account, asset and network
+  tally ledger backfill [--merchant MER] book invoices paid before the ledger existed (idempotent)
   tally reconcile [--from-height H]     re-check payments, deposits, the ledger and event delivery
                                        against the node (TALLY_BITCOIN_RPC_URL); mismatches become
                                        exceptions; prints the run's report
@@ -83,6 +85,12 @@ async function run(
         report,
       );
       return report.ok ? 0 : 1;
+    }
+    case 'ledger backfill': {
+      const merchant = typeof flags.merchant === 'string' ? flags.merchant : undefined;
+      const result = await backfillLedger(t, merchant);
+      print(`Booked ${result.booked} of ${result.checked} invoices that had money and no entries.`, result);
+      return 0;
     }
     case 'ledger balances': {
       const balances = await ledgerBalances(t.database.db, need(flags, 'merchant'));

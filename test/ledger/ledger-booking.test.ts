@@ -8,6 +8,7 @@ import { newId } from '../../src/core/ids.ts';
 import { applyFact } from '../../src/invoices/apply-fact.ts';
 import { createInvoice } from '../../src/invoices/create-invoice.ts';
 import type { ObservedPayment } from '../../src/invoices/facts.ts';
+import { backfillLedger } from '../../src/ledger/backfill.ts';
 import { ledgerBalances } from '../../src/ledger/balances.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { DATABASES } from '../helpers/databases.ts';
@@ -124,6 +125,27 @@ describe.each(DATABASES)('ledger on $name', ({ fresh }) => {
     const report = await verifyLedger(h.tally.database.db, h.tally.database.dialect, h.merchantId);
     expect(report).toMatchObject({ ok: true, unbalanced: [], mismatched: [] });
     expect(report.invoices_checked).toBeGreaterThanOrEqual(2);
+  });
+
+  it('backfill books invoices paid before the ledger existed, once', async () => {
+    const inv = await usdInvoice();
+    await applyFact(h.tally, h.merchantId, inv.id, {
+      kind: 'payment_seen',
+      id: newId('obs'),
+      payment: paid(inv.optionId, inv.due),
+    });
+    // As if paid before migration 0009: the records are there, the entries are not.
+    await h.tally.database.db.deleteFrom('ledger_entries').where('invoice_id', '=', inv.id).execute();
+    const before = await verifyLedger(h.tally.database.db, h.tally.database.dialect, h.merchantId);
+    expect(before.mismatched.map((m) => m.invoice_id)).toContain(inv.id);
+    expect(await backfillLedger(h.tally, h.merchantId)).toMatchObject({ booked: 1 });
+    expect(await backfillLedger(h.tally, h.merchantId)).toMatchObject({ booked: 0 });
+    const after = await verifyLedger(h.tally.database.db, h.tally.database.dialect, h.merchantId);
+    expect(after.mismatched.map((m) => m.invoice_id)).not.toContain(inv.id);
+    expect((await entriesOf(inv.id)).map((e) => e.account).sort()).toEqual([
+      'assets:invoice_addresses',
+      'revenue:sales',
+    ]);
   });
 
   it('verify finds an entry that no record explains and a transaction that does not balance', async () => {
