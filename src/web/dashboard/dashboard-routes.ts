@@ -9,6 +9,7 @@ import { en } from '../i18n/en.ts';
 import { sendHtml } from '../respond.ts';
 import { type ActionForm, runAction } from './actions.ts';
 import { dashboardPage } from './dashboard-layout.ts';
+import { renderDeliveries } from './deliveries-page.ts';
 import { streamInvoiceCsv } from './export-csv.ts';
 import { checkCsrf, currentUser, requirePermission } from './guard.ts';
 import { renderInvoicePage } from './invoice-page.ts';
@@ -153,6 +154,16 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
       const done = (request.query as Query).done ?? '';
       const flash = Object.hasOwn(SETTINGS_ACTIONS, done) ? t.settings.done(done) : undefined;
       return renderSettings(tally, user, flash ? { kind: 'flash', text: flash } : undefined);
+    }),
+  );
+
+  // Same role rule as the settings page's webhook section (src/auth/permissions.ts).
+  server.get<{ Params: { endpointId: string }; Querystring: Query }>(
+    '/dashboard/settings/webhooks/:endpointId/deliveries',
+    page(async (user, request) => {
+      requirePermission(user, 'settings_read');
+      const { endpointId } = request.params as { endpointId: string };
+      return renderDeliveries(tally, user, endpointId, (request.query as Query).before);
     }),
   );
 

@@ -76,7 +76,7 @@ export async function renderSettings(
   const manageHooks = can(user.role, 'manage_webhooks');
   const hooks = html`<section class="card" id="webhooks"><h2>${s.webhooks}</h2><ul>${endpoints.data.map(
     (e) =>
-      html`<li data-endpoint="${e.id}"><code>${e.url}</code> · <span class="state">${e.enabled ? s.enabled : s.disabled(e.disabled_reason ?? '')}</span> · ${e.events.join(', ')}${e.failing_since ? ` · ${s.failingSince(e.failing_since)}` : ''}${e.previous_secret_expires_at ? ` · ${s.previousUntil(e.previous_secret_expires_at)}` : ''}${
+      html`<li data-endpoint="${e.id}"><code>${e.url}</code> · <a href="/dashboard/settings/webhooks/${e.id}/deliveries">${en.dashboard.deliveries.link}</a> · <span class="state">${e.enabled ? s.enabled : s.disabled(e.disabled_reason ?? '')}</span> · ${e.events.join(', ')}${e.failing_since ? ` · ${s.failingSince(e.failing_since)}` : ''}${e.previous_secret_expires_at ? ` · ${s.previousUntil(e.previous_secret_expires_at)}` : ''}${
         manageHooks
           ? html`<details><summary>${s.manage(e.url)}</summary>${form(e.enabled ? 'webhook_disable' : 'webhook_enable', html`<input type="hidden" name="endpoint_id" value="${e.id}">`, 'optional')}${form('webhook_rotate', html`<input type="hidden" name="endpoint_id" value="${e.id}"><label for="overlap-${e.id}">${s.overlap}</label><input id="overlap-${e.id}" name="overlap_seconds" inputmode="numeric" value="86400" size="7">`, 'required')}</details>`
           : ''
