@@ -153,6 +153,17 @@ export async function requestRefund(
   return { ...serializeRefund(row), customer_link_token: token };
 }
 
+/** What the customer's refund page shows for a link token; not_found for an unknown one. */
+export async function findRefundByLink(tally: Tally, token: string) {
+  const row = await tally.database.db
+    .selectFrom('refunds')
+    .select(['id', 'status', 'amount', 'asset', 'network', 'destination'])
+    .where('link_token_hash', '=', hashToken(token))
+    .executeTakeFirst();
+  if (!row) throw new TallyError('not_found', 'No such refund link.');
+  return { ...row, amount: BigInt(row.amount) };
+}
+
 /** The customer, holding the link's token, gives the address to refund to (validated for the network). */
 export async function setRefundDestination(tally: Tally, token: string, destination: string) {
   const row = await tally.database.db

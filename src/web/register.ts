@@ -4,6 +4,7 @@ import { registerAssets } from './assets.ts';
 import { registerCheckout } from './checkout/checkout-routes.ts';
 import { LiveInvoices } from './checkout/live-invoices.ts';
 import { registerDashboard } from './dashboard/dashboard-routes.ts';
+import { registerRefundLink } from './refund-link/refund-link-page.ts';
 
 /**
  * The two web UIs, server-rendered, in their own Fastify context: HTML forms
@@ -21,5 +22,6 @@ export function registerWeb(server: FastifyInstance, tally: Tally): void {
     registerAssets(web);
     registerCheckout(web, tally, live);
     registerDashboard(web, tally);
+    registerRefundLink(web, tally);
   });
 }

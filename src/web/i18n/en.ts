@@ -5,6 +5,19 @@
  */
 export const en = {
   lang: 'en',
+  refundLink: {
+    title: 'Your refund',
+    notFound: 'No such refund link. Check the link you were given.',
+    amount: 'Amount',
+    network: 'Network',
+    intro:
+      'Enter the address the refund should be sent to. Check the network: a refund sent to an address on another network may be lost.',
+    addressLabel: (asset: string, network: string) => `Your ${asset} address on ${network}`,
+    submit: 'Send me this refund',
+    received: 'Thank you. The merchant will send the refund to this address after review:',
+    alreadyGiven: 'This refund already has its address; nothing more to do here.',
+    error: 'Please check the address:',
+  },
   checkout: {
     title: (merchant: string) => `Pay ${merchant}`,
     payTo: 'Pay to',
