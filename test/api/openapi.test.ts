@@ -28,8 +28,8 @@ type Operation = {
 
 /** Routes the server answers on purpose without describing them in the API spec (operations endpoints). */
 const UNDOCUMENTED = new Set(['GET /openapi.json', 'GET /healthz', 'GET /readyz', 'GET /metrics']);
-/** The HTML checkout and dashboard (src/web/): pages for people, not API operations. */
-const WEB_UI = /^(GET|POST) \/(pay|dashboard|assets)(\/|$)/;
+/** The HTML checkout, customer refund page and dashboard (src/web/): pages for people, not API operations. */
+const WEB_UI = /^(GET|POST) \/(pay|refund|dashboard|assets)(\/|$)/;
 
 /** "POST /v1/invoices/{id}/cancel" for every operation in a spec. */
 function specOperations(spec: { paths: Record<string, Record<string, unknown>> }): string[] {
