@@ -45,6 +45,7 @@ export const OPERATIONS = {
   getRefund: { method: 'GET', path: '/v1/refunds/{id}' },
   approveRefund: { method: 'POST', path: '/v1/refunds/{id}/approve' },
   buildRefundTransaction: { method: 'POST', path: '/v1/refunds/{id}/transaction' },
+  reportRefundTransaction: { method: 'POST', path: '/v1/refunds/{id}/transaction-hash' },
   cancelRefund: { method: 'POST', path: '/v1/refunds/{id}/cancel' },
   submitRefundDestination: { method: 'POST', path: '/v1/refund-links/{token}' },
   ledgerBalances: { method: 'GET', path: '/v1/ledger/balances' },
