@@ -86,11 +86,17 @@ export async function checkEvmRefunds(tally: Tally, network: string, rpc: EvmRpc
     const built = JSON.parse(r.unsigned_tx ?? '{}') as { from_block?: string };
     if (!r.destination || built.from_block === undefined) continue;
     const floor = unitsFromDb(r.send_amount ?? r.amount);
-    const found = token
-      ? await findTokenTransfer(rpc, token, r, BigInt(built.from_block), final, floor)
-      : await verifyNativeTransfer(rpc, r, final, floor);
-    if (!found) continue;
-    if (await book(tally, network, r, found)) completed.push(r.id);
+    // One refund that cannot be booked (e.g. a transaction already booked for another refund)
+    // must not stop the others on this network: log it and go on; the next run tries it again.
+    try {
+      const found = token
+        ? await findTokenTransfer(rpc, token, r, BigInt(built.from_block), final, floor)
+        : await verifyNativeTransfer(rpc, r, BigInt(built.from_block), final, floor);
+      if (!found) continue;
+      if (await book(tally, network, r, found)) completed.push(r.id);
+    } catch (error) {
+      tally.log.warn({ refund: r.id, err: (error as Error).message }, 'EVM refund not booked');
+    }
   }
   return completed;
 }
@@ -136,6 +142,7 @@ async function findTokenTransfer(
 async function verifyNativeTransfer(
   rpc: EvmRpc,
   r: OpenRefund,
+  fromBlock: bigint,
   final: bigint,
   floor: bigint,
 ): Promise<Found | null> {
@@ -154,7 +161,9 @@ async function verifyNativeTransfer(
     { method: 'eth_getTransactionReceipt', params: [r.txid] },
   ]);
   if (!tx || !receipt || tx.blockNumber === null || tx.blockHash === null) return null;
-  if (BigInt(tx.blockNumber) > final || receipt.status !== '0x1') return null;
+  // Mined after the refund transaction was built: an older transfer to the same address is not it.
+  const height = BigInt(tx.blockNumber);
+  if (height > final || height < fromBlock || receipt.status !== '0x1') return null;
   const value = BigInt(tx.value);
   const same = (a: string | null, b: string | null) => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
   if (!same(tx.from, r.address) || !same(tx.to, r.destination) || value < floor) return null;

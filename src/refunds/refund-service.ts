@@ -4,7 +4,7 @@ import { TallyError, validationError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { parseAmount, unitsFromDb } from '../core/money.ts';
 import { toPage } from '../core/pagination.ts';
-import { getNetwork } from '../core/registry.ts';
+import { findAsset, getNetwork } from '../core/registry.ts';
 import '../db/schema-money.ts';
 import { iso } from '../db/values.ts';
 import { loadInvoice } from '../invoices/invoice-store.ts';
@@ -287,10 +287,27 @@ export async function reportRefundTransaction(
       'invalid_state',
       'Bitcoin refunds are found on chain by the watcher; no hash is needed.',
     );
+  if (findAsset(row.asset, row.network)?.contract)
+    throw new TallyError(
+      'invalid_state',
+      'Token refunds are found on chain by their Transfer log; only native-coin refunds need the hash.',
+    );
+  const hash = txHash.toLowerCase();
+  const taken = await tally.database.db
+    .selectFrom('refunds')
+    .select('id')
+    .where('network', '=', row.network)
+    .where('txid', '=', hash)
+    .where('id', '!=', refundId)
+    .executeTakeFirst();
+  if (taken)
+    throw new TallyError('duplicate', `Transaction ${hash} is already reported for refund ${taken.id}.`, {
+      issues: [{ path: 'txid', message: 'is already reported for another refund' }],
+    });
   await tally.database.write((trx) =>
     trx
       .updateTable('refunds')
-      .set({ txid: txHash.toLowerCase(), updated_at: iso(tally.clock.now()) })
+      .set({ txid: hash, updated_at: iso(tally.clock.now()) })
       .where('id', '=', refundId)
       .where('status', '=', 'approved')
       .execute(),

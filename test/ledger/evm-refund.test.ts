@@ -158,6 +158,13 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 1 })))(
       await polygon.rpc.call('anvil_setBalance', [inv.address, `0x${BigInt(tx.gas_needed).toString(16)}`]);
       const parsed = parseTransaction(tx.unsigned as Hex);
       expect(parsed).toMatchObject({ type: 'eip1559', chainId: 137, nonce: tx.nonce });
+      // A token refund is found by its Transfer log: a reported hash is refused, not stored.
+      const hashForToken = await h.request('POST', `/v1/refunds/${asked.body.id}/transaction-hash`, {
+        token,
+        body: { txid: `0x${'ab'.repeat(32)}` },
+      });
+      expect(hashForToken.status).toBe(409);
+      expect(hashForToken.body.error.message).toContain('Transfer log');
 
       const before = await usdcBalance(DEV_ACCOUNTS.other);
       await signAndSend(tx.unsigned as Hex, leg, inv.index);

@@ -70,6 +70,11 @@ for (const { name, fresh } of DATABASES) {
       expect(row?.[2]).toMatch(/<td>\w+ 200<\/td>/);
       // A developer reads the log but the redeliver action is support's (src/auth/permissions.ts).
       expect(row?.[2]).not.toContain('data-action="redeliver"');
+      // A repeated query key is ignored, not passed on as a list (it was a 500).
+      const repeated = await dev(`${url}?before=a&before=b`);
+      expect(repeated.statusCode).toBe(200);
+      expect(repeated.body).toContain(delivery.id);
+      expect((await dev('/dashboard?queue=exceptions&before=a&before=b')).statusCode).toBe(200);
       // Another endpoint id (or another merchant's) is not found, not someone else's log.
       expect((await dev('/dashboard/settings/webhooks/whe_nope/deliveries')).statusCode).toBe(404);
 

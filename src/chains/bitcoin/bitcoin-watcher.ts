@@ -245,7 +245,9 @@ export class BitcoinWatcher {
       this.mempoolSeen.delete(tx.txid);
       this.mempoolRbf.delete(tx.txid);
     }
-    if (detection.payments.length > 0 || detection.conflicts.length > 0 || this.watched.size > 0) {
+    // Only a block that paid, conflicted with or confirmed a watched transaction changes that set.
+    const confirmedWatched = block.transactions.some((tx) => this.watched.has(tx.txid));
+    if (detection.payments.length > 0 || detection.conflicts.length > 0 || confirmedWatched) {
       await this.reloadWatchedTxs();
     }
   }

@@ -33,6 +33,18 @@ import { renderSettings } from './settings-page.ts';
 import { loadTimeline } from './timeline-data.ts';
 
 type Query = Record<string, string | undefined>;
+
+/**
+ * Query values as single strings: a repeated key (`?before=a&before=b`) arrives as an array, which
+ * would reach a query builder as a list and fail there (a 500); only string values are kept.
+ */
+function plainQuery(query: unknown): Query {
+  const out: Query = {};
+  if (query && typeof query === 'object') {
+    for (const [key, value] of Object.entries(query)) if (typeof value === 'string') out[key] = value;
+  }
+  return out;
+}
 const t = en.dashboard;
 
 /** The merchant operations UI: server-rendered pages behind a session (docs/decisions/0009). */
@@ -69,7 +81,7 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
   server.get<{ Querystring: Query }>(
     '/dashboard',
     page(async (user, request) => {
-      const q = request.query as Query;
+      const q = plainQuery(request.query);
       const queue = q.queue && q.queue in t.queues ? q.queue : 'awaiting_payment';
       const counts = await queueCounts(tally, user.merchantId);
       let body = html``;
@@ -101,7 +113,7 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
   server.get<{ Querystring: Query }>(
     '/dashboard/search',
     page(async (user, request) => {
-      const query = String((request.query as Query).q ?? '');
+      const query = String(plainQuery(request.query).q ?? '');
       return renderSearch(user, query, query ? await searchInvoices(tally, user.merchantId, query) : []);
     }),
   );
@@ -110,7 +122,7 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
     '/dashboard/invoices/:id',
     page(async (user, request) => {
       const { id } = request.params as { id: string };
-      const done = (request.query as Query).done;
+      const done = plainQuery(request.query).done;
       const timeline = await loadTimeline(tally, user.merchantId, id);
       return renderInvoicePage(
         user,
@@ -136,7 +148,7 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
     '/dashboard/audit',
     page(async (user, request) => {
       requirePermission(user, 'read_audit');
-      const before = Number((request.query as Query).before);
+      const before = Number(plainQuery(request.query).before);
       const entries = await listAudit(tally.database.read, user.merchantId, {
         limit: PAGE_SIZE,
         before: Number.isSafeInteger(before) && before > 0 ? before : undefined,
@@ -151,7 +163,7 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
     page(async (user, request) => {
       requirePermission(user, 'settings_read');
       // Only a known action name is echoed: the page must not say whatever a crafted link tells it to.
-      const done = (request.query as Query).done ?? '';
+      const done = plainQuery(request.query).done ?? '';
       const flash = Object.hasOwn(SETTINGS_ACTIONS, done) ? t.settings.done(done) : undefined;
       return renderSettings(tally, user, flash ? { kind: 'flash', text: flash } : undefined);
     }),
@@ -163,7 +175,7 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
     page(async (user, request) => {
       requirePermission(user, 'settings_read');
       const { endpointId } = request.params as { endpointId: string };
-      return renderDeliveries(tally, user, endpointId, (request.query as Query).before);
+      return renderDeliveries(tally, user, endpointId, plainQuery(request.query).before);
     }),
   );
 
