@@ -3,7 +3,7 @@ import type { Tally } from '../../context.ts';
 import type { Schema } from '../../db/schema.ts';
 import { recordMovement } from '../../settlement/record-movement.ts';
 import { unspentPaymentOutpoints } from '../../settlement/unspent-outpoints.ts';
-import type { ChainStatus } from '../chain-status.ts';
+import { PollingWatcher } from '../polling-watcher.ts';
 import type { BitcoinNode } from './bitcoin-node.ts';
 import {
   disconnectAbove,
@@ -54,8 +54,7 @@ export class ReorgTooDeepError extends Error {}
  * transaction together with the cursor; then read new mempool entries. Any failure leaves the
  * database as it was (fail closed) and the next poll starts again from the persisted cursor.
  */
-export class BitcoinWatcher {
-  readonly network: string;
+export class BitcoinWatcher extends PollingWatcher {
   private readonly watchSet: WatchSet;
   private watched = new Map<string, WatchedTx>();
   private spentBy = new Map<string, string>();
@@ -64,72 +63,20 @@ export class BitcoinWatcher {
   private mempoolSeen = new Set<string>();
   /** Mempool transactions signalling replaceability themselves or through an unconfirmed parent. */
   private mempoolRbf = new Set<string>();
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
-  private readonly state: ChainStatus;
 
   constructor(
-    private readonly tally: Tally,
+    tally: Tally,
     private readonly options: BitcoinWatcherOptions,
   ) {
-    this.network = options.network;
+    super(tally, options.network, options.pollIntervalMs);
     this.watchSet = new WatchSet(options.network);
-    this.state = {
-      network: options.network,
-      nodeHeight: null,
-      cursorHeight: null,
-      syncing: false,
-      caughtUp: false,
-      lastSyncedAt: null,
-      lastError: null,
-      watchedAddresses: 0,
-    };
   }
 
-  status(): ChainStatus {
-    return { ...this.state, watchedAddresses: this.watchSet.size };
+  protected watchedAddresses(): number {
+    return this.watchSet.size;
   }
 
-  /** True once a poll that began at or after `at` finished with every block up to the node's tip. */
-  caughtUpTo(at: Date): boolean {
-    return this.state.lastSyncedAt !== null && this.state.lastSyncedAt.getTime() >= at.getTime();
-  }
-
-  start(): void {
-    this.stopped = false;
-    const loop = async () => {
-      this.running = this.pollOnce().then(
-        () => undefined,
-        () => undefined,
-      );
-      await this.running;
-      if (!this.stopped) this.timer = setTimeout(loop, this.options.pollIntervalMs);
-    };
-    void loop();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-  }
-
-  /** One full poll. Errors are recorded in the status and rethrown; nothing half-applied remains. */
-  async pollOnce(): Promise<void> {
-    const startedAt = this.tally.clock.now();
-    try {
-      await this.poll(startedAt);
-      this.state.lastError = null;
-    } catch (error) {
-      this.state.caughtUp = false;
-      this.state.lastError = error instanceof Error ? error.message : String(error);
-      this.tally.log.warn({ network: this.network, err: this.state.lastError }, 'chain watcher poll failed');
-      throw error;
-    }
-  }
-
-  private async poll(startedAt: Date): Promise<void> {
+  protected async poll(startedAt: Date): Promise<void> {
     const { node } = this.options;
     if (this.state.nodeHeight === null) {
       await node.checkGenesis();

@@ -3,8 +3,8 @@ import type { Tally } from '../../context.ts';
 import { newId } from '../../core/ids.ts';
 import type { Schema } from '../../db/schema.ts';
 import { isFlagSet } from '../../db/values.ts';
-import { applyFactInTransaction } from '../../invoices/apply-fact.ts';
 import type { Fact, ObservedPayment } from '../../invoices/facts.ts';
+import { applyToOption } from '../apply-to-option.ts';
 import type { MatchedOutput } from './detect.ts';
 import type { BitcoinTx } from './raw-transaction.ts';
 
@@ -29,22 +29,6 @@ export interface Inclusion {
 }
 
 const factId = (label: string) => `${label}:${newId('obs')}`;
-
-async function applyToOptionInvoice(tally: Tally, trx: Trx, optionId: string, fact: Fact): Promise<void> {
-  const option = await trx
-    .selectFrom('payment_options')
-    .select(['invoice_id', 'merchant_id'])
-    .where('id', '=', optionId)
-    .executeTakeFirst();
-  if (!option) throw new Error(`watched option ${optionId} has no row`);
-  const outcome = await applyFactInTransaction(tally, trx, option.merchant_id, option.invoice_id, fact);
-  if (outcome.rejected) {
-    tally.log.debug(
-      { invoiceId: option.invoice_id, fact: fact.kind, why: outcome.rejected },
-      'chain fact not applied',
-    );
-  }
-}
 
 export function observed(
   tx: BitcoinTx,
@@ -101,13 +85,13 @@ export async function recordOutputs(
       .executeTakeFirst();
     if (!existing) {
       const payment = observed(tx, output, at, now, rbf);
-      await applyToOptionInvoice(tally, trx, output.optionId, {
+      await applyToOption(tally, trx, output.optionId, {
         kind: 'payment_seen',
         id: factId('seen'),
         payment,
       });
     } else if (at && (existing.block_hash !== at.hash || isFlagSet(existing.removed))) {
-      await applyToOptionInvoice(tally, trx, output.optionId, {
+      await applyToOption(tally, trx, output.optionId, {
         kind: 'payment_confirmations',
         id: factId('mined'),
         paymentId: existing.id,
@@ -144,7 +128,7 @@ export async function removeTransaction(
     const output = by?.outputs.find((o) => o.optionId === payment.option_id);
     const fact: Fact = { kind: 'payment_removed', id: factId(reason), paymentId: payment.id, reason };
     if (by && output) fact.replacement = observed(by.tx, output, by.at, now, by.rbf);
-    await applyToOptionInvoice(tally, trx, payment.option_id, fact);
+    await applyToOption(tally, trx, payment.option_id, fact);
   }
 }
 
@@ -163,7 +147,7 @@ export async function reorgBlock(
     .where('removed', '=', 0)
     .execute();
   for (const payment of payments) {
-    await applyToOptionInvoice(tally, trx, payment.option_id, {
+    await applyToOption(tally, trx, payment.option_id, {
       kind: 'payment_reorged',
       id: factId('reorged'),
       paymentId: payment.id,
@@ -203,7 +187,7 @@ export async function refreshConfirmations(
     if (row.block_height === null) continue;
     const confirmations = tipHeight - row.block_height + 1;
     if (confirmations === row.confirmations) continue;
-    await applyToOptionInvoice(tally, trx, row.option_id, {
+    await applyToOption(tally, trx, row.option_id, {
       kind: 'payment_confirmations',
       id: factId('depth'),
       paymentId: row.id,

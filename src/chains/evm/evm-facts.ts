@@ -4,8 +4,8 @@ import { newId } from '../../core/ids.ts';
 import type { NetworkDefinition } from '../../core/registry.ts';
 import type { Schema } from '../../db/schema.ts';
 import { isFlagSet } from '../../db/values.ts';
-import { applyFactInTransaction } from '../../invoices/apply-fact.ts';
-import type { Fact, ObservedPayment } from '../../invoices/facts.ts';
+import type { ObservedPayment } from '../../invoices/facts.ts';
+import { applyToOption } from '../apply-to-option.ts';
 import { firstSeenInBlock } from '../bitcoin/payment-facts.ts';
 import type { EvmTransfer } from './detect.ts';
 import { reportedConfirmations } from './finality.ts';
@@ -31,22 +31,6 @@ export interface BlockContext {
 }
 
 const factId = (label: string) => `${label}:${newId('obs')}`;
-
-export async function applyToOption(tally: Tally, trx: Trx, optionId: string, fact: Fact): Promise<void> {
-  const option = await trx
-    .selectFrom('payment_options')
-    .select(['invoice_id', 'merchant_id'])
-    .where('id', '=', optionId)
-    .executeTakeFirst();
-  if (!option) throw new Error(`watched option ${optionId} has no row`);
-  const outcome = await applyFactInTransaction(tally, trx, option.merchant_id, option.invoice_id, fact);
-  if (outcome.rejected) {
-    tally.log.debug(
-      { invoiceId: option.invoice_id, fact: fact.kind, why: outcome.rejected },
-      'EVM fact not applied',
-    );
-  }
-}
 
 function observed(transfer: EvmTransfer, at: BlockContext, now: Date): ObservedPayment {
   const payment: ObservedPayment = {

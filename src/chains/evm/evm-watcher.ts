@@ -2,7 +2,7 @@ import type { Tally } from '../../context.ts';
 import { type AssetDefinition, getNetwork, listAssets, type NetworkDefinition } from '../../core/registry.ts';
 import { disconnectAbove, type ProcessedBlock, recentBlocks, recordBlock } from '../bitcoin/chain-store.ts';
 import { reorgBlock } from '../bitcoin/payment-facts.ts';
-import type { ChainStatus, ChainWatcher } from '../chain-status.ts';
+import { PollingWatcher } from '../polling-watcher.ts';
 import { type EvmTransfer, matchNativeTransfers, matchTransferLogs, NATIVE_OUTPUT_INDEX } from './detect.ts';
 import {
   type BlockContext,
@@ -37,23 +37,18 @@ export class NodeMismatchError extends Error {}
  * Reorgs are found by comparing stored hashes, never by `removed` flags on logs. Any RPC failure
  * leaves the database as it was and shows in the status (fail closed).
  */
-export class EvmWatcher implements ChainWatcher {
-  readonly network: string;
+export class EvmWatcher extends PollingWatcher {
   private readonly definition: NetworkDefinition;
   private readonly tokens: Map<string, AssetDefinition>;
   private readonly native: AssetDefinition;
   private readonly watchSet = new EvmWatchSet();
   private verified = false;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
-  private readonly state: ChainStatus;
 
   constructor(
-    private readonly tally: Tally,
+    tally: Tally,
     private readonly options: EvmWatcherOptions,
   ) {
-    this.network = options.network;
+    super(tally, options.network, options.pollIntervalMs);
     this.definition = getNetwork(options.network);
     if (this.definition.family !== 'evm' || this.definition.chainId === undefined) {
       throw new Error(`${options.network} is not an EVM network`);
@@ -65,60 +60,13 @@ export class EvmWatcher implements ChainWatcher {
     const native = assets.find((a) => a.contract === null);
     if (!native) throw new Error(`${options.network} has no native asset in the registry`);
     this.native = native;
-    this.state = {
-      network: options.network,
-      nodeHeight: null,
-      cursorHeight: null,
-      syncing: false,
-      caughtUp: false,
-      lastSyncedAt: null,
-      lastError: null,
-      watchedAddresses: 0,
-    };
   }
 
-  status(): ChainStatus {
-    return { ...this.state, watchedAddresses: this.watchSet.size };
+  protected watchedAddresses(): number {
+    return this.watchSet.size;
   }
 
-  caughtUpTo(at: Date): boolean {
-    return this.state.lastSyncedAt !== null && this.state.lastSyncedAt.getTime() >= at.getTime();
-  }
-
-  start(): void {
-    this.stopped = false;
-    const loop = async () => {
-      this.running = this.pollOnce().then(
-        () => undefined,
-        () => undefined,
-      );
-      await this.running;
-      if (!this.stopped) this.timer = setTimeout(loop, this.options.pollIntervalMs);
-    };
-    void loop();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-  }
-
-  /** One full poll. Errors are recorded in the status and rethrown; nothing half-applied remains. */
-  async pollOnce(): Promise<void> {
-    const startedAt = this.tally.clock.now();
-    try {
-      await this.poll(startedAt);
-      this.state.lastError = null;
-    } catch (error) {
-      this.state.caughtUp = false;
-      this.state.lastError = error instanceof Error ? error.message : String(error);
-      this.tally.log.warn({ network: this.network, err: this.state.lastError }, 'EVM watcher poll failed');
-      throw error;
-    }
-  }
-
-  private async poll(startedAt: Date): Promise<void> {
+  protected async poll(startedAt: Date): Promise<void> {
     const { node } = this.options;
     if (!this.verified) await this.verifyNode();
     const head = await node.head();
