@@ -67,6 +67,8 @@ export interface SettlementMovementsTable {
   network: string;
   asset: string;
   txid: string;
+  /** -1: the transaction itself (Bitcoin, EVM native coin); otherwise the ERC-20 Transfer log's index (migration 0011). */
+  log_index: number;
   block_hash: string | null;
   block_height: number | null;
   inputs_value: Amount;
@@ -78,6 +80,9 @@ export interface SettlementMovementsTable {
   refund_id: string | null;
   batch_id: string | null;
   seen_at: Time;
+  /** 1 once its block left the best chain and its booking was reversed (migration 0011). */
+  removed: number;
+  removed_at: Time | null;
 }
 export interface SettlementMovementInputsTable {
   movement_id: string;

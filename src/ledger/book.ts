@@ -109,7 +109,8 @@ export async function insertTransaction(
     merchantId: string;
     invoiceId: string | null;
     movementId: string | null;
-    kind: 'invoice' | 'movement';
+    /** movement_reversal: a movement's block left the best chain (src/settlement/reverse-movement.ts). */
+    kind: 'invoice' | 'movement' | 'movement_reversal';
     cause: string;
     entries: EntryInput[];
     now: Date;

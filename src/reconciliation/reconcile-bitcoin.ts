@@ -174,6 +174,25 @@ export async function reconcileBitcoin(
         .select(['id', 'txid', 'block_hash', 'block_height', 'refund_id'])
         .where('network', '=', network)
         .where('block_height', '>=', from)
+        // A movement the watcher reversed is settled in the books, unless it completed a refund
+        // that no live movement pays any more: that refund is still completed, so a person looks.
+        .where((eb) =>
+          eb.or([
+            eb('removed', '=', 0),
+            eb.and([
+              eb('refund_id', 'is not', null),
+              eb.not(
+                eb.exists(
+                  eb
+                    .selectFrom('settlement_movements as live')
+                    .select('live.id')
+                    .whereRef('live.refund_id', '=', 'settlement_movements.refund_id')
+                    .where('live.removed', '=', 0),
+                ),
+              ),
+            ]),
+          ]),
+        )
         .execute();
   for (const m of movements) {
     if (!node || m.block_height === null) continue;

@@ -1,14 +1,11 @@
 import { decodeEventLog, erc20Abi, type Hex, pad } from 'viem';
 import type { EvmRpc } from '../chains/evm/rpc-client.ts';
 import type { Tally } from '../context.ts';
-import { newId } from '../core/ids.ts';
 import { unitsFromDb } from '../core/money.ts';
 import { findAsset, getNetwork } from '../core/registry.ts';
 import '../db/schema-money.ts';
-import { iso } from '../db/values.ts';
-import { applyFactInTransaction } from '../invoices/apply-fact.ts';
-import { ACCOUNTS } from '../ledger/accounts.ts';
-import { insertTransaction } from '../ledger/book.ts';
+import { bookMovement } from '../settlement/book-movement.ts';
+import { evmMovementInputs } from '../settlement/evm-movement-inputs.ts';
 
 const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef';
 
@@ -27,6 +24,7 @@ interface OpenRefund {
   id: string;
   merchant_id: string;
   invoice_id: string;
+  option_id: string;
   asset: string;
   amount: string;
   send_amount: string | null;
@@ -44,12 +42,14 @@ interface Found {
   value: bigint;
   /** Gas paid in the refund's own asset (native refunds); 0 for tokens (gas is another asset). */
   fee: bigint;
+  /** The Transfer log's index; -1 for a native refund (the transaction itself). */
+  logIndex: number;
 }
 
 /**
  * Completes approved EVM refunds once their transaction is final (docs/decisions/0011). Tally
- * never sees the signed transaction, and the EVM watcher matches transfers *to* invoice
- * addresses only, so:
+ * never sees the signed transaction, and the EVM watcher, which books other transfers out of
+ * invoice addresses when mined, leaves the one a refund awaits to this job (evm-refund-match.ts), so:
  *  - a token refund is found by its `Transfer(from = invoice address, to = destination)` log of at
  *    least the built amount, since the block the transaction was built at;
  *  - a native-coin refund has no log: the merchant tells Tally its hash
@@ -66,6 +66,7 @@ export async function checkEvmRefunds(tally: Tally, network: string, rpc: EvmRpc
       'refunds.id',
       'refunds.merchant_id',
       'refunds.invoice_id',
+      'refunds.option_id',
       'refunds.asset',
       'refunds.amount',
       'refunds.send_amount',
@@ -111,7 +112,7 @@ async function findTokenTransfer(
 ): Promise<Found | null> {
   if (final < fromBlock) return null;
   const logs = await rpc.call<
-    Array<{ data: Hex; topics: Hex[]; transactionHash: Hex; blockHash: Hex; blockNumber: Hex }>
+    Array<{ data: Hex; topics: Hex[]; transactionHash: Hex; blockHash: Hex; blockNumber: Hex; logIndex: Hex }>
   >('eth_getLogs', [
     {
       address: token,
@@ -134,6 +135,7 @@ async function findTokenTransfer(
         blockNumber: BigInt(log.blockNumber),
         value,
         fee: 0n,
+        logIndex: Number(BigInt(log.logIndex)),
       };
   }
   return null;
@@ -168,74 +170,47 @@ async function verifyNativeTransfer(
   const same = (a: string | null, b: string | null) => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
   if (!same(tx.from, r.address) || !same(tx.to, r.destination) || value < floor) return null;
   const fee = BigInt(receipt.gasUsed ?? '0x0') * BigInt(receipt.effectiveGasPrice ?? '0x0');
-  return { txHash: r.txid as Hex, blockHash: tx.blockHash, blockNumber: BigInt(tx.blockNumber), value, fee };
+  return {
+    txHash: r.txid as Hex,
+    blockHash: tx.blockHash,
+    blockNumber: BigInt(tx.blockNumber),
+    value,
+    fee,
+    logIndex: -1,
+  };
 }
 
-const min = (a: bigint, b: bigint) => (a < b ? a : b);
-
+/**
+ * Books the refund through the same `bookMovement` as the watchers (one booker, one idempotency
+ * key: network, tx hash, log index), in its own transaction: the refund completed (guarded on
+ * `approved`, so a second run does nothing), the movement, its ledger transaction and
+ * `refund_completed` on the invoice. The value that left is what reached the customer plus, for
+ * a native refund, the gas it paid; a full refund's gas comes out of the refund, as on Bitcoin.
+ */
 async function book(tally: Tally, network: string, r: OpenRefund, found: Found): Promise<boolean> {
-  const owed = unitsFromDb(r.amount);
-  // As on Bitcoin: a full native refund paid its gas out of the refund (the customer bears it).
-  const feeInRefund = owed > found.value ? min(owed - found.value, found.fee) : 0n;
-  const refunded = min(found.value + feeInRefund, owed);
-  const merchantFee = found.fee - feeInRefund;
-  const now = tally.clock.now();
-  return tally.database.write(async (trx) => {
-    const changed = await trx
-      .updateTable('refunds')
-      .set({
-        status: 'completed',
-        txid: found.txHash,
-        fee: found.fee.toString(),
-        completed_at: iso(now),
-        updated_at: iso(now),
-      })
-      .where('id', '=', r.id)
-      .where('status', '=', 'approved')
-      .executeTakeFirst();
-    if (Number(changed.numUpdatedRows) !== 1) return false;
-    const movementId = newId('mov');
-    await trx
-      .insertInto('settlement_movements')
-      .values({
-        id: movementId,
-        merchant_id: r.merchant_id,
-        network,
-        asset: r.asset,
-        txid: found.txHash,
-        block_hash: found.blockHash,
-        block_height: Number(found.blockNumber),
-        inputs_value: (refunded + merchantFee).toString(),
-        refunded: refunded.toString(),
-        swept: '0',
-        fee: found.fee.toString(),
-        outputs: JSON.stringify([{ to: r.destination, amount: found.value.toString(), role: 'refund' }]),
-        refund_id: r.id,
-        batch_id: null,
-        seen_at: iso(now),
-      })
-      .execute();
-    const on = { asset: r.asset, network, fiatCurrency: null, fiatValue: null };
-    await insertTransaction(trx, {
+  const value = found.value + found.fee;
+  const id = await tally.database.write(async (trx) =>
+    bookMovement(tally, trx, {
       merchantId: r.merchant_id,
-      invoiceId: null,
-      movementId,
-      kind: 'movement',
-      cause: found.txHash,
-      entries: [
-        { account: ACCOUNTS.invoiceAddresses, amount: -(refunded + merchantFee), ...on },
-        { account: ACCOUNTS.refundsInTransit, amount: refunded, ...on },
-        { account: ACCOUNTS.networkFees, amount: merchantFee, ...on },
-      ].filter((e) => e.amount !== 0n),
-      now,
-    });
-    const outcome = await applyFactInTransaction(tally, trx, r.merchant_id, r.invoice_id, {
-      kind: 'refund_completed',
-      id: `refund:${r.id}`,
-      amount: refunded,
-      actor: { kind: 'system', id: r.id },
-    });
-    if (outcome.rejected) throw new Error(`refund ${r.id} could not be booked: ${outcome.rejected}`);
-    return true;
-  });
+      network,
+      asset: r.asset,
+      txid: found.txHash,
+      logIndex: found.logIndex,
+      block: { hash: found.blockHash, height: Number(found.blockNumber), seenAt: tally.clock.now() },
+      value,
+      fee: found.fee,
+      refund: {
+        id: r.id,
+        invoiceId: r.invoice_id,
+        owed: unitsFromDb(r.amount),
+        output: found.value,
+        completed: false,
+      },
+      outputs: [
+        { to: r.destination, amount: found.value.toString(), role: 'refund', log_index: found.logIndex },
+      ],
+      inputs: await evmMovementInputs(trx, network, r.option_id, r.asset, value),
+    }),
+  );
+  return id !== null;
 }

@@ -17,6 +17,8 @@ export async function closeSettlementBatches(
     .selectFrom('settlement_movements')
     .select(['id', 'merchant_id', 'asset', 'network', 'inputs_value', 'refunded', 'swept', 'fee'])
     .where('batch_id', 'is', null)
+    // A movement a reorg reversed moved nothing: it is never batched (migration 0011).
+    .where('removed', '=', 0)
     .where('seen_at', '<', iso(cutoff) as never)
     .orderBy('id')
     .execute();
@@ -46,6 +48,7 @@ export async function closeSettlementBatches(
           movements.map((m) => m.id),
         )
         .where('batch_id', 'is', null)
+        .where('removed', '=', 0)
         .executeTakeFirst();
       const n = Number(updated.numUpdatedRows);
       if (n === 0) return 0;

@@ -176,6 +176,7 @@ export async function* settlementReport(
         .innerJoin('settlement_movements as m', 'm.id', 'mi.movement_id')
         .select(['mi.payment_id', 'm.txid', 'm.batch_id'])
         .where('mi.payment_id', 'in', ids)
+        .where('m.removed', '=', 0)
         .execute(),
       invoiceIds.length === 0
         ? Promise.resolve([])
@@ -393,6 +394,8 @@ async function movementRows(
     .selectFrom('settlement_movements')
     .selectAll()
     .where('merchant_id', '=', p.merchantId)
+    // Reversed by a reorg: its booking and its reversal cancel out, and the chain does not show it.
+    .where('removed', '=', 0)
     .where('seen_at', '>=', iso(p.from) as never)
     .where('seen_at', '<', iso(p.to) as never)
     .orderBy('seen_at')

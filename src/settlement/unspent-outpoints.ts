@@ -16,9 +16,12 @@ export async function unspentPaymentOutpoints(db: Kysely<Schema>, network: strin
       eb.not(
         eb.exists(
           eb
-            .selectFrom('settlement_movement_inputs')
-            .select('payment_id')
-            .whereRef('settlement_movement_inputs.payment_id', '=', 'payments.id'),
+            .selectFrom('settlement_movement_inputs as mi')
+            .innerJoin('settlement_movements as m', 'm.id', 'mi.movement_id')
+            .select('mi.payment_id')
+            .whereRef('mi.payment_id', '=', 'payments.id')
+            // A movement reversed by a reorg spent nothing (yet).
+            .where('m.removed', '=', 0),
         ),
       ),
     )

@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Tally } from '../../context.ts';
 import type { Schema } from '../../db/schema.ts';
 import { recordMovement } from '../../settlement/record-movement.ts';
+import { reverseMovementsInBlock } from '../../settlement/reverse-movement.ts';
 import { unspentPaymentOutpoints } from '../../settlement/unspent-outpoints.ts';
 import { PollingWatcher } from '../polling-watcher.ts';
 import type { BitcoinNode } from './bitcoin-node.ts';
@@ -149,9 +150,14 @@ export class BitcoinWatcher extends PollingWatcher {
     const forkPoint = fork;
     const disconnected = recent.filter((b) => b.height > forkPoint.height);
     await this.tally.database.write(async (trx) => {
-      for (const block of disconnected) await reorgBlock(this.tally, trx, this.network, block.hash);
+      for (const block of disconnected) {
+        await reorgBlock(this.tally, trx, this.network, block.hash);
+        await reverseMovementsInBlock(this.tally, trx, this.network, block.hash);
+      }
       await disconnectAbove(trx, this.network, forkPoint.height);
     });
+    // A reversed movement's outpoints are unspent again: its transaction, mined again, is a new movement.
+    this.owned = await unspentPaymentOutpoints(this.tally.database.db, this.network);
     this.tally.log.warn(
       { network: this.network, fork: forkPoint.height, disconnected: disconnected.map((b) => b.hash) },
       'reorg: blocks disconnected',

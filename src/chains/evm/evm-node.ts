@@ -186,12 +186,26 @@ export class EvmNode {
 
   /** Whether each transaction succeeded (a reverted transaction moved no value). */
   async succeeded(hashes: readonly string[]): Promise<boolean[]> {
-    const receipts = await this.rpc.batch<{ status: string } | null>(
-      hashes.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })),
-    );
+    return (await this.receipts(hashes)).map((r) => r.succeeded);
+  }
+
+  /**
+   * Each transaction's outcome and the gas it cost its sender in the native coin's base units
+   * (gas used × effective gas price), from its receipt, in one batched round trip.
+   */
+  async receipts(hashes: readonly string[]): Promise<Array<{ succeeded: boolean; fee: bigint }>> {
+    if (hashes.length === 0) return [];
+    const receipts = await this.rpc.batch<{
+      status: string;
+      gasUsed?: string;
+      effectiveGasPrice?: string;
+    } | null>(hashes.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })));
     return receipts.map((r) => {
       if (!r) throw new Error('a mined transaction has no receipt');
-      return r.status === '0x1';
+      return {
+        succeeded: r.status === '0x1',
+        fee: BigInt(r.gasUsed ?? '0x0') * BigInt(r.effectiveGasPrice ?? '0x0'),
+      };
     });
   }
 

@@ -1,9 +1,12 @@
 import type { Tally } from '../../context.ts';
 import { type AssetDefinition, getNetwork, listAssets, type NetworkDefinition } from '../../core/registry.ts';
+import { recordEvmMovement } from '../../settlement/record-evm-movement.ts';
+import { reverseMovementsInBlock } from '../../settlement/reverse-movement.ts';
 import { disconnectAbove, type ProcessedBlock, recentBlocks, recordBlock } from '../bitcoin/chain-store.ts';
-import { reorgBlock } from '../bitcoin/payment-facts.ts';
+import { firstSeenInBlock, reorgBlock } from '../bitcoin/payment-facts.ts';
 import { PollingWatcher } from '../polling-watcher.ts';
 import { type EvmTransfer, matchNativeTransfers, matchTransferLogs, NATIVE_OUTPUT_INDEX } from './detect.ts';
+import { matchOutgoingLogs, matchOutgoingNative } from './detect-outgoing.ts';
 import {
   type BlockContext,
   recordTransfers,
@@ -33,7 +36,9 @@ export class NodeMismatchError extends Error {}
  * Watches one EVM network. Each poll: read the tip (and the finality tag); if our last block's hash
  * is no longer the node's at that height, roll back to the fork point; then fetch new blocks with
  * their transactions and the Transfer logs of the allow-listed tokens, match both against every
- * EVM invoice address, and write each block's facts together with the cursor in one transaction.
+ * EVM invoice address — as recipient (payments) and as sender (outgoing movements: sweeps, refunds)
+ * — and write each block's facts and movements together with the cursor in one transaction.
+ * Movements of a block that leaves the chain are reversed in the roll-back's transaction.
  * Reorgs are found by comparing stored hashes, never by `removed` flags on logs. Any RPC failure
  * leaves the database as it was and shows in the status (fail closed).
  */
@@ -172,16 +177,23 @@ export class EvmWatcher extends PollingWatcher {
       ...matchNativeTransfers(this.network, block, this.native, this.watchSet),
       ...matchTransferLogs(this.network, own, this.tokens, this.watchSet),
     ];
-    const native = transfers.filter((t) => t.index === NATIVE_OUTPUT_INDEX);
-    if (native.length > 0) {
-      // A reverted transaction keeps its value field but moved nothing.
-      const ok = await this.options.node.succeeded(native.map((t) => t.txid));
-      const failed = new Set(native.filter((_, i) => !ok[i]).map((t) => t.txid));
-      for (let i = transfers.length - 1; i >= 0; i--) {
-        const t = transfers[i] as EvmTransfer;
-        if (t.index === NATIVE_OUTPUT_INDEX && failed.has(t.txid)) transfers.splice(i, 1);
-      }
-    }
+    const outflows = [
+      ...matchOutgoingNative(block, this.native, this.watchSet),
+      ...matchOutgoingLogs(own, this.tokens, this.watchSet),
+    ];
+    // Native transfers in or out need their receipt: a reverted transaction keeps its value field
+    // but moved nothing, and an outgoing one's gas is its movement's fee.
+    const nativeTxids = [
+      ...new Set(
+        [...transfers, ...outflows].filter((t) => t.index === NATIVE_OUTPUT_INDEX).map((t) => t.txid),
+      ),
+    ];
+    const receipts = await this.options.node.receipts(nativeTxids);
+    const receiptOf = new Map(nativeTxids.map((txid, i) => [txid, receipts[i]]));
+    const moved = (t: { index: number; txid: string }) =>
+      t.index !== NATIVE_OUTPUT_INDEX || receiptOf.get(t.txid)?.succeeded === true;
+    const credited = transfers.filter(moved);
+    const leaving = outflows.filter(moved);
     const at: BlockContext = {
       network: this.definition,
       hash: block.hash,
@@ -191,8 +203,18 @@ export class EvmWatcher extends PollingWatcher {
       finalizedHeight: finalized,
       notBefore: this.state.lastSyncedAt,
     };
+    const seenAt = firstSeenInBlock(at, this.tally.clock.now());
     await this.tally.database.write(async (trx) => {
-      await recordTransfers(this.tally, trx, transfers, at);
+      await recordTransfers(this.tally, trx, credited, at);
+      // After the block's payments, so money received and sent on in one block is linked to it.
+      for (const out of leaving) {
+        const fee = out.index === NATIVE_OUTPUT_INDEX ? (receiptOf.get(out.txid)?.fee ?? 0n) : 0n;
+        await recordEvmMovement(this.tally, trx, this.network, out, fee, {
+          hash: block.hash,
+          height: block.number,
+          seenAt,
+        });
+      }
       await refreshConfirmations(this.tally, trx, at);
       await recordBlock(
         trx,
@@ -234,7 +256,10 @@ export class EvmWatcher extends PollingWatcher {
     }
     const disconnected = recent.filter((b) => b.height > fork.height);
     await this.tally.database.write(async (trx) => {
-      for (const block of disconnected) await reorgBlock(this.tally, trx, this.network, block.hash);
+      for (const block of disconnected) {
+        await reorgBlock(this.tally, trx, this.network, block.hash);
+        await reverseMovementsInBlock(this.tally, trx, this.network, block.hash);
+      }
       await disconnectAbove(trx, this.network, fork.height);
     });
     this.tally.log.warn(

@@ -7,6 +7,7 @@ import * as m0005 from './0005_wallet_gap.ts';
 import * as m0006 from './0006_webhooks.ts';
 import * as m0008 from './0008_dashboard.ts';
 import * as m0009 from './0009_money.ts';
+import * as m0011 from './0011_movement_reversal.ts';
 import type { ColumnTypes } from './column-types.ts';
 
 export interface ForwardMigration {
@@ -23,4 +24,5 @@ export const MIGRATIONS: Record<string, ForwardMigration> = {
   '0006_webhooks': m0006,
   '0008_dashboard': m0008,
   '0009_money': m0009,
+  '0011_movement_reversal': m0011,
 };

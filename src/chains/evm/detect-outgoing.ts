@@ -1,0 +1,82 @@
+import type { AssetDefinition } from '../../core/registry.ts';
+import { NATIVE_OUTPUT_INDEX } from './detect.ts';
+import { type EvmBlock, type EvmLog, TRANSFER_TOPIC } from './evm-node.ts';
+import { addressKey, type EvmWatchSet, type WatchedOption } from './watch-set.ts';
+
+/**
+ * Money leaving a watched invoice address (docs/decisions/0011): the merchant's sweep, or a refund
+ * they signed. Booked as a movement when mined, beside the block's payments and cursor.
+ */
+export interface EvmOutflow {
+  txid: string;
+  /** The Transfer log's index, or NATIVE_OUTPUT_INDEX for the transaction's own value. */
+  index: number;
+  amount: bigint;
+  asset: AssetDefinition;
+  from: string;
+  to: string;
+  /** The option the sending address was allocated to (its merchant and invoice). */
+  option: WatchedOption;
+}
+
+/**
+ * ERC-20 Transfer logs of allow-listed contracts whose sender is a watched address: the same shape
+ * checks as for incoming ones (three topics, a 32-byte non-zero amount). Whoever sent the
+ * transaction (the owner, or a spender it approved), the tokens left the invoice address.
+ */
+export function matchOutgoingLogs(
+  logs: readonly EvmLog[],
+  tokens: ReadonlyMap<string, AssetDefinition>,
+  watchSet: EvmWatchSet,
+): EvmOutflow[] {
+  const found: EvmOutflow[] = [];
+  for (const log of logs) {
+    if (log.topics.length !== 3 || log.topics[0] !== TRANSFER_TOPIC || log.data.length !== 66) continue;
+    const option = watchSet.get(addressKey(log.topics[1] as string));
+    if (option === undefined) continue;
+    const asset = tokens.get(log.address.toLowerCase());
+    if (asset === undefined) continue;
+    const amount = BigInt(log.data);
+    if (amount === 0n) continue;
+    found.push({
+      txid: log.transactionHash,
+      index: log.logIndex,
+      amount,
+      asset,
+      from: `0x${addressKey(log.topics[1] as string)}`,
+      to: `0x${addressKey(log.topics[2] as string)}`,
+      option,
+    });
+  }
+  return found;
+}
+
+/**
+ * Transactions sent by a watched address with a non-zero value. The caller keeps only successful
+ * ones (a reverted transaction moved no value, though it still paid gas) and adds their gas as the
+ * movement's fee. A zero-value transaction (e.g. a token sweep's `transfer` call) moves no native
+ * coin out of the books: its gas was topped up from outside them (`gas_shortfall`) and is not booked.
+ */
+export function matchOutgoingNative(
+  block: EvmBlock,
+  native: AssetDefinition,
+  watchSet: EvmWatchSet,
+): EvmOutflow[] {
+  const found: EvmOutflow[] = [];
+  for (const tx of block.transactions) {
+    if (tx.value === 0n) continue;
+    const option = watchSet.get(addressKey(tx.from));
+    if (option === undefined) continue;
+    found.push({
+      txid: tx.hash,
+      index: NATIVE_OUTPUT_INDEX,
+      amount: tx.value,
+      asset: native,
+      from: tx.from,
+      // A contract creation has no recipient: the value went to the new contract.
+      to: tx.to ?? '',
+      option,
+    });
+  }
+  return found;
+}
