@@ -14,8 +14,9 @@ const MAX_ADDRESSES = 200;
 /**
  * `tally sweep` on an EVM network: every EVM address is its own account, so a sweep is one
  * unsigned EIP-1559 transfer per invoice address (of settled invoices without an open refund)
- * that holds the asset today — the balance is read from the node, not inferred from payments,
- * since Tally does not see transfers out of an address on EVM. A token transfer needs native coin
+ * that holds the asset today — the balance is read from the node, not inferred from payments
+ * (it includes money Tally holds no payment for). When mined, the EVM watcher books each transfer
+ * as a movement (record-evm-movement.ts). A token transfer needs native coin
  * for gas at that address: each transfer states `gas_needed` and the `gas_shortfall` to send first.
  */
 export async function buildEvmSweep(

@@ -2,8 +2,8 @@ import { type Kysely, sql } from 'kysely';
 import type { ColumnTypes } from './column-types.ts';
 
 /**
- * Outgoing movements on EVM networks and reversal on reorgs (docs/decisions/0011, "Movements after
- * 0011"). Numbered 0011 so 0010 stays free for a colleague's migration.
+ * Outgoing movements on EVM networks and reversal on reorgs (docs/decisions/0011, §12).
+ * Numbered 0011 so 0010 stays free for a colleague's migration.
  *
  * - `log_index`: a movement is now one per (network, txid, log_index, merchant). Bitcoin movements
  *   and EVM native-coin transfers are the transaction itself (-1, like payments' NATIVE_OUTPUT_INDEX);
