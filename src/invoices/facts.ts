@@ -1,3 +1,5 @@
+import type { InvoiceStatus } from './types.ts';
+
 /**
  * Facts are what the state machine is told: chain observations (from adapters, which never decide
  * state), the clock, and authorised actions. Each fact has an id; a transition is unique on it, so a
@@ -62,6 +64,13 @@ export type Fact =
   | { kind: 'merchant_cancel'; id: string; actor: Actor }
   | { kind: 'mark_paid'; id: string; actor: Actor; reason: string }
   | { kind: 'mark_failed'; id: string; actor: Actor; reason: string }
-  | { kind: 'refund_completed'; id: string; amount: bigint; actor: Actor };
+  | { kind: 'refund_completed'; id: string; amount: bigint; actor: Actor }
+  /**
+   * A completed refund's transaction left the chain (its block was orphaned) and nothing pays it
+   * any more: `amount` is no longer refunded. `refundedFrom` is the status the invoice's first
+   * refund left (its transition's `from`): with nothing refunded any more the invoice goes back
+   * there — an operator's `failed`/`cancelled` as is, otherwise re-derived from its payments.
+   */
+  | { kind: 'refund_reverted'; id: string; amount: bigint; refundedFrom: InvoiceStatus; actor: Actor };
 
 export type FactKind = Fact['kind'];

@@ -14,6 +14,24 @@ const CHAIN: FactKind[] = ['payment_seen', 'payment_confirmations', 'payment_rem
 const LOSS: FactKind[] = ['payment_removed', 'payment_reorged', 'payment_confirmations'];
 const CLOCK: FactKind[] = ['expiry_due', 'window_closed'];
 const REFUND: FactKind[] = ['refund_completed'];
+/**
+ * A completed refund whose transaction was orphaned by a reorg (src/refunds/revert-refund.ts):
+ * the invoice leaves the refund statuses for what it would be without that refund — still
+ * partially refunded, the operator's `failed`/`cancelled`, or whatever its payments now call for.
+ */
+const REVERT: FactKind[] = ['refund_reverted'];
+const UNREFUNDED: Partial<Record<InvoiceStatus, readonly FactKind[]>> = {
+  awaiting_payment: REVERT,
+  detected: REVERT,
+  confirming: REVERT,
+  underpaid: REVERT,
+  paid: REVERT,
+  overpaid: REVERT,
+  late_paid: REVERT,
+  expired: REVERT,
+  cancelled: REVERT,
+  failed: REVERT,
+};
 
 type Table = Record<InvoiceStatus, Partial<Record<InvoiceStatus, readonly FactKind[]>>>;
 
@@ -107,10 +125,10 @@ export const TRANSITIONS: Table = {
     partially_refunded: REFUND,
     refunded: REFUND,
   },
-  partially_refunded: { refunded: REFUND },
+  partially_refunded: { refunded: REFUND, ...UNREFUNDED },
   cancelled: { partially_refunded: REFUND, refunded: REFUND },
   failed: { partially_refunded: REFUND, refunded: REFUND },
-  refunded: {},
+  refunded: { partially_refunded: REVERT, ...UNREFUNDED },
 };
 
 export function isAllowed(from: InvoiceStatus, to: InvoiceStatus, cause: FactKind): boolean {
@@ -119,6 +137,13 @@ export function isAllowed(from: InvoiceStatus, to: InvoiceStatus, cause: FactKin
 
 /** Statuses in which the invoice counts as settled for the merchant (fulfilment allowed). */
 export const SETTLED_STATUSES: ReadonlySet<InvoiceStatus> = new Set(['paid', 'overpaid', 'late_paid']);
+
+/** Statuses a refund may start from (and so that a reverted first refund may return to). */
+export const REFUNDABLE_STATUSES: ReadonlySet<InvoiceStatus> = new Set(
+  (Object.keys(TRANSITIONS) as InvoiceStatus[]).filter(
+    (from) => from !== 'partially_refunded' && isAllowed(from, 'refunded', 'refund_completed'),
+  ),
+);
 
 /** Statuses no chain fact can change; new money there only opens exceptions. */
 export const FROZEN_STATUSES: ReadonlySet<InvoiceStatus> = new Set([

@@ -1,7 +1,7 @@
 import { deriveStatus } from './derive-status.ts';
 import type { Actor, Fact, FactKind, ObservedPayment } from './facts.ts';
 import { totals } from './settlement-math.ts';
-import { FROZEN_STATUSES, isAllowed, SETTLED_STATUSES } from './transition-table.ts';
+import { FROZEN_STATUSES, isAllowed, REFUNDABLE_STATUSES, SETTLED_STATUSES } from './transition-table.ts';
 import {
   INVOICE_STATUSES,
   type Invoice,
@@ -206,6 +206,27 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
       invoice.refundedAmount += fact.amount;
       // Every refund that moves money is an event, also a second partial one that changes no status.
       emit('refund.completed');
+      if (to === invoice.status) return out;
+      return move(out, to, fact, fact.actor, null, emit);
+    }
+    case 'refund_reverted': {
+      if (invoice.status !== 'refunded' && invoice.status !== 'partially_refunded')
+        return reject(`nothing refunded to revert: the invoice is ${invoice.status}`);
+      if (fact.amount <= 0n || fact.amount > invoice.refundedAmount)
+        return reject('revert exceeds the amount refunded');
+      if (!REFUNDABLE_STATUSES.has(fact.refundedFrom))
+        return reject(`cannot return to ${fact.refundedFrom}: no refund starts there`);
+      invoice.refundedAmount -= fact.amount;
+      emit('refund.reverted');
+      // Still something refunded: partially. Nothing: the operator's failed/cancelled stand as they
+      // were; otherwise the status is what the payments and the clock call for now (they may have
+      // changed while the invoice was frozen), never a stale "paid" copied from before the refund.
+      const to =
+        invoice.refundedAmount > 0n
+          ? 'partially_refunded'
+          : FROZEN_STATUSES.has(fact.refundedFrom)
+            ? fact.refundedFrom
+            : deriveStatus(invoice, now);
       if (to === invoice.status) return out;
       return move(out, to, fact, fact.actor, null, emit);
     }

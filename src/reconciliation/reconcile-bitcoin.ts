@@ -174,8 +174,9 @@ export async function reconcileBitcoin(
         .select(['id', 'txid', 'block_hash', 'block_height', 'refund_id'])
         .where('network', '=', network)
         .where('block_height', '>=', from)
-        // A movement the watcher reversed is settled in the books, unless it completed a refund
-        // that no live movement pays any more: that refund is still completed, so a person looks.
+        // A movement the watcher reversed is settled in the books, unless it paid a refund that no
+        // live movement pays any more: the refund is approved again, waiting for that transaction,
+        // so a person looks at whether it will be mined again.
         .where((eb) =>
           eb.or([
             eb('removed', '=', 0),

@@ -22,7 +22,8 @@ export interface MovementRefund {
   output: bigint;
   /**
    * Already completed: the transaction was booked before and that movement was reversed by a
-   * reorg, and now it is mined again. The books take the movement again; the invoice's
+   * reorg without the refund being reverted (src/refunds/revert-refund.ts normally puts it back to
+   * `approved`), and now it is mined again. The books take the movement again; the invoice's
    * `refund_completed` is not applied a second time.
    */
   completed: boolean;
@@ -157,9 +158,17 @@ export async function bookMovement(
     now,
   });
   if (refund && !refund.completed) {
+    // A refund reverted by a reorg and now paid again completes again: a new fact id, or storage
+    // would skip it as already applied.
+    const reverted = await trx
+      .selectFrom('settlement_movements')
+      .select('id')
+      .where('refund_id', '=', refund.id)
+      .where('removed', '=', 1)
+      .executeTakeFirst();
     const outcome = await applyFactInTransaction(tally, trx, m.merchantId, refund.invoiceId, {
       kind: 'refund_completed',
-      id: `refund:${refund.id}`,
+      id: reverted ? `refund:${refund.id}:${movementId}` : `refund:${refund.id}`,
       amount: refunded,
       actor: { kind: 'system', id: refund.id },
     });

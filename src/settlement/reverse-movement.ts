@@ -6,6 +6,7 @@ import { unitsFromDb } from '../core/money.ts';
 import { iso } from '../db/values.ts';
 import type { Account } from '../ledger/accounts.ts';
 import { insertTransaction } from '../ledger/book.ts';
+import { revertRefundOfMovement } from '../refunds/revert-refund.ts';
 
 /**
  * Movements booked in a block that left the best chain are reversed, in the watcher's roll-back
@@ -14,10 +15,11 @@ import { insertTransaction } from '../ledger/book.ts';
  * leaves the unbatched set, the report and the live uniqueness. Its payments count as unspent
  * again; if the same transaction is mined again the watcher books it as a new movement.
  *
- * A refund the movement completed stays completed: the invoice state machine has no fact that
- * un-refunds an invoice. The books show it honestly (clearing:refunds_in_transit holds the refund
- * again until the transaction is mined again) and reconciliation keeps a removed refund movement
- * with no live successor in its `reconciliation_movement_not_in_chain` check, so a person looks.
+ * A refund the movement completed goes back to `approved` and its invoice un-refunds through
+ * `refund_reverted` (src/refunds/revert-refund.ts), so status, refunded amount, the
+ * `refund.reverted` event and the invoice's books move together; mined again, the refund
+ * completes again. Reconciliation keeps a removed refund movement with no live successor in its
+ * `reconciliation_movement_not_in_chain` check meanwhile, so a person can look.
  */
 export async function reverseMovementsInBlock(
   tally: Tally,
@@ -27,7 +29,7 @@ export async function reverseMovementsInBlock(
 ): Promise<string[]> {
   const movements = await trx
     .selectFrom('settlement_movements')
-    .select(['id', 'merchant_id', 'txid'])
+    .select(['id', 'merchant_id', 'txid', 'refund_id', 'refunded'])
     .where('network', '=', network)
     .where('block_hash', '=', blockHash)
     .where('removed', '=', 0)
@@ -74,6 +76,7 @@ export async function reverseMovementsInBlock(
       .set({ removed: 1, removed_at: iso(now) })
       .where('id', '=', m.id)
       .execute();
+    await revertRefundOfMovement(tally, trx, m);
     tally.log.warn({ network, movement: m.id, txid: m.txid, block: blockHash }, 'reorg: movement reversed');
   }
   return movements.map((m) => m.id);

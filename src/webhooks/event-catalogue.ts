@@ -39,6 +39,8 @@ export const EVENT_CATALOGUE: Record<string, string> = {
   'exception.opened': 'money that needs a person: late, duplicate, over/under, other option …',
   'exception.resolved': 'an operator resolved an exception, with a reason',
   'refund.completed': 'a refund was recorded',
+  'refund.reverted':
+    "a completed refund's transaction left the chain (reorg): its amount is no longer refunded",
   'wallet.gap_warning': "a wallet's unpaid address gap crossed the warning threshold",
   'webhook_endpoint.disabled': 'an endpoint was disabled (410 Gone, or failing for 5 days), with why',
   'webhook.test': 'a test event sent on request to one endpoint only',

@@ -28,6 +28,7 @@ export const DEFAULT_DUE = 100_000n;
 
 export const API_KEY: Actor = { kind: 'api_key', id: 'key_test' };
 export const OPERATOR: Actor = { kind: 'user', id: 'usr_operator' };
+export const SYSTEM: Actor = { kind: 'system', id: 'ref_test' };
 
 export interface InvoiceSpec {
   id?: string;
@@ -197,6 +198,15 @@ export function markFailed(reason = 'customer abandoned', actor: Actor = OPERATO
 
 export function refund(amount: bigint, actor: Actor = OPERATOR): FactOf<'refund_completed'> {
   return { kind: 'refund_completed', id: uid('fact_refund'), amount, actor };
+}
+
+/** A completed refund's transaction left the chain; `refundedFrom` is the first refund's `from`. */
+export function revert(
+  amount: bigint,
+  refundedFrom: InvoiceStatus,
+  actor: Actor = SYSTEM,
+): FactOf<'refund_reverted'> {
+  return { kind: 'refund_reverted', id: uid('fact_revert'), amount, refundedFrom, actor };
 }
 
 /** One step of a scenario: a fact and the clock when it is applied. */

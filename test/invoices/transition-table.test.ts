@@ -37,6 +37,7 @@ import {
   refund,
   removed,
   reorged,
+  revert,
   type Step,
   windowClosed,
 } from './builders.ts';
@@ -53,6 +54,7 @@ const FACT_KINDS = [
   'mark_paid',
   'mark_failed',
   'refund_completed',
+  'refund_reverted',
 ] as const satisfies readonly FactKind[];
 // Compile-time guard: a new fact kind must be added to FACT_KINDS (and to the expected table).
 type MissingKinds = Exclude<FactKind, (typeof FACT_KINDS)[number]>;
@@ -63,6 +65,20 @@ const CHAIN = ['payment_seen', 'payment_confirmations', 'payment_removed', 'paym
 const LOSS = ['payment_removed', 'payment_reorged', 'payment_confirmations'] as const;
 const CLOCK = ['expiry_due', 'window_closed'] as const;
 const REFUND = ['refund_completed'] as const;
+const REVERT = ['refund_reverted'] as const;
+// Where a reverted refund can leave the invoice: what it would be without the refund.
+const UNREFUNDED = {
+  awaiting_payment: REVERT,
+  detected: REVERT,
+  confirming: REVERT,
+  underpaid: REVERT,
+  paid: REVERT,
+  overpaid: REVERT,
+  late_paid: REVERT,
+  expired: REVERT,
+  cancelled: REVERT,
+  failed: REVERT,
+} as const;
 
 type Expected = Record<InvoiceStatus, Partial<Record<InvoiceStatus, readonly FactKind[]>>>;
 
@@ -154,10 +170,10 @@ const EXPECTED: Expected = {
     partially_refunded: REFUND,
     refunded: REFUND,
   },
-  partially_refunded: { refunded: REFUND },
+  partially_refunded: { refunded: REFUND, ...UNREFUNDED },
   cancelled: { partially_refunded: REFUND, refunded: REFUND },
   failed: { partially_refunded: REFUND, refunded: REFUND },
-  refunded: {},
+  refunded: { partially_refunded: REVERT, ...UNREFUNDED },
 };
 
 const PAIRS = INVOICE_STATUSES.flatMap((from) => INVOICE_STATUSES.map((to) => [from, to] as const));
@@ -169,7 +185,7 @@ describe('transition table: every (from, to, fact kind) triple', () => {
   it('lists every fact kind', () => {
     expect(allKindsListed).toBe(true);
     expect(PAIRS).toHaveLength(13 * 13);
-    expect(ALLOWED_PAIRS).toHaveLength(77);
+    expect(ALLOWED_PAIRS).toHaveLength(98);
   });
 
   it.each(PAIRS)('%s → %s allows exactly the expected fact kinds', (from, to) => {
@@ -186,12 +202,17 @@ describe('transition table: every (from, to, fact kind) triple', () => {
     }
   });
 
-  it('keeps refunded terminal and the frozen statuses reachable only by refunds', () => {
-    expect(Object.keys(TRANSITIONS.refunded)).toEqual([]);
+  it('leaves refunded only by a reverted refund, and the frozen statuses only by refunds and reverts', () => {
+    for (const kinds of Object.values(TRANSITIONS.refunded)) expect(kinds).toEqual(['refund_reverted']);
     for (const from of FROZEN_STATUSES) {
       for (const [to, kinds] of Object.entries(TRANSITIONS[from])) {
-        expect(['partially_refunded', 'refunded']).toContain(to);
-        expect(kinds).toEqual(['refund_completed']);
+        if (kinds?.includes('refund_completed')) {
+          expect(['partially_refunded', 'refunded']).toContain(to);
+          expect(kinds).toEqual(['refund_completed']);
+        } else {
+          expect(kinds).toEqual(['refund_reverted']);
+          expect(['partially_refunded', 'refunded']).toContain(from);
+        }
       }
     }
   });
@@ -219,7 +240,7 @@ describe('transition table: every (from, to, fact kind) triple', () => {
 function tableFromDocs(): Record<string, Record<string, string[]>> {
   const text = readFileSync(new URL('../../docs/transition-table.md', import.meta.url), 'utf8');
   const section = text.slice(text.indexOf('\n## The table'), text.indexOf('\n## Exceptions'));
-  const groups: Record<string, readonly string[]> = { CHAIN, LOSS, CLOCK, REFUND };
+  const groups: Record<string, readonly string[]> = { CHAIN, LOSS, CLOCK, REFUND, REVERT };
   const table: Record<string, Record<string, string[]>> = {};
   let from: string | null = null;
   for (const line of section.split('\n')) {
@@ -970,6 +991,131 @@ const SCENARIOS: PairScenario[] = [
   },
 ];
 
+// Reverted refunds: from refunded and from partially_refunded, to where the invoice would be
+// without the refund. `setup` reaches the refunded state (with what happened meanwhile);
+// the fact reverts the whole refunded amount.
+interface RevertCase {
+  to: InvoiceStatus;
+  before: Step[];
+  refundedFrom: InvoiceStatus;
+  /** What happens while the invoice is frozen, after the refund. */
+  meanwhile?: Step[];
+  now: Date;
+  start?: () => Invoice;
+  amount?: bigint;
+  why: string;
+}
+const AT_300 = at(300);
+const REVERT_CASES: RevertCase[] = [
+  {
+    to: 'paid',
+    before: [seenA(due, 2)],
+    refundedFrom: 'paid',
+    now: AT_300,
+    why: 'the refund of a paid invoice is orphaned',
+  },
+  {
+    to: 'overpaid',
+    before: [seenA(2n * due, 2)],
+    refundedFrom: 'overpaid',
+    amount: 2n * due,
+    now: AT_300,
+    why: 'the refund of an overpaid invoice is orphaned',
+  },
+  {
+    to: 'underpaid',
+    before: [seenA(half, 2)],
+    refundedFrom: 'underpaid',
+    amount: half,
+    now: AT_300,
+    why: 'the refund of a partial payment is orphaned',
+  },
+  {
+    to: 'late_paid',
+    before: [seenLate(due, 2)],
+    refundedFrom: 'late_paid',
+    now: LATER,
+    why: 'the refund of a late payment is orphaned',
+  },
+  {
+    to: 'expired',
+    before: [seenLate(due, 0)],
+    refundedFrom: 'expired',
+    now: LATER,
+    why: 'the refund of a late payment still in flight is orphaned',
+  },
+  {
+    to: 'detected',
+    before: [seenA(due, 2)],
+    refundedFrom: 'paid',
+    meanwhile: [[reorged('pA'), at(200)]],
+    now: AT_300,
+    why: 'the payment was reorged too while refunded: derived again, not copied',
+  },
+  {
+    to: 'confirming',
+    before: [seenA(due, 2)],
+    refundedFrom: 'paid',
+    meanwhile: [[confirmations('pA', 1), at(200)]],
+    now: AT_300,
+    why: 'the payment lost depth while refunded',
+  },
+  {
+    to: 'awaiting_payment',
+    before: [seenA(due, 2)],
+    refundedFrom: 'paid',
+    meanwhile: [[removed('pA'), at(200)]],
+    now: AT_300,
+    why: 'the payment was double-spent while refunded, before expiry',
+  },
+  {
+    to: 'failed',
+    before: [seenA(due, 0), [markFailed(), AT_120]],
+    refundedFrom: 'failed',
+    now: AT_300,
+    why: "the operator's failed stands",
+  },
+  {
+    to: 'cancelled',
+    before: [],
+    start: cancelledWithCreditedPayment,
+    refundedFrom: 'cancelled',
+    now: AT_300,
+    why: 'hand-built state: a cancelled invoice stays cancelled',
+  },
+];
+
+function revertScenarios(): PairScenario[] {
+  const out: PairScenario[] = [];
+  for (const c of REVERT_CASES) {
+    const amount = c.amount ?? due;
+    for (const from of ['refunded', 'partially_refunded'] as const) {
+      // Partially: the refund reverted was the only one and took part of the money.
+      const refunded = from === 'refunded' ? amount : amount / 2n;
+      const after = (invoice: Invoice) =>
+        drive(invoice, [[refund(refunded), at(180)], ...(c.meanwhile ?? [])]);
+      out.push({
+        from,
+        to: c.to,
+        start: () => after(c.start ? c.start() : drive(buildInvoice(), c.before)),
+        fact: revert(refunded, c.refundedFrom),
+        now: c.now,
+        why: c.why,
+      });
+    }
+  }
+  out.push({
+    from: 'refunded',
+    to: 'partially_refunded',
+    setup: [seenA(due, 2), [refund(half), AT_120], [refund(half), at(180)]],
+    fact: revert(half, 'paid'),
+    now: AT_300,
+    why: 'the second of two refunds is orphaned',
+  });
+  return out;
+}
+SCENARIOS.push(...revertScenarios());
+
 function cancelledWithCreditedPayment(): Invoice {
   const paid = drive(buildInvoice(), [seenA(due, 2)]);
   return { ...paid, status: 'cancelled' };
@@ -1046,14 +1192,25 @@ function battery(invoice: Invoice): Fact[] {
   }
   facts.push(optionsAssigned(), expiryDue(), windowClosed(), merchantCancel(), markPaid(), markFailed());
   facts.push(refund(1n), refund(half), refund(due), refund(3n * due));
+  for (const from of [
+    'paid',
+    'overpaid',
+    'underpaid',
+    'late_paid',
+    'expired',
+    'failed',
+    'cancelled',
+  ] as const)
+    for (const amount of [1n, half, due, 2n * due]) facts.push(revert(amount, from));
+  facts.push(revert(half, 'detected'));
   return facts;
 }
 
 const FORBIDDEN = new Set(FORBIDDEN_PAIRS.map(([from, to]) => key(from, to)));
 
 describe('transition table: forbidden pairs never happen', () => {
-  it('lists 92 forbidden pairs', () => {
-    expect(FORBIDDEN.size).toBe(13 * 13 - 77);
+  it('lists 71 forbidden pairs', () => {
+    expect(FORBIDDEN.size).toBe(13 * 13 - 98);
   });
 
   it.each(SCENARIOS.map((s) => [key(s.from, s.to), s.why, s] as const))(

@@ -3,8 +3,9 @@
  * booked sweep or refund leaves the best chain, the watcher's roll-back reverses the movement (a
  * `movement_reversal` ledger transaction with the opposite entries, the movement flagged removed,
  * its payments unspent again); mined again, the transaction is booked as a new movement. A refund
- * stays completed throughout and is not completed twice; while its transaction is out of the
- * chain the clearing account shows the refund in transit and reconciliation flags it.
+ * whose transaction is orphaned goes back to `approved` and its invoice un-refunds through
+ * `refund_reverted` (status, refunded amount, `refund.reverted`, the books), reconciliation flags
+ * the orphaned transaction; mined again, the refund completes again, once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitcoinNode } from '../../src/chains/bitcoin/bitcoin-node.ts';
@@ -108,12 +109,13 @@ describe.each(DATABASES)('Bitcoin movements and reorgs against btcd ($name)', ({
     expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
   }, 90_000);
 
-  it('a refund whose block is orphaned stays completed, shows in transit and is flagged, then is booked again once', async () => {
+  it('a refund whose block is orphaned goes back to approved and un-refunds the invoice, then completes again once', async () => {
     const approver = await h.keyWithScopes(['admin']);
     const inv = await h.invoice('0.0022');
     await chain.wallet.pay([{ address: inv.address, amount: inv.due + 40_000n }]);
     await chain.wallet.mine(1);
     await h.sync();
+    expect((await h.get(inv.id)).status).toBe('overpaid');
     const refund = await h.request('POST', `/v1/invoices/${inv.id}/refunds`, {
       body: { kind: 'excess', destination: chain.wallet.address, reason: 'overpaid' },
     });
@@ -129,19 +131,38 @@ describe.each(DATABASES)('Bitcoin movements and reorgs against btcd ($name)', ({
     const sent = await signAndBroadcast(rpc(), built.body.unsigned_transaction.psbt);
     await chain.wallet.mine(1);
     await h.sync();
-    expect((await h.request('GET', `/v1/refunds/${refund.body.id}`)).body.status).toBe('completed');
+    const refundNow = async () => (await h.request('GET', `/v1/refunds/${refund.body.id}`)).body;
+    expect(await refundNow()).toMatchObject({ status: 'completed', txid: sent.txid });
+    expect(await h.get(inv.id)).toMatchObject({ status: 'partially_refunded', refunded_amount: '0.0004' });
     expect(await balance('clearing:refunds_in_transit')).toBe(0n);
-    const completions = async () =>
-      (await h.eventTypes(inv.id)).filter((t) => t === 'refund.completed').length;
-    expect(await completions()).toBe(1);
+    const count = async (type: string) => (await h.eventTypes(inv.id)).filter((t) => t === type).length;
+    expect(await count('refund.completed')).toBe(1);
+    const salesRefundsAndOverpayments = async () => [
+      await balance('liabilities:overpayments'),
+      await balance('revenue:refunds'),
+    ];
+    const refundedBooks = await salesRefundsAndOverpayments();
 
     const mineAgain = await reorgTip(sent.hex);
     const [reversed] = await movementsOf(sent.txid);
     expect(reversed).toMatchObject({ removed: 1, refund_id: refund.body.id });
-    // The invoice side still says refunded; the chain no longer shows the money leaving.
-    expect((await h.request('GET', `/v1/refunds/${refund.body.id}`)).body.status).toBe('completed');
-    expect(await balance('clearing:refunds_in_transit')).toBe(-40_000n);
-    expect(await verified()).toMatchObject({ ok: true, unbalanced: [] });
+    // The refund awaits its transaction again; the invoice is as it was before the refund.
+    expect(await refundNow()).toMatchObject({ status: 'approved', txid: sent.txid, completed_at: null });
+    const invoice = await h.get(inv.id);
+    expect(invoice).toMatchObject({ status: 'overpaid', refunded_amount: '0' });
+    const events = await h.eventTypes(inv.id);
+    expect(events.slice(-2)).toEqual(['refund.reverted', 'invoice.overpaid']);
+    const transitions = (await h.request('GET', `/v1/invoices/${inv.id}/transitions`)).body.data as Array<{
+      from: string;
+      to: string;
+      cause_kind?: string;
+      cause?: string;
+    }>;
+    expect(transitions.at(-1)).toMatchObject({ from: 'partially_refunded', to: 'overpaid' });
+    // Books: nothing in transit, the overpayment owed again, no contra-revenue; verify agrees.
+    expect(await balance('clearing:refunds_in_transit')).toBe(0n);
+    expect(await balance('liabilities:overpayments')).toBe(-40_000n);
+    expect(await verified()).toMatchObject({ ok: true, unbalanced: [], mismatched: [] });
     const report = await reconcileBitcoin(
       h.tally,
       new BitcoinNode(rpc(), 'bitcoin-regtest'),
@@ -155,14 +176,24 @@ describe.each(DATABASES)('Bitcoin movements and reorgs against btcd ($name)', ({
     ]);
 
     await mineAgain();
+    await h.sync();
     const rows = await movementsOf(sent.txid);
     expect(rows.map((r) => [r.removed, r.refund_id])).toEqual([
       [1, refund.body.id],
       [0, refund.body.id],
     ]);
+    expect(await refundNow()).toMatchObject({ status: 'completed', txid: sent.txid });
+    expect(await h.get(inv.id)).toMatchObject({ status: 'partially_refunded', refunded_amount: '0.0004' });
     expect(await balance('clearing:refunds_in_transit')).toBe(0n);
-    expect(await completions()).toBe(1);
-    expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+    expect(await salesRefundsAndOverpayments()).toEqual(refundedBooks);
+    expect(await count('refund.completed')).toBe(2);
+    expect(await count('refund.reverted')).toBe(1);
+    expect(await verified()).toMatchObject({
+      ok: true,
+      unbalanced: [],
+      mismatched: [],
+      movements_unbooked: [],
+    });
     // Booked again, the refund is in the chain: reconciliation has nothing more to say about it.
     const after = await reconcileBitcoin(
       h.tally,
@@ -173,5 +204,9 @@ describe.each(DATABASES)('Bitcoin movements and reorgs against btcd ($name)', ({
       },
     );
     expect(after.mismatches.filter((m) => m.kind === 'reconciliation_movement_not_in_chain')).toEqual([]);
+    // Another block: the refund completes once, not again.
+    await chain.wallet.mine(1);
+    await h.sync();
+    expect(await count('refund.completed')).toBe(2);
   }, 90_000);
 });

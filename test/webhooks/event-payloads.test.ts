@@ -797,6 +797,33 @@ describe('a real payload of every event type', () => {
     `);
   });
 
+  it('refund.reverted', () => {
+    expect(payload('refund.reverted')).toMatchInlineSnapshot(`
+      {
+        "created": "T0+0s",
+        "data": {
+          "invoice": {
+            "amount_paid": "0.00015385",
+            "amount_pending": "0",
+            "fulfilment": {
+              "fulfilled_at": "T0+0s",
+              "note": null,
+              "reference": "ship-1",
+            },
+            "id": "inv_2",
+            "manually_paid": false,
+            "refunded_amount": "0.00007692",
+            "sequence": 12,
+            "shortfall": "0",
+            "status": "partially_refunded",
+          },
+        },
+        "id": "evt_1",
+        "type": "refund.reverted",
+      }
+    `);
+  });
+
   it('wallet.gap_warning', () => {
     expect(payload('wallet.gap_warning')).toMatchInlineSnapshot(`
       {

@@ -58,7 +58,8 @@ export async function produceEveryEvent(h: Harness, receiver: TestReceiver): Pro
   };
   const operator = { kind: 'user' as const, id: 'usr_operator' };
 
-  // A: two confirmations required: detected → confirming → paid, fulfilled, refunded in two parts.
+  // A: two confirmations required: detected → confirming → paid, fulfilled, refunded in two parts,
+  // the second part then reverted by a reorg.
   const a = await invoice({
     policy: { confirmation_tiers: { 'bitcoin-regtest': [{ max_value: null, confirmations: 2 }] } },
   });
@@ -84,6 +85,15 @@ export async function produceEveryEvent(h: Harness, receiver: TestReceiver): Pro
     id: 'refund:2',
     amount: a.due - a.due / 2n,
     actor: operator,
+  });
+  // The second refund's transaction is orphaned by a reorg: the watcher's roll-back applies this
+  // fact (src/refunds/revert-refund.ts), and the invoice is partially refunded again.
+  await apply(a.id, {
+    kind: 'refund_reverted',
+    id: 'refund_reverted:2',
+    amount: a.due - a.due / 2n,
+    refundedFrom: 'paid',
+    actor: { kind: 'system', id: 'ref_2' },
   });
   await pick(a.id);
 
