@@ -6,7 +6,8 @@ import pg from 'pg';
 import { GroupCommitter, type WriteUnit } from './group-commit.ts';
 import { withRetryOnConflict } from './retry.ts';
 import type { Schema } from './schema.ts';
-import { FifoSqliteDialect } from './sqlite-driver.ts';
+import { readerDialect, writerDialect } from './sqlite-driver.ts';
+import { SqliteWriter } from './sqlite-writer.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -39,18 +40,17 @@ export function openDatabase(options: DatabaseOptions): Database {
 
 function openSqlite(path: string): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new SQLite(path);
-  sqlite.pragma('journal_mode = WAL');
-  // FULL: the WAL is fsynced at every commit, so a committed invoice survives power loss.
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new FifoSqliteDialect(sqlite, 'writer') });
+  // Put the file in WAL mode before either connection opens it, so both agree from the start.
+  const setup = new SQLite(path);
+  setup.pragma('journal_mode = WAL');
+  setup.close();
+  // Writes go to the writer thread (sqlite-writer-thread.js), so commits never block request work.
+  const db = new Kysely<Schema>({ dialect: writerDialect(new SqliteWriter(path)) });
   const committer = new GroupCommitter(db);
   const reader = new SQLite(path);
   reader.pragma('query_only = ON');
   reader.pragma('busy_timeout = 5000');
-  const read = new Kysely<Schema>({ dialect: new FifoSqliteDialect(reader, 'reader') });
+  const read = new Kysely<Schema>({ dialect: readerDialect(reader) });
   return {
     db,
     read,

@@ -1,12 +1,24 @@
 import type SQLite from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryResult,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
+import type { SqliteWriter } from './sqlite-writer.ts';
+
+type Execute = (query: CompiledQuery) => Promise<QueryResult<unknown>>;
 
 /**
  * Kysely's SQLite driver guards its single connection with a mutex that wakes every waiter on each
  * release (`while (promise) await promise`): with N requests waiting that is O(N²) wake-ups, and a
  * CPU profile of 2,000 concurrent invoice creations showed it costing more than the queries. This
- * driver hands the connection to waiters in FIFO order, one wake-up each, and caches prepared
- * statements by SQL text (Kysely prepares every query anew, which cost ~40% of query time).
+ * driver hands the connection to waiters in FIFO order, one wake-up each.
  */
 class FifoSqliteDriver implements Driver {
   private readonly waiters: Array<() => void> = [];
@@ -14,26 +26,12 @@ class FifoSqliteDriver implements Driver {
   private readonly connection: DatabaseConnection;
 
   constructor(
-    private readonly sqlite: SQLite.Database,
+    execute: Execute,
     private readonly begin: 'begin immediate' | 'begin',
+    private readonly close: () => Promise<void>,
   ) {
-    const statements = new Map<string, SQLite.Statement>();
-    const prepare = (text: string): SQLite.Statement => {
-      let statement = statements.get(text);
-      if (!statement) {
-        statement = sqlite.prepare(text);
-        if (statements.size < 2000) statements.set(text, statement);
-      }
-      return statement;
-    };
     this.connection = {
-      async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-        const statement = prepare(query.sql);
-        const parameters = query.parameters as unknown[];
-        if (statement.reader) return { rows: statement.all(...parameters) as R[] };
-        const { changes, lastInsertRowid } = statement.run(...parameters);
-        return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
-      },
+      executeQuery: execute as DatabaseConnection['executeQuery'],
       streamQuery() {
         throw new Error('streaming is not used with SQLite here');
       },
@@ -73,20 +71,82 @@ class FifoSqliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    this.sqlite.close();
+    await this.close();
   }
 }
 
-/** Kysely's SQLite dialect (compiler, adapter, introspector) with the driver above. */
-export class FifoSqliteDialect extends SqliteDialect {
-  constructor(
-    private readonly sqlite: SQLite.Database,
-    private readonly role: 'writer' | 'reader',
-  ) {
-    super({ database: sqlite });
+/** Kysely's SQLite compiler, adapter and introspector with the FIFO driver over `execute`. */
+class FifoSqliteDialect implements Dialect {
+  constructor(private readonly driver: () => Driver) {}
+  createDriver(): Driver {
+    return this.driver();
   }
+  createAdapter() {
+    return new SqliteAdapter();
+  }
+  createQueryCompiler() {
+    return new SqliteQueryCompiler();
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: Kysely's own dialects take Kysely<any> here.
+  createIntrospector(db: Kysely<any>) {
+    return new SqliteIntrospector(db);
+  }
+}
 
-  override createDriver(): Driver {
-    return new FifoSqliteDriver(this.sqlite, this.role === 'writer' ? 'begin immediate' : 'begin');
-  }
+/**
+ * The query-only reader, in this thread: reads are short and never fsync. Statements are cached by
+ * SQL text (Kysely prepares every query anew, which cost ~40% of query time).
+ */
+export function readerDialect(sqlite: SQLite.Database): Dialect {
+  const statements = new Map<string, SQLite.Statement>();
+  const execute: Execute = async (query) => {
+    let statement = statements.get(query.sql);
+    if (!statement) {
+      statement = sqlite.prepare(query.sql);
+      if (statements.size < 2000) statements.set(query.sql, statement);
+    }
+    const parameters = query.parameters as unknown[];
+    if (statement.reader) return { rows: statement.all(...parameters) };
+    const { changes, lastInsertRowid } = statement.run(...parameters);
+    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+  };
+  return new FifoSqliteDialect(
+    () =>
+      new FifoSqliteDriver(execute, 'begin', async () => {
+        sqlite.close();
+      }),
+  );
+}
+
+/**
+ * The SQL text that marks a statement batch (see statementBatch). Not valid SQL on purpose: sent to
+ * any other driver by mistake it fails loudly instead of silently writing nothing.
+ */
+export const STATEMENT_BATCH = 'TALLY STATEMENT BATCH';
+
+/**
+ * Statements to run in order on the writer thread in one hop, for a caller that needs none of
+ * their results (only to know that all succeeded). Run it with `trx.executeQuery(…)` on a SQLite
+ * writer transaction.
+ */
+export function statementBatch(queries: readonly CompiledQuery[]): CompiledQuery {
+  return CompiledQuery.raw(STATEMENT_BATCH, [...queries]);
+}
+
+/** The writing connection, on the writer thread (sqlite-writer.ts). */
+export function writerDialect(writer: SqliteWriter): Dialect {
+  const execute: Execute = async (query) => {
+    if (query.sql === STATEMENT_BATCH) {
+      await writer.executeBatch(query.parameters as CompiledQuery[]);
+      return { rows: [] };
+    }
+    const result = await writer.execute(query.sql, query.parameters);
+    if (result.changes === undefined) return { rows: result.rows };
+    return {
+      numAffectedRows: BigInt(result.changes),
+      insertId: result.lastInsertRowid ?? 0n,
+      rows: result.rows,
+    };
+  };
+  return new FifoSqliteDialect(() => new FifoSqliteDriver(execute, 'begin immediate', () => writer.close()));
 }

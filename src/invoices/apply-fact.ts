@@ -38,7 +38,7 @@ export async function applyFactInTransaction(
   const now = tally.clock.now();
   const result = transition(invoice, fact, now);
   if (result.rejected) return { invoice, changed: false, rejected: result.rejected, duplicate: false };
-  const after = await persistTransition(trx, invoice, result, fact, now);
+  const after = await persistTransition(trx, tally.database.dialect, invoice, result, fact, now);
   return { invoice: after, changed: true, rejected: null, duplicate: false };
 }
 

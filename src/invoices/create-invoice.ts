@@ -1,5 +1,4 @@
 import type { Transaction } from 'kysely';
-import { getMerchant } from '../auth/merchants.ts';
 import type { Tally } from '../context.ts';
 import { TallyError, validationError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -15,6 +14,7 @@ import type { Schema } from '../db/schema.ts';
 import { amountDue } from '../rates/convert.ts';
 import { deriverFor } from '../wallets/address-pool.ts';
 import { scopeOfNetwork } from '../wallets/families.ts';
+import { creationContext } from './creation-context.ts';
 import { invoiceWriterFor } from './invoice-writer.ts';
 import { mergePolicy, type PolicyInput, requiredConfirmations } from './policy.ts';
 import { checkPolicyAmounts } from './policy-check.ts';
@@ -62,7 +62,8 @@ export async function createInvoice(
   input: CreateInvoiceInput,
   inTransaction?: (trx: Transaction<Schema>, invoice: InvoiceJson) => Promise<void>,
 ): Promise<InvoiceJson> {
-  const merchant = await getMerchant(tally.database.read, merchantId);
+  const scopesAsked = (input.payment_options ?? []).map((o) => scopeOfNetwork(o.network));
+  const { merchant, wallets } = await creationContext(tally, merchantId, scopesAsked);
   const policy = mergePolicy(merchant.policy, input.policy);
   // The merged policy, not the override alone: an override's currency must fit the merchant's tiers.
   if (input.policy) checkPolicyAmounts(policy, policy.value_currency);
@@ -82,11 +83,6 @@ export async function createInvoice(
     ]);
   }
 
-  const wallets = await tally.database.read
-    .selectFrom('wallets')
-    .selectAll()
-    .where('merchant_id', '=', merchantId)
-    .execute();
   const walletByScope = new Map(wallets.map((w) => [w.scope, w]));
   const requested =
     input.payment_options ??

@@ -1,4 +1,6 @@
-import type { Insertable, Transaction } from 'kysely';
+import { type CompiledQuery, type Insertable, sql, type Transaction } from 'kysely';
+import type { DialectName } from '../db/connect.ts';
+import { statementBatch } from '../db/sqlite-driver.ts';
 import { newId } from '../core/ids.ts';
 import type {
   EventsTable,
@@ -183,29 +185,66 @@ export function eventRow(
 /** SQLite allows 32,766 bound parameters per statement; stay well under it. */
 const MAX_PARAMS = 30_000;
 
-async function insertMany<T extends keyof Schema>(
+function insertQueries<T extends keyof Schema>(
   trx: Transaction<Schema>,
   table: T,
   rows: Insertable<Schema[T]>[],
-): Promise<void> {
-  if (rows.length === 0) return;
+): CompiledQuery[] {
+  if (rows.length === 0) return [];
   const width = Object.keys(rows[0] as object).length;
   const chunk = Math.max(1, Math.floor(MAX_PARAMS / width));
+  const queries: CompiledQuery[] = [];
   for (let i = 0; i < rows.length; i += chunk) {
     // `as never`: Kysely cannot narrow the insert shape of a generic table name.
-    await trx
-      .insertInto(table)
-      .values(rows.slice(i, i + chunk) as never)
-      .execute();
+    queries.push(
+      trx
+        .insertInto(table)
+        .values(rows.slice(i, i + chunk) as never)
+        .compile(),
+    );
   }
+  return queries;
 }
 
-/** Inserts every collected row, one multi-row INSERT per table, parents before children. */
-export async function insertEffects(trx: Transaction<Schema>, rows: EffectRows): Promise<void> {
-  await insertMany(trx, 'invoices', rows.invoices);
-  await insertMany(trx, 'payment_options', rows.options);
-  await insertMany(trx, 'transitions', rows.transitions);
-  await insertMany(trx, 'exceptions', rows.exceptions);
-  await insertMany(trx, 'events', rows.events);
-  await insertMany(trx, 'jobs', rows.jobs);
+/**
+ * Inserts every collected row, one multi-row INSERT per table, parents before children. On
+ * PostgreSQL all of them go in one statement (data-modifying CTEs): each statement was a round trip
+ * of about 1 ms under load, the batch writer's main cost (bench profile: the gateway's thread idle
+ * 53% of the time, waiting). Foreign keys still hold: PostgreSQL checks them at the end of the
+ * statement, when every row is in.
+ */
+export async function insertEffects(
+  trx: Transaction<Schema>,
+  rows: EffectRows,
+  dialect: DialectName,
+): Promise<void> {
+  const tables = [
+    ['invoices', rows.invoices],
+    ['payment_options', rows.options],
+    ['transitions', rows.transitions],
+    ['exceptions', rows.exceptions],
+    ['events', rows.events],
+    ['jobs', rows.jobs],
+  ] as const;
+  const parameters = tables.reduce(
+    (sum, [, list]) => sum + list.length * Object.keys((list[0] ?? {}) as object).length,
+    0,
+  );
+  if (dialect === 'postgres' && parameters <= PG_MAX_PARAMS) {
+    const present = tables.filter(([, list]) => list.length > 0);
+    if (present.length === 0) return;
+    // `as never`: Kysely cannot narrow the insert shape of a generic table name.
+    let query = trx.with('effects_0', (db) => db.selectNoFrom(sql<number>`1`.as('one')));
+    for (const [i, [table, list]] of present.entries()) {
+      query = query.with(`effects_${i + 1}` as never, (db) => db.insertInto(table).values(list as never) as never);
+    }
+    await query.selectNoFrom(sql<number>`1`.as('one')).execute();
+    return;
+  }
+  // On SQLite the inserts go to the writer thread in one hop (statementBatch).
+  const queries = tables.flatMap(([table, list]) => insertQueries(trx, table, list as never));
+  if (queries.length > 0) await trx.executeQuery(statementBatch(queries));
 }
+
+/** PostgreSQL's wire protocol carries at most 65,535 parameters per statement. */
+const PG_MAX_PARAMS = 60_000;

@@ -114,6 +114,7 @@ export class ConcurrentUpdateError extends Error {}
  */
 export async function persistTransition(
   trx: Transaction<Schema>,
+  dialect: DialectName,
   before: InvoiceRecord,
   result: TransitionResult,
   fact: Fact,
@@ -143,7 +144,7 @@ export async function persistTransition(
   await savePayments(trx, before, after, now);
   const rows = emptyEffects();
   addTransitionEffects(rows, after, result, now);
-  await insertEffects(trx, rows);
+  await insertEffects(trx, rows, dialect);
   // The books follow the records in the same transaction: a payment settled, reorged or refunded
   // is booked (or reversed) with the transition that says so (docs/decisions/0011).
   await bookInvoice(trx, before, after, fact.id, now);

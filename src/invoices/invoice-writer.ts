@@ -164,7 +164,7 @@ export async function writeInvoices(
     );
     return after;
   });
-  await insertEffects(trx, rows);
+  await insertEffects(trx, rows, tally.database.dialect);
   const invoices = afters.map(serializeInvoice);
   for (const [i, write] of writes.entries()) {
     const invoice = invoices[i];

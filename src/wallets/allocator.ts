@@ -1,9 +1,10 @@
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { DialectName } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
 import { iso } from '../db/values.ts';
 import { rearmJob } from '../jobs/job-store.ts';
 import { GAP_WARNING_THRESHOLD } from './address-gap.ts';
+import { claimFreeAddresses } from './claim-free-addresses.ts';
 
 export interface Allocation {
   index: number;
@@ -27,34 +28,7 @@ export async function allocateAddresses(
   now: Date,
   derive: (index: number) => string,
 ): Promise<Allocation[]> {
-  let query = trx
-    .selectFrom('wallet_addresses')
-    .select(['derivation_index', 'address'])
-    .where('wallet_id', '=', walletId)
-    .where('option_id', 'is', null)
-    .orderBy('derivation_index')
-    .limit(optionIds.length);
-  if (dialect === 'postgres') query = query.forUpdate().skipLocked();
-  const free = await query.execute();
-  const claimed = free.map((row, i) => ({
-    index: row.derivation_index,
-    address: row.address,
-    optionId: optionIds[i] ?? '',
-  }));
-  if (claimed.length > 0) {
-    // One statement for the whole batch: option_id by derivation_index.
-    const cases = sql.join(
-      claimed.map((c) => sql`when ${c.index} then ${c.optionId}`),
-      sql` `,
-    );
-    const result =
-      await sql`update wallet_addresses set option_id = case derivation_index ${cases} end, allocated_at = ${iso(now)}
-      where wallet_id = ${walletId} and option_id is null and derivation_index in (${sql.join(claimed.map((c) => c.index))})`.execute(
-        trx,
-      );
-    if (Number(result.numAffectedRows) !== claimed.length)
-      throw new Error(`address claim raced on wallet ${walletId}`);
-  }
+  const claimed = await claimFreeAddresses(trx, dialect, walletId, optionIds, now);
   const missing = optionIds.slice(claimed.length);
   if (missing.length === 0) {
     await armGapCheck(trx, walletId, claimed, now);

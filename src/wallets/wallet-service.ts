@@ -5,6 +5,7 @@ import { newId } from '../core/ids.ts';
 import { findNetwork } from '../core/registry.ts';
 import type { Schema, WalletsTable } from '../db/schema.ts';
 import { iso, toDate } from '../db/values.ts';
+import { forgetCreationContext } from '../invoices/creation-context.ts';
 import { enqueueJob } from '../jobs/job-store.ts';
 import { type AddressGap, gapJson, walletGapIndexes } from './address-gap.ts';
 import { keyFingerprint } from './extended-key.ts';
@@ -40,7 +41,7 @@ export async function addWallet(
   const fingerprint = keyFingerprint(input.xpub);
   const now = tally.clock.now();
   const id = newId('wal');
-  return tally.database.write(async (trx) => {
+  const added = await tally.database.write(async (trx) => {
     const existing = await trx
       .selectFrom('wallets')
       .select(['id', 'merchant_id'])
@@ -91,6 +92,8 @@ export async function addWallet(
     if (inTransaction) await inTransaction(trx, json);
     return json;
   });
+  forgetCreationContext(tally, merchantId);
+  return added;
 }
 
 /** `showKey`: the xpub reveals every past and future address, so only admin keys see it. */

@@ -17,6 +17,7 @@ import {
   listExceptions,
   resolveException,
 } from '../../exceptions/exception-service.ts';
+import { forgetCreationContext } from '../../invoices/creation-context.ts';
 import { mergePolicy } from '../../invoices/policy.ts';
 import { checkPolicyAmounts } from '../../invoices/policy-check.ts';
 import { BITCOIN_SCRIPT_TYPES } from '../../wallets/families.ts';
@@ -104,9 +105,9 @@ export const adminRoutes = [
         const current = await getMerchant(ctx.tally.database.db, ctx.principal.merchantId);
         checkPolicyAmounts(mergePolicy(current.policy, changes.policy), current.policy.value_currency);
       }
-      return serializeMerchant(
-        await updateMerchant(ctx.tally.database.db, ctx.principal.merchantId, changes),
-      );
+      const updated = await updateMerchant(ctx.tally.database.db, ctx.principal.merchantId, changes);
+      forgetCreationContext(ctx.tally, ctx.principal.merchantId);
+      return serializeMerchant(updated);
     },
   }),
   defineRoute({

@@ -11,6 +11,7 @@ import { generatePassword } from '../../auth/user-credentials.ts';
 import type { Tally } from '../../context.ts';
 import { TallyError, validationError } from '../../core/errors.ts';
 import type { Schema } from '../../db/schema.ts';
+import { forgetCreationContext } from '../../invoices/creation-context.ts';
 import { mergePolicy } from '../../invoices/policy.ts';
 import { checkPolicyAmounts } from '../../invoices/policy-check.ts';
 import {
@@ -125,6 +126,7 @@ export async function runSettingsAction(
           { changes: policyChanges(current.policy, next) },
         );
       });
+      forgetCreationContext(tally, merchantId);
       return { action };
     }
     case 'webhook_create': {

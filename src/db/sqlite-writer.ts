@@ -1,0 +1,93 @@
+import { Worker } from 'node:worker_threads';
+
+export interface WriterResult {
+  rows: unknown[];
+  changes?: number;
+  lastInsertRowid?: bigint;
+}
+
+interface Waiting {
+  resolve: (result: WriterResult) => void;
+  reject: (error: Error) => void;
+}
+
+/** An error from the writer thread, rebuilt with the SQLite code that callers branch on. */
+export class SqliteWriterError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    name = 'SqliteError',
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/**
+ * The main thread's handle on the SQLite writer thread (sqlite-writer-thread.js): each query is a
+ * message, answered in order. The thread is referenced only while a query is in flight, so an idle
+ * gateway or CLI can exit without closing it, and a pending query never lets the process exit early.
+ */
+export class SqliteWriter {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, Waiting>();
+  private nextId = 1;
+  private failure: Error | null = null;
+
+  constructor(path: string) {
+    this.worker = new Worker(new URL('./sqlite-writer-thread.js', import.meta.url), {
+      workerData: { path },
+    });
+    this.worker.unref();
+    this.worker.on('message', (message: ReplyMessage) => this.answer(message));
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', (code) => this.fail(new Error(`SQLite writer thread exited (code ${code})`)));
+  }
+
+  execute(sql: string, parameters: readonly unknown[]): Promise<WriterResult> {
+    return this.send({ sql, parameters });
+  }
+
+  /** Runs the statements in order in one message; rejects with the first failure. */
+  executeBatch(batch: ReadonlyArray<{ sql: string; parameters: readonly unknown[] }>): Promise<WriterResult> {
+    return this.send({ batch: batch.map((q) => ({ sql: q.sql, parameters: q.parameters })) });
+  }
+
+  async close(): Promise<void> {
+    if (this.failure) return;
+    await this.send({ close: true });
+  }
+
+  private send(body: Record<string, unknown>): Promise<WriterResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.waiting.size === 0) this.worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, ...body });
+    });
+  }
+
+  private answer(message: ReplyMessage): void {
+    const waiting = this.waiting.get(message.id);
+    if (!waiting) return;
+    this.waiting.delete(message.id);
+    if (this.waiting.size === 0) this.worker.unref();
+    if (message.error) {
+      const { message: text, code, name } = message.error;
+      waiting.reject(new SqliteWriterError(text, code, name));
+    } else waiting.resolve(message.result ?? { rows: [] });
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const waiting of this.waiting.values()) waiting.reject(error);
+    this.waiting.clear();
+  }
+}
+
+interface ReplyMessage {
+  id: number;
+  result?: WriterResult;
+  error?: { message: string; code?: string; name?: string };
+}

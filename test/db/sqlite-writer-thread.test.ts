@@ -1,0 +1,116 @@
+/**
+ * The SQLite writer thread (src/db/sqlite-writer.ts): errors keep the codes callers branch on, a
+ * statement batch is all-or-nothing with its transaction, a resolved write is visible to a fresh
+ * connection, a thread that cannot open its file fails its queries instead of hanging them, and
+ * the thread never keeps a finished process alive.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import SQLite from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Database, openDatabase } from '../../src/db/connect.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { statementBatch } from '../../src/db/sqlite-driver.ts';
+import { SqliteWriter } from '../../src/db/sqlite-writer.ts';
+import { isUniqueViolation } from '../../src/db/unique-violation.ts';
+import { freshSqlite, type TestDatabase } from '../helpers/databases.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const merchant = (id: string) => ({ id, name: id, policy: '{}', created_at: '2026-01-01T00:00:00.000Z' });
+
+describe('SQLite writer thread', () => {
+  let testDb: TestDatabase;
+  let database: Database;
+  beforeEach(async () => {
+    testDb = await freshSqlite();
+    database = openDatabase({ url: testDb.url });
+    await migrate(database);
+  });
+  afterEach(async () => {
+    await database?.close();
+    await testDb?.drop();
+  });
+
+  it('keeps the SQLite error code, so a unique violation is recognised as one', async () => {
+    await database.write((trx) => trx.insertInto('merchants').values(merchant('mer_a')).execute());
+    const error = await database
+      .write((trx) => trx.insertInto('merchants').values(merchant('mer_a')).execute())
+      .catch((e: unknown) => e);
+    expect(isUniqueViolation(error)).toBe(true);
+    expect((error as Error).message).toMatch(/UNIQUE constraint failed: merchants.id/);
+  });
+
+  it('runs a statement batch in order, and a failing statement rolls the whole transaction back', async () => {
+    await database.write(async (trx) => {
+      const queries = ['mer_b1', 'mer_b2'].map((id) =>
+        trx.insertInto('merchants').values(merchant(id)).compile(),
+      );
+      await trx.executeQuery(statementBatch(queries));
+    });
+    const failed = await database
+      .write(async (trx) => {
+        const queries = ['mer_c1', 'mer_b1', 'mer_c2'].map((id) =>
+          trx.insertInto('merchants').values(merchant(id)).compile(),
+        );
+        await trx.executeQuery(statementBatch(queries));
+      })
+      .catch((e: unknown) => e);
+    expect(isUniqueViolation(failed)).toBe(true);
+    const ids = await database.read.selectFrom('merchants').select('id').orderBy('id').execute();
+    expect(ids.map((r) => r.id)).toEqual(['mer_b1', 'mer_b2']);
+  });
+
+  it('has committed a resolved write: a fresh connection reads it', async () => {
+    await database.write((trx) => trx.insertInto('merchants').values(merchant('mer_d')).execute());
+    const fresh = new SQLite(testDb.url, { readonly: true });
+    try {
+      expect(fresh.prepare('select name from merchants where id = ?').get('mer_d')).toEqual({
+        name: 'mer_d',
+      });
+    } finally {
+      fresh.close();
+    }
+  });
+
+  it('fails the queries of a thread that could not open its file, instead of leaving them pending', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-writer-'));
+    try {
+      const writer = new SqliteWriter(join(dir, 'missing-dir', 'x.db'));
+      await expect(writer.execute('select 1', [])).rejects.toThrow(
+        /unable to open|directory does not exist/i,
+      );
+      await expect(writer.execute('select 1', [])).rejects.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lets a process exit without closing the database, after its write committed', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(HERE, 'fixtures', 'exit-without-close.ts'), testDb.url],
+      { cwd: join(HERE, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toBe('written\n');
+    const row = await database.read
+      .selectFrom('merchants')
+      .select('id')
+      .where('id', '=', 'mer_exit')
+      .executeTakeFirst();
+    expect(row?.id).toBe('mer_exit');
+  }, 30_000);
+});
