@@ -14,6 +14,12 @@ export const ACCOUNTS = {
   sales: 'revenue:sales',
   /** Contra-revenue: refunds of earned money. */
   salesRefunds: 'revenue:refunds',
+  /**
+   * A full native-coin EVM refund pays its gas from the refund: the customer's refund bears the
+   * whole gas allowance (gas × max fee), and the part the network did not burn stays at the
+   * invoice address as the merchant's, to sweep with the rest (docs/decisions/0011 §14).
+   */
+  unusedRefundGas: 'revenue:unused_refund_gas',
   /** Received for an invoice that is not settled (underpaid, in review, expired, failed): owed or pending. */
   customerDeposits: 'liabilities:customer_deposits',
   /** Received beyond the amount due on a settled invoice: the customer's until refunded or accepted. */

@@ -22,6 +22,7 @@ async function finalBlock(rpc: EvmRpc, network: string): Promise<bigint> {
 
 interface OpenRefund {
   id: string;
+  kind: string;
   merchant_id: string;
   invoice_id: string;
   option_id: string;
@@ -64,6 +65,7 @@ export async function checkEvmRefunds(tally: Tally, network: string, rpc: EvmRpc
     .innerJoin('payment_options', 'payment_options.id', 'refunds.option_id')
     .select([
       'refunds.id',
+      'refunds.kind',
       'refunds.merchant_id',
       'refunds.invoice_id',
       'refunds.option_id',
@@ -185,7 +187,8 @@ async function verifyNativeTransfer(
  * key: network, tx hash, log index), in its own transaction: the refund completed (guarded on
  * `approved`, so a second run does nothing), the movement, its ledger transaction and
  * `refund_completed` on the invoice. The value that left is what reached the customer plus, for
- * a native refund, the gas it paid; a full refund's gas comes out of the refund, as on Bitcoin.
+ * a native refund, the gas it paid; a full native refund's whole gas allowance came out of the
+ * refund (evm-refund.ts built it so), so it refunds all it owed, as a Bitcoin full refund does.
  */
 async function book(tally: Tally, network: string, r: OpenRefund, found: Found): Promise<boolean> {
   const value = found.value + found.fee;
@@ -205,6 +208,7 @@ async function book(tally: Tally, network: string, r: OpenRefund, found: Found):
         owed: unitsFromDb(r.amount),
         output: found.value,
         completed: false,
+        paysOwnGas: r.kind === 'full' && found.logIndex === -1,
       },
       outputs: [
         { to: r.destination, amount: found.value.toString(), role: 'refund', log_index: found.logIndex },

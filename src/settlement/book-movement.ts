@@ -27,6 +27,12 @@ export interface MovementRefund {
    * `refund_completed` is not applied a second time.
    */
   completed: boolean;
+  /**
+   * A full native-coin EVM refund: the built transaction sends the owed amount minus its whole gas
+   * allowance, so the refund pays its own gas and the invoice refunded everything it owed. What
+   * the network did not burn of the allowance stays at the address as the merchant's.
+   */
+  paysOwnGas?: boolean;
 }
 
 /**
@@ -99,12 +105,20 @@ export async function bookMovement(
   }
   let refunded = 0n;
   let feeInRefund = 0n;
+  let unusedGas = 0n;
   if (refund) {
     feeInRefund = refund.owed > refund.output ? min(refund.owed - refund.output, m.fee) : 0n;
     refunded = min(min(refund.output + feeInRefund, refund.owed), m.value);
+    // The gas allowance it reserved but did not burn never left the address: the refund still
+    // owed it to nobody (the customer agreed to the full refund minus its gas), so it is the
+    // merchant's, and the invoice is refunded in full (as a Bitcoin full refund paying its fee).
+    if (refund.paysOwnGas && refunded < refund.owed) {
+      unusedGas = refund.owed - refunded;
+      refunded = refund.owed;
+    }
   }
   const merchantFee = m.fee - feeInRefund;
-  const swept = m.value - refunded - merchantFee;
+  const swept = m.value + unusedGas - refunded - merchantFee;
   const movementId = newId('mov');
   await trx
     .insertInto('settlement_movements')
@@ -152,6 +166,7 @@ export async function bookMovement(
     entries: [
       { account: ACCOUNTS.invoiceAddresses, amount: -m.value, ...on },
       { account: ACCOUNTS.refundsInTransit, amount: refunded, ...on },
+      { account: ACCOUNTS.unusedRefundGas, amount: -unusedGas, ...on },
       { account: ACCOUNTS.networkFees, amount: merchantFee, ...on },
       { account: ACCOUNTS.swept, amount: swept, ...on },
     ].filter((e) => e.amount !== 0n),

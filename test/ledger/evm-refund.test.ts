@@ -266,17 +266,50 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 1 })))(
       const done = (await h.request('GET', `/v1/refunds/${asked.body.id}`, { token })).body;
       expect(done).toMatchObject({ status: 'completed', txid: hash, fee: expect.any(String) });
       const invoice = (await h.request('GET', `/v1/invoices/${inv.id}`, { token })).body;
-      // Refunded: what the customer got plus the gas it paid; the unused gas allowance stays at
-      // the address, still the customer's, so the invoice is refunded all but that remainder.
+      // A full refund pays its own gas: the invoice refunded everything it owed (as a Bitcoin full
+      // refund paying its fee), and the gas allowance the network did not burn stays at the
+      // address as the merchant's, to sweep.
       const row = await h.tally.database.db
         .selectFrom('invoices')
         .select('refunded_amount')
         .where('id', '=', inv.id)
         .executeTakeFirstOrThrow();
-      expect(BigInt(row.refunded_amount)).toBe(BigInt(tx.value) + gas);
-      expect(BigInt(tx.value) + gas).toBeLessThan(inv.due); // the fee cap was above the price paid
-      expect(invoice.status).toBe('partially_refunded');
-      expect((await h.request('GET', '/v1/ledger/verify', { token })).body).toMatchObject({ ok: true });
+      expect(BigInt(row.refunded_amount)).toBe(inv.due);
+      expect(invoice.status).toBe('refunded');
+      const unused = inv.due - BigInt(tx.value) - gas;
+      expect(unused).toBeGreaterThan(0n); // the fee cap was above the price paid
+      expect(BigInt(await polygon.rpc.call<string>('eth_getBalance', [inv.address, 'latest']))).toBe(unused);
+      const balanceOf = async (account: string) => {
+        const rows = (await h.request('GET', '/v1/ledger/balances', { token })).body.data as Array<{
+          account: string;
+          asset: string;
+          balance_base_units: string;
+        }>;
+        return BigInt(
+          rows.find((b) => b.account === account && b.asset === 'POL')?.balance_base_units ?? '0',
+        );
+      };
+      // The books agree with the chain: the leftover is at the invoice address and the merchant's.
+      expect(await balanceOf('assets:invoice_addresses')).toBe(unused);
+      expect(await balanceOf('revenue:unused_refund_gas')).toBe(-unused);
+      expect(await balanceOf('clearing:refunds_in_transit')).toBe(0n);
+      expect(await balanceOf('revenue:refunds')).toBe(inv.due);
+      const movement = await h.tally.database.db
+        .selectFrom('settlement_movements')
+        .selectAll()
+        .where('txid', '=', hash)
+        .executeTakeFirstOrThrow();
+      expect(movement).toMatchObject({
+        refunded: String(inv.due),
+        fee: String(gas),
+        inputs_value: String(BigInt(tx.value) + gas),
+        swept: '0',
+      });
+      expect((await h.request('GET', '/v1/ledger/verify', { token })).body).toMatchObject({
+        ok: true,
+        unbalanced: [],
+        mismatched: [],
+      });
     }, 90_000);
 
     it('sweeps settled invoice addresses to a cold address: one transfer each, with the gas it needs', async () => {
