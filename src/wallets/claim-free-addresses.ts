@@ -55,37 +55,35 @@ async function claimOnPostgres(
     .sort((a, b) => a.index - b.index);
 }
 
+/**
+ * The same in one statement (SQLite has UPDATE … FROM and RETURNING): each statement is a hop to
+ * the writer thread. SQLite has no arrays, so the option ids go as one JSON array parameter.
+ */
 async function claimOnSqlite(
   trx: Transaction<Schema>,
   walletId: string,
   optionIds: readonly string[],
   now: Date,
 ): Promise<Allocation[]> {
-  const free = await trx
-    .selectFrom('wallet_addresses')
-    .select(['derivation_index', 'address'])
-    .where('wallet_id', '=', walletId)
-    .where('option_id', 'is', null)
-    .orderBy('derivation_index')
-    .limit(optionIds.length)
-    .execute();
-  const claimed = free.map((row, i) => ({
-    index: row.derivation_index,
-    address: row.address,
-    optionId: optionIds[i] ?? '',
-  }));
-  if (claimed.length === 0) return claimed;
-  // One statement for the whole batch: option_id by derivation_index.
-  const cases = sql.join(
-    claimed.map((c) => sql`when ${c.index} then ${c.optionId}`),
-    sql` `,
+  const result = await sql<{ derivation_index: number; address: string; option_id: string }>`
+    with free as (
+      select derivation_index, row_number() over (order by derivation_index) as n
+      from (
+        select derivation_index from wallet_addresses
+        where wallet_id = ${walletId} and option_id is null
+        order by derivation_index limit ${optionIds.length}
+      )
+    )
+    update wallet_addresses
+    set option_id = json_extract(${JSON.stringify(optionIds)}, '$[' || (free.n - 1) || ']'),
+        allocated_at = ${iso(now)}
+    from free
+    where wallet_addresses.wallet_id = ${walletId}
+      and wallet_addresses.derivation_index = free.derivation_index
+    returning wallet_addresses.derivation_index, wallet_addresses.address, wallet_addresses.option_id`.execute(
+    trx,
   );
-  const result =
-    await sql`update wallet_addresses set option_id = case derivation_index ${cases} end, allocated_at = ${iso(now)}
-      where wallet_id = ${walletId} and option_id is null and derivation_index in (${sql.join(claimed.map((c) => c.index))})`.execute(
-      trx,
-    );
-  if (Number(result.numAffectedRows) !== claimed.length)
-    throw new Error(`address claim raced on wallet ${walletId}`);
-  return claimed;
+  return result.rows
+    .map((row) => ({ index: row.derivation_index, address: row.address, optionId: row.option_id }))
+    .sort((a, b) => a.index - b.index);
 }
