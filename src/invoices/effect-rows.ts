@@ -1,7 +1,6 @@
 import { type CompiledQuery, type Insertable, sql, type Transaction } from 'kysely';
-import type { DialectName } from '../db/connect.ts';
-import { statementBatch } from '../db/sqlite-driver.ts';
 import { newId } from '../core/ids.ts';
+import type { DialectName } from '../db/connect.ts';
 import type {
   EventsTable,
   ExceptionsTable,
@@ -11,7 +10,9 @@ import type {
   Schema,
   TransitionsTable,
 } from '../db/schema.ts';
+import { statementBatch } from '../db/sqlite-driver.ts';
 import { flag, iso } from '../db/values.ts';
+import { type NewJob, rearmJobQuery } from '../jobs/job-store.ts';
 import type { InvoiceRecord } from './record.ts';
 import { serializeInvoice, serializePayment } from './serialize.ts';
 import type { TransitionResult } from './transition.ts';
@@ -27,10 +28,12 @@ export interface EffectRows {
   exceptions: Insertable<ExceptionsTable>[];
   events: Insertable<EventsTable>[];
   jobs: Insertable<JobsTable>[];
+  /** Recurring jobs to re-arm (rearmJob): an upsert, not an insert. */
+  rearm: NewJob[];
 }
 
 export function emptyEffects(): EffectRows {
-  return { invoices: [], options: [], transitions: [], exceptions: [], events: [], jobs: [] };
+  return { invoices: [], options: [], transitions: [], exceptions: [], events: [], jobs: [], rearm: [] };
 }
 
 export function invoiceRow(inv: InvoiceRecord): Insertable<InvoicesTable> {
@@ -230,20 +233,36 @@ export async function insertEffects(
     (sum, [, list]) => sum + list.length * Object.keys((list[0] ?? {}) as object).length,
     0,
   );
-  if (dialect === 'postgres' && parameters <= PG_MAX_PARAMS) {
-    const present = tables.filter(([, list]) => list.length > 0);
-    if (present.length === 0) return;
+  const present = tables.filter(([, list]) => list.length > 0);
+  if (present.length === 0 && rows.rearm.length === 0) return;
+  if (dialect === 'postgres') {
+    if (parameters > PG_MAX_PARAMS) {
+      for (const [table, list] of present) {
+        for (const query of insertQueries(trx, table, list as never)) await trx.executeQuery(query);
+      }
+      for (const job of rows.rearm) await rearmJobQuery(trx, job).execute();
+      return;
+    }
     // `as never`: Kysely cannot narrow the insert shape of a generic table name.
     let query = trx.with('effects_0', (db) => db.selectNoFrom(sql<number>`1`.as('one')));
     for (const [i, [table, list]] of present.entries()) {
-      query = query.with(`effects_${i + 1}` as never, (db) => db.insertInto(table).values(list as never) as never);
+      query = query.with(
+        `effects_${i + 1}` as never,
+        (db) => db.insertInto(table).values(list as never) as never,
+      );
+    }
+    for (const [i, job] of rows.rearm.entries()) {
+      query = query.with(`rearm_${i}` as never, (db) => rearmJobQuery(db as never, job) as never);
     }
     await query.selectNoFrom(sql<number>`1`.as('one')).execute();
     return;
   }
-  // On SQLite the inserts go to the writer thread in one hop (statementBatch).
-  const queries = tables.flatMap(([table, list]) => insertQueries(trx, table, list as never));
-  if (queries.length > 0) await trx.executeQuery(statementBatch(queries));
+  // On SQLite the statements go to the writer thread in one hop (statementBatch).
+  const queries = [
+    ...present.flatMap(([table, list]) => insertQueries(trx, table, list as never)),
+    ...rows.rearm.map((job) => rearmJobQuery(trx, job).compile()),
+  ];
+  await trx.executeQuery(statementBatch(queries));
 }
 
 /** PostgreSQL's wire protocol carries at most 65,535 parameters per statement. */

@@ -46,7 +46,12 @@ export async function enqueueJob(db: Db, job: NewJob): Promise<void> {
  * pending or running is left alone.
  */
 export async function rearmJob(db: Db, job: NewJob): Promise<void> {
-  await db
+  await rearmJobQuery(db, job).execute();
+}
+
+/** rearmJob's statement, for a caller that runs it with other statements (effect-rows.ts). */
+export function rearmJobQuery(db: Pick<Db, 'insertInto'>, job: NewJob) {
+  return db
     .insertInto('jobs')
     .values(jobRow(job))
     .onConflict((oc) =>
@@ -60,8 +65,7 @@ export async function rearmJob(db: Db, job: NewJob): Promise<void> {
           updated_at: iso(job.now),
         })
         .where('jobs.status', 'in', ['done', 'failed']),
-    )
-    .execute();
+    );
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { DialectName } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
 import { iso } from '../db/values.ts';
-import { rearmJob } from '../jobs/job-store.ts';
+import { type NewJob, rearmJob } from '../jobs/job-store.ts';
 import { GAP_WARNING_THRESHOLD } from './address-gap.ts';
 import { claimFreeAddresses } from './claim-free-addresses.ts';
 
@@ -27,11 +27,13 @@ export async function allocateAddresses(
   optionIds: readonly string[],
   now: Date,
   derive: (index: number) => string,
+  /** Given, the gap-check job is handed here for the caller to write with its own rows. */
+  deferJob?: (job: NewJob) => void,
 ): Promise<Allocation[]> {
   const claimed = await claimFreeAddresses(trx, dialect, walletId, optionIds, now);
   const missing = optionIds.slice(claimed.length);
   if (missing.length === 0) {
-    await armGapCheck(trx, walletId, claimed, now);
+    await armGapCheck(trx, walletId, claimed, now, deferJob);
     return claimed;
   }
 
@@ -72,7 +74,7 @@ export async function allocateAddresses(
     )
     .execute();
   const all = [...claimed, ...derived];
-  await armGapCheck(trx, walletId, all, now);
+  await armGapCheck(trx, walletId, all, now, deferJob);
   return all;
 }
 
@@ -91,6 +93,7 @@ async function armGapCheck(
   walletId: string,
   allocations: readonly Allocation[],
   now: Date,
+  deferJob: ((job: NewJob) => void) | undefined,
 ): Promise<void> {
   const highest = Math.max(-1, ...allocations.map((a) => a.index));
   if (highest + 1 < GAP_WARNING_THRESHOLD) return;
@@ -106,13 +109,15 @@ async function armGapCheck(
     families.set(walletId, family);
   }
   if (family !== 'bitcoin') return;
-  await rearmJob(trx, {
+  const job = {
     kind: 'wallet.gap_check',
     dedupeKey: `gap_check:${walletId}`,
     payload: { walletId },
     runAt: now,
     now,
-  });
+  };
+  if (deferJob) deferJob(job);
+  else await rearmJob(trx, job);
 }
 
 /** One address for one option (see allocateAddresses). */
