@@ -10,7 +10,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
-import type { SqliteWriter } from './sqlite-writer.ts';
+import type { SqliteWriter, Statement, WriterResult } from './sqlite-writer.ts';
 
 type Execute = (query: CompiledQuery) => Promise<QueryResult<unknown>>;
 
@@ -135,18 +135,50 @@ export function statementBatch(queries: readonly CompiledQuery[]): CompiledQuery
 
 /** The writing connection, on the writer thread (sqlite-writer.ts). */
 export function writerDialect(writer: SqliteWriter): Dialect {
+  // BEGIN is held back and sent with the transaction's first statement: one hop fewer per
+  // transaction (a hop to the thread costs more than most statements). A transaction that ran no
+  // statement never reached the thread, so its COMMIT or ROLLBACK has nothing to end. If the BEGIN
+  // fails (busy), the first statement's message fails with it, and the ROLLBACK that follows finds
+  // no transaction: that error is expected and dropped, so the caller sees the BEGIN's error.
+  let heldBegin: Statement | null = null;
+  let rollbackMayFindNone = false;
   const execute: Execute = async (query) => {
-    if (query.sql === STATEMENT_BATCH) {
-      await writer.executeBatch(query.parameters as CompiledQuery[]);
+    if (query.sql === BEGIN_WRITE) {
+      heldBegin = { sql: query.sql, parameters: [] };
       return { rows: [] };
     }
-    const result = await writer.execute(query.sql, query.parameters);
-    if (result.changes === undefined) return { rows: result.rows };
-    return {
-      numAffectedRows: BigInt(result.changes),
-      insertId: result.lastInsertRowid ?? 0n,
-      rows: result.rows,
-    };
+    const prelude = heldBegin ? [heldBegin] : [];
+    heldBegin = null;
+    if (prelude.length > 0 && (query.sql === 'commit' || query.sql === 'rollback')) return { rows: [] };
+    if (query.sql === 'rollback' && rollbackMayFindNone) {
+      rollbackMayFindNone = false;
+      await writer.execute('rollback', []).catch((error: unknown) => {
+        if (!/no transaction is active/.test(String((error as Error).message))) throw error;
+      });
+      return { rows: [] };
+    }
+    rollbackMayFindNone = false;
+    try {
+      if (query.sql === STATEMENT_BATCH) {
+        await writer.executeBatch([...prelude, ...(query.parameters as CompiledQuery[])]);
+        return { rows: [] };
+      }
+      return toQueryResult(await writer.execute(query.sql, query.parameters, prelude));
+    } catch (error) {
+      if (prelude.length > 0) rollbackMayFindNone = true;
+      throw error;
+    }
   };
-  return new FifoSqliteDialect(() => new FifoSqliteDriver(execute, 'begin immediate', () => writer.close()));
+  return new FifoSqliteDialect(() => new FifoSqliteDriver(execute, BEGIN_WRITE, () => writer.close()));
+}
+
+const BEGIN_WRITE = 'begin immediate';
+
+function toQueryResult(result: WriterResult): QueryResult<unknown> {
+  if (result.changes === undefined) return { rows: result.rows };
+  return {
+    numAffectedRows: BigInt(result.changes),
+    insertId: result.lastInsertRowid ?? 0n,
+    rows: result.rows,
+  };
 }

@@ -57,6 +57,8 @@ parentPort.on('message', (message) => {
     return;
   }
   try {
+    // A deferred BEGIN travels with the transaction's first statement (see sqlite-driver.ts).
+    for (const query of message.prelude ?? []) execute(query.sql, query.parameters);
     parentPort.postMessage({ id: message.id, result: execute(message.sql, message.parameters) });
   } catch (error) {
     // The code (SQLITE_CONSTRAINT_UNIQUE, SQLITE_BUSY, …) is what callers branch on.

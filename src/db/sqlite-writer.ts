@@ -6,6 +6,11 @@ export interface WriterResult {
   lastInsertRowid?: bigint;
 }
 
+export interface Statement {
+  sql: string;
+  parameters: readonly unknown[];
+}
+
 interface Waiting {
   resolve: (result: WriterResult) => void;
   reject: (error: Error) => void;
@@ -44,12 +49,17 @@ export class SqliteWriter {
     this.worker.on('exit', (code) => this.fail(new Error(`SQLite writer thread exited (code ${code})`)));
   }
 
-  execute(sql: string, parameters: readonly unknown[]): Promise<WriterResult> {
-    return this.send({ sql, parameters });
+  /** `prelude`: statements to run first in the same message, their results unused (a BEGIN). */
+  execute(
+    sql: string,
+    parameters: readonly unknown[],
+    prelude: readonly Statement[] = [],
+  ): Promise<WriterResult> {
+    return this.send(prelude.length > 0 ? { sql, parameters, prelude } : { sql, parameters });
   }
 
   /** Runs the statements in order in one message; rejects with the first failure. */
-  executeBatch(batch: ReadonlyArray<{ sql: string; parameters: readonly unknown[] }>): Promise<WriterResult> {
+  executeBatch(batch: readonly Statement[]): Promise<WriterResult> {
     return this.send({ batch: batch.map((q) => ({ sql: q.sql, parameters: q.parameters })) });
   }
 

@@ -63,6 +63,26 @@ describe('SQLite writer thread', () => {
     expect(ids.map((r) => r.id)).toEqual(['mer_b1', 'mer_b2']);
   });
 
+  it('reports a BEGIN that could not take the write lock as the write error, and keeps working', async () => {
+    // The BEGIN is held back and sent with the transaction's first statement (sqlite-driver.ts).
+    const other = new SQLite(testDb.url);
+    other.exec('begin immediate');
+    let error: unknown;
+    try {
+      error = await database
+        .write((trx) => trx.insertInto('merchants').values(merchant('mer_busy')).execute())
+        .catch((e: unknown) => e);
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+    expect((error as { code?: string }).code).toBe('SQLITE_BUSY');
+    await database.write((trx) => trx.insertInto('merchants').values(merchant('mer_after')).execute());
+    await expect(database.write(async () => 'nothing written')).resolves.toBe('nothing written');
+    const ids = await database.read.selectFrom('merchants').select('id').execute();
+    expect(ids.map((r) => r.id)).toEqual(['mer_after']);
+  }, 20_000);
+
   it('has committed a resolved write: a fresh connection reads it', async () => {
     await database.write((trx) => trx.insertInto('merchants').values(merchant('mer_d')).execute());
     const fresh = new SQLite(testDb.url, { readonly: true });
