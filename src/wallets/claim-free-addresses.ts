@@ -10,31 +10,25 @@ import type { Allocation } from './allocator.ts';
  * on PostgreSQL the rows are locked with SKIP LOCKED (concurrent creations take different rows);
  * SQLite has one writer at a time.
  */
-export function claimFreeAddresses(
+export async function claimFreeAddresses(
   trx: Transaction<Schema>,
   dialect: DialectName,
   walletId: string,
   optionIds: readonly string[],
   now: Date,
 ): Promise<Allocation[]> {
-  if (optionIds.length === 0) return Promise.resolve([]);
-  return dialect === 'postgres'
-    ? claimOnPostgres(trx, walletId, optionIds, now)
-    : claimOnSqlite(trx, walletId, optionIds, now);
-}
-
-/**
- * One statement: find, lock and claim. Each statement was a round trip of about 1 ms under load,
- * the batch writer's main cost. The update joins on the primary key; the partial free-address
- * index, which PostgreSQL chose on stale statistics for an `option_id is null` update, was scanned
- * whole (22 ms with 29,000 free rows).
- */
-async function claimOnPostgres(
-  trx: Transaction<Schema>,
-  walletId: string,
-  optionIds: readonly string[],
-  now: Date,
-): Promise<Allocation[]> {
+  if (optionIds.length === 0) return [];
+  // The i-th claimed row (in index order) takes the i-th option id. SQLite has no arrays, so
+  // there the ids go as one JSON array.
+  const postgres = dialect === 'postgres';
+  const optionIdOf = postgres
+    ? sql`(${[...optionIds]}::text[])[free.n]`
+    : sql`json_extract(${JSON.stringify(optionIds)}, '$[' || (free.n - 1) || ']')`;
+  const lock = postgres ? sql`for update skip locked` : sql``;
+  // One statement (UPDATE … FROM … RETURNING on both databases): each statement is a round trip
+  // (PostgreSQL) or a hop to the writer thread (SQLite). The update joins on the primary key:
+  // PostgreSQL, on stale statistics, chose the partial free-address index for an `option_id is
+  // null` update and scanned it whole (22 ms with 29,000 free rows).
   const result = await sql<{ derivation_index: number; address: string; option_id: string }>`
     with free as (
       select derivation_index, row_number() over (order by derivation_index) as n
@@ -42,41 +36,11 @@ async function claimOnPostgres(
         select derivation_index from wallet_addresses
         where wallet_id = ${walletId} and option_id is null
         order by derivation_index limit ${optionIds.length}
-        for update skip locked
-      ) locked
-    )
-    update wallet_addresses w
-    set option_id = (${[...optionIds]}::text[])[free.n], allocated_at = ${iso(now)}
-    from free
-    where w.wallet_id = ${walletId} and w.derivation_index = free.derivation_index
-    returning w.derivation_index, w.address, w.option_id`.execute(trx);
-  return result.rows
-    .map((row) => ({ index: row.derivation_index, address: row.address, optionId: row.option_id }))
-    .sort((a, b) => a.index - b.index);
-}
-
-/**
- * The same in one statement (SQLite has UPDATE … FROM and RETURNING): each statement is a hop to
- * the writer thread. SQLite has no arrays, so the option ids go as one JSON array parameter.
- */
-async function claimOnSqlite(
-  trx: Transaction<Schema>,
-  walletId: string,
-  optionIds: readonly string[],
-  now: Date,
-): Promise<Allocation[]> {
-  const result = await sql<{ derivation_index: number; address: string; option_id: string }>`
-    with free as (
-      select derivation_index, row_number() over (order by derivation_index) as n
-      from (
-        select derivation_index from wallet_addresses
-        where wallet_id = ${walletId} and option_id is null
-        order by derivation_index limit ${optionIds.length}
-      )
+        ${lock}
+      ) as locked
     )
     update wallet_addresses
-    set option_id = json_extract(${JSON.stringify(optionIds)}, '$[' || (free.n - 1) || ']'),
-        allocated_at = ${iso(now)}
+    set option_id = ${optionIdOf}, allocated_at = ${iso(now)}
     from free
     where wallet_addresses.wallet_id = ${walletId}
       and wallet_addresses.derivation_index = free.derivation_index
