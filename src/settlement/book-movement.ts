@@ -7,6 +7,7 @@ import { iso } from '../db/values.ts';
 import { applyFactInTransaction } from '../invoices/apply-fact.ts';
 import { ACCOUNTS } from '../ledger/accounts.ts';
 import { insertTransaction } from '../ledger/book.ts';
+import { fiatSources, movementFiatValue } from '../ledger/movement-fiat.ts';
 
 export interface MovementBlock {
   hash: string;
@@ -156,7 +157,14 @@ export async function bookMovement(
         })),
       )
       .execute();
-  const on = { asset: m.asset, network: m.network, fiatCurrency: null, fiatValue: null };
+  // Each entry's fiat value at the locked rates of the invoices the movement drew on (fees
+  // included: docs/decisions/0011 §15), like the invoice's own entries.
+  const sources = await fiatSources(trx, m.inputs);
+  const on = { asset: m.asset, network: m.network };
+  const entry = (account: string, amount: bigint) => {
+    const fiat = movementFiatValue(amount, sources);
+    return { account, amount, ...on, fiatCurrency: fiat?.currency ?? null, fiatValue: fiat?.value ?? null };
+  };
   await insertTransaction(trx, {
     merchantId: m.merchantId,
     invoiceId: null,
@@ -164,11 +172,11 @@ export async function bookMovement(
     kind: 'movement',
     cause: m.txid,
     entries: [
-      { account: ACCOUNTS.invoiceAddresses, amount: -m.value, ...on },
-      { account: ACCOUNTS.refundsInTransit, amount: refunded, ...on },
-      { account: ACCOUNTS.unusedRefundGas, amount: -unusedGas, ...on },
-      { account: ACCOUNTS.networkFees, amount: merchantFee, ...on },
-      { account: ACCOUNTS.swept, amount: swept, ...on },
+      entry(ACCOUNTS.invoiceAddresses, -m.value),
+      entry(ACCOUNTS.refundsInTransit, refunded),
+      entry(ACCOUNTS.unusedRefundGas, -unusedGas),
+      entry(ACCOUNTS.networkFees, merchantFee),
+      entry(ACCOUNTS.swept, swept),
     ].filter((e) => e.amount !== 0n),
     now,
   });

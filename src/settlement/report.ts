@@ -5,13 +5,14 @@ import type { Schema } from '../db/schema.ts';
 import '../db/schema-money.ts';
 import { isFlagSet, iso, toDate } from '../db/values.ts';
 import { fiatUnits } from '../ledger/fiat.ts';
+import { fiatSourcesByMovement, movementFiatUnits } from '../ledger/movement-fiat.ts';
 import { sqlitePaymentPages } from './sqlite-payment-pages.ts';
 
 /**
  * The settlement report of one merchant for a period [from, to): one row per confirmed payment
  * seen in it (order id ↔ invoice ↔ payment tx ↔ amount in crypto and fiat at the locked rate ↔
  * the movement and settlement batch that took it out ↔ the invoice's refunds), one per outgoing
- * movement (refunded, swept, network fee, batch) and one per completed refund. Streamed: pages of
+ * movement (refunded, swept, network fee and its fiat value, batch) and one per completed refund. Streamed: pages of
  * PAGE payments by (seen_at, id), with the page's movements and refunds fetched per page, so
  * memory stays flat however long the period (bench/results/money.json).
  */
@@ -37,6 +38,8 @@ export const REPORT_COLUMNS = [
   'settlement_batch_id',
   'settlement_txid',
   'refund_ids',
+  /** Movement and refund rows: the network fee's value in `fiat_currency` at the locked rates. */
+  'fee_fiat_value',
 ] as const;
 
 export type ReportRow = Record<(typeof REPORT_COLUMNS)[number], string>;
@@ -57,6 +60,8 @@ export interface ReportTotals {
   >;
   /** Per currency: fiat value of credited payments at their locked rates. */
   fiat: Record<string, string>;
+  /** Per currency: fiat value of the period's movement fees at the locked rates (decision 0011 §15). */
+  fees_fiat: Record<string, string>;
   payments: number;
   movements: number;
   refunds: number;
@@ -230,7 +235,7 @@ export async function* settlementReport(
       const fiatText = fiatU === null ? '' : formatAmount(fiatU, places);
       const price = priceText(priceAmount, places, priceCurrency);
       if (as === 'csv') {
-        csv += `payment,${isoTime(seenAt)},${csvField(orderId ?? '')},${invoiceId},${status},${asset},${network},${txid},${vout},${formatAmount(amount, decimals)},${amountText},${credited ? 'true' : 'false'},${fiatU === null ? '' : priceCurrency},${fiatText},${csvField(price)},,${refund ? formatAmount(refund.total, decimals) : ''},,${spend?.batch_id ?? ''},${spend?.txid ?? ''},${refund ? refund.ids.join(' ') : ''}\r\n`;
+        csv += `payment,${isoTime(seenAt)},${csvField(orderId ?? '')},${invoiceId},${status},${asset},${network},${txid},${vout},${formatAmount(amount, decimals)},${amountText},${credited ? 'true' : 'false'},${fiatU === null ? '' : priceCurrency},${fiatText},${csvField(price)},,${refund ? formatAmount(refund.total, decimals) : ''},,${spend?.batch_id ?? ''},${spend?.txid ?? ''},${refund ? refund.ids.join(' ') : ''},\r\n`;
         continue;
       }
       // One object literal per row (not a blank row filled in): a million of them are built.
@@ -256,6 +261,7 @@ export async function* settlementReport(
         settlement_batch_id: spend?.batch_id ?? '',
         settlement_txid: spend?.txid ?? '',
         refund_ids: refund ? refund.ids.join(' ') : '',
+        fee_fiat_value: '',
       };
       out.push(row);
     }
@@ -402,7 +408,12 @@ async function movementRows(
     .orderBy('id')
     .execute();
   totals.movements = rows.length;
-  return rows.map((m) => {
+  const sources = await fiatSourcesByMovement(
+    db,
+    rows.map((m) => m.id),
+  );
+  const feesFiat = new Map<string, bigint>();
+  const out = rows.map((m) => {
     const decimals = findAsset(m.asset, m.network)?.decimals ?? 0;
     const b = bucket(m.asset, m.network);
     b.spent += unitsFromDb(m.inputs_value);
@@ -423,14 +434,27 @@ async function movementRows(
     row.settlement_batch_id = m.batch_id ?? '';
     row.settlement_txid = m.txid;
     row.refund_ids = m.refund_id ?? '';
+    // The whole network fee (also the part a full refund took from the customer) at the rates of
+    // the invoices the movement drew on, like the ledger's entries of it.
+    const fee = movementFiatUnits(unitsFromDb(m.fee), sources.get(m.id) ?? []);
+    if (fee) {
+      row.fiat_currency = fee.currency;
+      row.fee_fiat_value = formatAmount(fee.units, placesOf(fee.currency));
+      feesFiat.set(fee.currency, (feesFiat.get(fee.currency) ?? 0n) + fee.units);
+    }
     return row;
   });
+  totals.fees_fiat = Object.fromEntries(
+    [...feesFiat].map(([c, u]) => [c, formatAmount(u, currencyDecimals(c) ?? 0)]),
+  );
+  return out;
 }
 
 async function refundRows(db: Kysely<Schema>, p: ReportParams, totals: ReportTotals): Promise<ReportRow[]> {
   const rows = await db
     .selectFrom('refunds')
     .innerJoin('invoices', 'invoices.id', 'refunds.invoice_id')
+    .innerJoin('payment_options', 'payment_options.id', 'refunds.option_id')
     .select([
       'refunds.id',
       'refunds.invoice_id',
@@ -442,6 +466,8 @@ async function refundRows(db: Kysely<Schema>, p: ReportParams, totals: ReportTot
       'refunds.completed_at',
       'invoices.merchant_order_id',
       'invoices.status',
+      'invoices.price_currency',
+      'payment_options.rate_value',
     ])
     .where('refunds.merchant_id', '=', p.merchantId)
     .where('refunds.status', '=', 'completed')
@@ -464,6 +490,14 @@ async function refundRows(db: Kysely<Schema>, p: ReportParams, totals: ReportTot
     row.amount = formatAmount(unitsFromDb(r.amount), decimals);
     row.amount_base_units = r.amount;
     row.fee = r.fee === null ? '' : formatAmount(unitsFromDb(r.fee), decimals);
+    const feeFiat =
+      r.fee === null
+        ? null
+        : fiatUnits(unitsFromDb(r.fee), { code: r.asset, decimals, rate: r.rate_value }, r.price_currency);
+    if (feeFiat !== null) {
+      row.fiat_currency = r.price_currency;
+      row.fee_fiat_value = formatAmount(feeFiat, placesOf(r.price_currency));
+    }
     row.settlement_txid = r.txid ?? '';
     row.refund_ids = r.id;
     return row;
@@ -471,5 +505,5 @@ async function refundRows(db: Kysely<Schema>, p: ReportParams, totals: ReportTot
 }
 
 export function emptyTotals(): ReportTotals {
-  return { crypto: {}, fiat: {}, payments: 0, movements: 0, refunds: 0 };
+  return { crypto: {}, fiat: {}, fees_fiat: {}, payments: 0, movements: 0, refunds: 0 };
 }

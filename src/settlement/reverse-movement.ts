@@ -46,6 +46,8 @@ export async function reverseMovementsInBlock(
         'ledger_entries.network',
         'ledger_entries.direction',
         'ledger_entries.amount',
+        'ledger_entries.fiat_currency',
+        'ledger_entries.fiat_value',
       ])
       .where('ledger_transactions.movement_id', '=', m.id)
       .where('ledger_transactions.kind', '=', 'movement')
@@ -65,8 +67,9 @@ export async function reverseMovementsInBlock(
             asset: e.asset,
             network: e.network,
             amount: -signed,
-            fiatCurrency: null,
-            fiatValue: null,
+            // The opposite fiat value too, so the reversal cancels the booking in fiat as well.
+            fiatCurrency: e.fiat_currency,
+            fiatValue: negateDecimal(e.fiat_value),
           };
         }),
         now,
@@ -80,4 +83,9 @@ export async function reverseMovementsInBlock(
     tally.log.warn({ network, movement: m.id, txid: m.txid, block: blockHash }, 'reorg: movement reversed');
   }
   return movements.map((m) => m.id);
+}
+
+function negateDecimal(value: string | null): string | null {
+  if (value === null || /^-?0(\.0*)?$/.test(value)) return value;
+  return value.startsWith('-') ? value.slice(1) : `-${value}`;
 }
