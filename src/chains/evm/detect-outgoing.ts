@@ -1,6 +1,7 @@
 import type { AssetDefinition } from '../../core/registry.ts';
 import { NATIVE_OUTPUT_INDEX } from './detect.ts';
-import { type EvmBlock, type EvmLog, TRANSFER_TOPIC } from './evm-node.ts';
+import type { EvmBlock, EvmLog } from './evm-node.ts';
+import { decodeTransferLog } from './transfer-log.ts';
 import { addressKey, type EvmWatchSet, type WatchedOption } from './watch-set.ts';
 
 /**
@@ -20,9 +21,9 @@ export interface EvmOutflow {
 }
 
 /**
- * ERC-20 Transfer logs of allow-listed contracts whose sender is a watched address: the same shape
- * checks as for incoming ones (three topics, a 32-byte non-zero amount). Whoever sent the
- * transaction (the owner, or a spender it approved), the tokens left the invoice address.
+ * ERC-20 Transfer logs (the same ones that count as incoming: decodeTransferLog) whose sender is a
+ * watched address. Whoever sent the transaction (the owner, or a spender it approved), the tokens
+ * left the invoice address.
  */
 export function matchOutgoingLogs(
   logs: readonly EvmLog[],
@@ -31,20 +32,17 @@ export function matchOutgoingLogs(
 ): EvmOutflow[] {
   const found: EvmOutflow[] = [];
   for (const log of logs) {
-    if (log.topics.length !== 3 || log.topics[0] !== TRANSFER_TOPIC || log.data.length !== 66) continue;
-    const option = watchSet.get(addressKey(log.topics[1] as string));
+    const transfer = decodeTransferLog(log, tokens);
+    if (transfer === null) continue;
+    const option = watchSet.get(transfer.fromKey);
     if (option === undefined) continue;
-    const asset = tokens.get(log.address.toLowerCase());
-    if (asset === undefined) continue;
-    const amount = BigInt(log.data);
-    if (amount === 0n) continue;
     found.push({
       txid: log.transactionHash,
       index: log.logIndex,
-      amount,
-      asset,
-      from: `0x${addressKey(log.topics[1] as string)}`,
-      to: `0x${addressKey(log.topics[2] as string)}`,
+      amount: transfer.amount,
+      asset: transfer.asset,
+      from: `0x${transfer.fromKey}`,
+      to: `0x${transfer.toKey}`,
       option,
     });
   }

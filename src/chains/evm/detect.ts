@@ -1,5 +1,6 @@
 import type { AssetDefinition } from '../../core/registry.ts';
-import { type EvmBlock, type EvmLog, TRANSFER_TOPIC } from './evm-node.ts';
+import type { EvmBlock, EvmLog } from './evm-node.ts';
+import { decodeTransferLog } from './transfer-log.ts';
 import { addressKey, type EvmWatchSet, type WatchedOption } from './watch-set.ts';
 
 /**
@@ -35,11 +36,8 @@ function classify(
 }
 
 /**
- * Token transfers to watched addresses among Transfer logs. Pure: the hot loop measured by
- * `npm run bench -- evm`. A log credits only if its contract is on this network's allow-list (the
- * symbol a token reports is never asked), it has exactly the ERC-20 shape (three topics, a 32-byte
- * amount: ERC-721 transfers have four topics) and moves a non-zero amount (zero-value transfers
- * are the address-poisoning spam pattern and move nothing).
+ * Token transfers to watched addresses among Transfer logs (which logs count: decodeTransferLog).
+ * Pure: the hot loop measured by `npm run bench -- evm`.
  */
 export function matchTransferLogs(
   network: string,
@@ -49,24 +47,21 @@ export function matchTransferLogs(
 ): EvmTransfer[] {
   const found: EvmTransfer[] = [];
   for (const log of logs) {
-    if (log.topics.length !== 3 || log.topics[0] !== TRANSFER_TOPIC || log.data.length !== 66) continue;
-    const option = watchSet.get(addressKey(log.topics[2] as string));
+    const transfer = decodeTransferLog(log, tokens);
+    if (transfer === null) continue;
+    const option = watchSet.get(transfer.toKey);
     if (option === undefined) continue;
-    const asset = tokens.get(log.address.toLowerCase());
-    if (asset === undefined) continue;
-    const amount = BigInt(log.data);
-    if (amount === 0n) continue;
     found.push({
       txid: log.transactionHash,
       index: log.logIndex,
-      amount,
-      asset,
-      from: `0x${addressKey(log.topics[1] as string)}`,
-      to: `0x${addressKey(log.topics[2] as string)}`,
+      amount: transfer.amount,
+      asset: transfer.asset,
+      from: `0x${transfer.fromKey}`,
+      to: `0x${transfer.toKey}`,
       blockNumber: log.blockNumber,
       blockHash: log.blockHash,
       option,
-      misdirection: classify(option, network, asset),
+      misdirection: classify(option, network, transfer.asset),
     });
   }
   return found;
