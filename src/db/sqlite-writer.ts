@@ -72,9 +72,15 @@ export class SqliteWriter {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      try {
+        // Throws for a parameter that cannot cross threads: nothing is left waiting (or referenced).
+        this.worker.postMessage({ id, ...body });
+      } catch (error) {
+        reject(error);
+        return;
+      }
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ...body });
     });
   }
 

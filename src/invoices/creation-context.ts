@@ -17,19 +17,35 @@ export interface CreationContext {
  */
 const TTL_MS = 2_000;
 
-const contexts = new WeakMap<Tally, Map<string, { context: CreationContext; until: number }>>();
+interface Entry {
+  context: CreationContext;
+  until: number;
+}
+
+interface Cache {
+  entries: Map<string, Entry>;
+  /** Bumped by forgetCreationContext: a load that began before a change must not be stored. */
+  generations: Map<string, number>;
+}
+
+const caches = new WeakMap<Tally, Cache>();
+
+function cacheOf(tally: Tally): Cache {
+  let cache = caches.get(tally);
+  if (!cache) {
+    cache = { entries: new Map(), generations: new Map() };
+    caches.set(tally, cache);
+  }
+  return cache;
+}
 
 export async function creationContext(
   tally: Tally,
   merchantId: string,
   needScopes: readonly string[] = [],
 ): Promise<CreationContext> {
-  let byMerchant = contexts.get(tally);
-  if (!byMerchant) {
-    byMerchant = new Map();
-    contexts.set(tally, byMerchant);
-  }
-  const cached = byMerchant.get(merchantId);
+  const cache = cacheOf(tally);
+  const cached = cache.entries.get(merchantId);
   if (
     cached &&
     cached.until > Date.now() &&
@@ -37,18 +53,33 @@ export async function creationContext(
   ) {
     return cached.context;
   }
+  const generation = cache.generations.get(merchantId) ?? 0;
   const merchant = await getMerchant(tally.database.read, merchantId);
   const wallets = await tally.database.read
     .selectFrom('wallets')
     .select(['id', 'scope', 'xpub', 'script_type'])
     .where('merchant_id', '=', merchantId)
     .execute();
-  const context = { merchant, wallets };
-  byMerchant.set(merchantId, { context, until: Date.now() + TTL_MS });
+  // Frozen: every creation shares it, so a caller adjusting what it read would change the next
+  // invoices too (it happened: a request's expires_in_seconds leaked into the policy). Now it throws.
+  const context = deepFreeze({ merchant, wallets });
+  if ((cache.generations.get(merchantId) ?? 0) === generation) {
+    cache.entries.set(merchantId, { context, until: Date.now() + TTL_MS });
+  }
   return context;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 /** Called after a merchant's policy or wallets change in this process. */
 export function forgetCreationContext(tally: Tally, merchantId: string): void {
-  contexts.get(tally)?.delete(merchantId);
+  const cache = cacheOf(tally);
+  cache.entries.delete(merchantId);
+  cache.generations.set(merchantId, (cache.generations.get(merchantId) ?? 0) + 1);
 }

@@ -35,9 +35,10 @@ export const DEFAULT_POLICY: Policy = {
   confirmation_tiers: {},
 };
 
+/** A new object, always: callers adjust the result (say, the expiry), and `base` may be shared. */
 export function mergePolicy(base: Policy, override: PolicyInput | undefined): Policy {
-  if (!override) return base;
   const merged = { ...base };
+  if (!override) return merged;
   for (const [key, value] of Object.entries(override)) {
     if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
   }

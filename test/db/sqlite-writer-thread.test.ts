@@ -83,6 +83,13 @@ describe('SQLite writer thread', () => {
     expect(ids.map((r) => r.id)).toEqual(['mer_after']);
   }, 20_000);
 
+  it('refuses a parameter that cannot cross to the thread, and stays usable', async () => {
+    const writer = new SqliteWriter(join(mkdtempSync(join(tmpdir(), 'tally-writer-')), 'x.db'));
+    await expect(writer.execute('select ?', [() => 1])).rejects.toThrow(/could not be cloned/);
+    await expect(writer.execute('select 1 as one', [])).resolves.toMatchObject({ rows: [{ one: 1 }] });
+    await writer.close();
+  });
+
   it('has committed a resolved write: a fresh connection reads it', async () => {
     await database.write((trx) => trx.insertInto('merchants').values(merchant('mer_d')).execute());
     const fresh = new SQLite(testDb.url, { readonly: true });
