@@ -234,13 +234,15 @@ export async function insertEffects(
     0,
   );
   const present = tables.filter(([, list]) => list.length > 0);
-  if (present.length === 0 && rows.rearm.length === 0) return;
+  // One re-arm per job key: PostgreSQL refuses an upsert touching the same row twice in a statement.
+  const rearm = [...new Map(rows.rearm.map((job) => [job.dedupeKey, job])).values()];
+  if (present.length === 0 && rearm.length === 0) return;
   if (dialect === 'postgres') {
     if (parameters > PG_MAX_PARAMS) {
       for (const [table, list] of present) {
         for (const query of insertQueries(trx, table, list as never)) await trx.executeQuery(query);
       }
-      for (const job of rows.rearm) await rearmJobQuery(trx, job).execute();
+      for (const job of rearm) await rearmJobQuery(trx, job).execute();
       return;
     }
     // `as never`: Kysely cannot narrow the insert shape of a generic table name.
@@ -251,7 +253,7 @@ export async function insertEffects(
         (db) => db.insertInto(table).values(list as never) as never,
       );
     }
-    for (const [i, job] of rows.rearm.entries()) {
+    for (const [i, job] of rearm.entries()) {
       query = query.with(`rearm_${i}` as never, (db) => rearmJobQuery(db as never, job) as never);
     }
     await query.selectNoFrom(sql<number>`1`.as('one')).execute();
@@ -260,7 +262,7 @@ export async function insertEffects(
   // On SQLite the statements go to the writer thread in one hop (statementBatch).
   const queries = [
     ...present.flatMap(([table, list]) => insertQueries(trx, table, list as never)),
-    ...rows.rearm.map((job) => rearmJobQuery(trx, job).compile()),
+    ...rearm.map((job) => rearmJobQuery(trx, job).compile()),
   ];
   await trx.executeQuery(statementBatch(queries));
 }
