@@ -36,6 +36,7 @@ const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
   tally apikey create --merchant MER --name NAME [--scopes a,b]
   tally apikey revoke --merchant MER --key KEY
   tally wallet add --merchant MER --scope SCOPE --xpub XPUB [--script-type p2wpkh|p2tr|p2sh-p2wpkh] [--label L]
+                   [--master-fingerprint d34db33f --account-path "m/84'/0'/0'"]  (Bitcoin key origin for PSBTs)
   tally wallet rescan --wallet WAL --from N --to M [--from-height H]
                                        derive the wallet's receive addresses N..M and read every
                                        block from height H (default 0) to the node's tip for funds
@@ -119,6 +120,8 @@ export async function main(
       scope: { type: 'string' },
       xpub: { type: 'string' },
       'script-type': { type: 'string' },
+      'master-fingerprint': { type: 'string' },
+      'account-path': { type: 'string' },
       label: { type: 'string' },
       amount: { type: 'string' },
       currency: { type: 'string' },
@@ -214,6 +217,8 @@ export async function main(
             xpub: need(flags, 'xpub'),
             script_type: flags['script-type'] as string | undefined,
             label: flags.label as string | undefined,
+            master_fingerprint: flags['master-fingerprint'] as string | undefined,
+            account_path: flags['account-path'] as string | undefined,
           }),
         );
         print(`Added wallet ${w.id} for ${w.scope}`, w);

@@ -45,6 +45,10 @@ export interface WalletsTable {
   created_at: Time;
   /** Set when wallet.gap_warning was emitted for the current crossing; cleared below the threshold. */
   gap_warned_at: Time | null;
+  /** Bitcoin key origin (migration 0012): the signer's master fingerprint, 8 lowercase hex digits. */
+  master_fingerprint: string | null;
+  /** The account key's path from that master, `m/84'/0'/0'`. */
+  account_path: string | null;
 }
 export interface WalletAddressesTable {
   wallet_id: string;

@@ -2,12 +2,15 @@ import * as btc from '@scure/btc-signer';
 import { TallyError } from '../core/errors.ts';
 import { divCeil } from '../core/money.ts';
 import { hdKey } from '../wallets/families.ts';
+import type { KeyOrigin } from '../wallets/key-origin.ts';
 
 /**
  * Unsigned Bitcoin transactions for the merchant's signer (docs/decisions/0011): a PSBT (BIP174)
  * spending invoice-address outputs, with everything a signer needs to sign them blind — the
  * output being spent (witnessUtxo), the redeem script (P2SH-P2WPKH) or internal key (Taproot), and
- * each key's BIP32 path below the wallet's account key. Tally never sees a private key.
+ * each key's BIP32 derivation: with the wallet's key origin, the master fingerprint and the full
+ * path from the master (what hardware wallets and Bitcoin Core match); without one, the account
+ * key's fingerprint and the path below it. Tally never sees a private key.
  */
 export const BITCOIN_NETWORKS: Record<string, typeof btc.NETWORK> = {
   bitcoin: btc.NETWORK,
@@ -29,6 +32,8 @@ export interface SpendableOutput {
 export interface WalletKey {
   xpub: string;
   scriptType: string;
+  /** Where the xpub sits below the signer's master key (src/wallets/key-origin.ts), if known. */
+  origin?: KeyOrigin | null;
 }
 
 export interface PlannedOutput {
@@ -58,8 +63,9 @@ function payment(wallet: WalletKey, chain: 0 | 1, index: number, net: typeof btc
   const child = hdKey(wallet.xpub).deriveChild(chain).deriveChild(index);
   const pub = child.publicKey;
   if (!pub) throw new TallyError('internal', 'derived key has no public key');
-  const path = [chain, index];
-  const fingerprint = hdKey(wallet.xpub).fingerprint;
+  // With a key origin the derivation starts at the master key, as a real signer expects it.
+  const path = wallet.origin ? [...wallet.origin.path, chain, index] : [chain, index];
+  const fingerprint = wallet.origin ? wallet.origin.fingerprint : hdKey(wallet.xpub).fingerprint;
   switch (wallet.scriptType) {
     case 'p2wpkh':
       return { pay: btc.p2wpkh(pub, net), pub, path, fingerprint, inputVbytes: 68 };

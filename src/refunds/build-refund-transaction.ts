@@ -3,6 +3,7 @@ import { TallyError } from '../core/errors.ts';
 import { unitsFromDb } from '../core/money.ts';
 import { getNetwork } from '../core/registry.ts';
 import { iso } from '../db/values.ts';
+import { keyOriginOf } from '../wallets/key-origin.ts';
 import { buildPsbt, changeAddress } from './bitcoin-psbt.ts';
 import { loadRefund, serializeRefund } from './refund-rows.ts';
 import { spendableOutputs } from './spendable.ts';
@@ -37,10 +38,16 @@ export async function buildRefundTransaction(
   const option = await tally.database.db
     .selectFrom('payment_options')
     .innerJoin('wallets', 'wallets.id', 'payment_options.wallet_id')
-    .select(['wallets.xpub', 'wallets.script_type', 'payment_options.derivation_index'])
+    .select([
+      'wallets.xpub',
+      'wallets.script_type',
+      'wallets.master_fingerprint',
+      'wallets.account_path',
+      'payment_options.derivation_index',
+    ])
     .where('payment_options.id', '=', refund.option_id)
     .executeTakeFirstOrThrow();
-  const wallet = { xpub: option.xpub, scriptType: option.script_type };
+  const wallet = { xpub: option.xpub, scriptType: option.script_type, origin: keyOriginOf(option) };
   const inputs = await spendableOutputs(tally.database.db, merchantId, refund.network, [refund.option_id]);
   const feeRate = input.fee_rate ?? DEFAULT_FEE_RATE;
   const built = buildPsbt({

@@ -8,6 +8,7 @@ import { buildPsbt } from '../refunds/bitcoin-psbt.ts';
 import { validateDestination } from '../refunds/destination.ts';
 import { OPEN_REFUND_STATUSES } from '../refunds/refund-rows.ts';
 import { spendableOutputs } from '../refunds/spendable.ts';
+import { keyOriginOf } from '../wallets/key-origin.ts';
 
 /** Invoices whose coins are the merchant's to move: settled, or refunded (the rest is theirs). */
 const SWEEPABLE = [...SETTLED_STATUSES, 'partially_refunded', 'refunded'];
@@ -61,13 +62,13 @@ export async function buildBitcoinSweep(
     throw new TallyError('invalid_state', 'No unspent confirmed outputs at settled invoice addresses.');
   const wallet = await db
     .selectFrom('wallets')
-    .select(['xpub', 'script_type'])
+    .select(['xpub', 'script_type', 'master_fingerprint', 'account_path'])
     .where('id', '=', walletId)
     .executeTakeFirstOrThrow();
   const sameWallet = inputs.filter((i) => i.walletId === walletId);
   const built = buildPsbt({
     networkId: params.network,
-    wallet: { xpub: wallet.xpub, scriptType: wallet.script_type },
+    wallet: { xpub: wallet.xpub, scriptType: wallet.script_type, origin: keyOriginOf(wallet) },
     inputs: sameWallet,
     pay: [],
     remainderTo: { address: destination, amount: 0n, role: 'sweep' },

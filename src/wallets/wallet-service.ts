@@ -10,6 +10,7 @@ import { enqueueJob } from '../jobs/job-store.ts';
 import { type AddressGap, gapJson, walletGapIndexes } from './address-gap.ts';
 import { keyFingerprint } from './extended-key.ts';
 import { validateWalletKey } from './families.ts';
+import { validateKeyOrigin } from './key-origin.ts';
 
 export interface AddWalletInput {
   /** A Bitcoin network id (bitcoin, bitcoin-testnet, bitcoin-regtest) or "evm" for every EVM network. */
@@ -18,6 +19,10 @@ export interface AddWalletInput {
   /** Bitcoin only: "p2wpkh" (BIP84, the default) or "p2tr" (BIP86 Taproot). */
   script_type?: string | undefined;
   label?: string | undefined;
+  /** Bitcoin only, optional, with `account_path`: the signer's master key fingerprint (8 hex digits). */
+  master_fingerprint?: string | undefined;
+  /** The account key's BIP32 path from that master, e.g. `m/84'/0'/0'` (src/wallets/key-origin.ts). */
+  account_path?: string | undefined;
 }
 
 /**
@@ -39,6 +44,7 @@ export async function addWallet(
   }
   const { family, scriptType } = validateWalletKey(input.scope, input.xpub, input.script_type);
   const fingerprint = keyFingerprint(input.xpub);
+  const origin = validateKeyOrigin(input.xpub, input, family);
   const now = tally.clock.now();
   const id = newId('wal');
   const added = await tally.database.write(async (trx) => {
@@ -79,6 +85,8 @@ export async function addWallet(
       pool_target: tally.config.addressPoolTarget,
       created_at: iso(now),
       gap_warned_at: null,
+      master_fingerprint: origin?.master_fingerprint ?? null,
+      account_path: origin?.account_path ?? null,
     };
     await trx.insertInto('wallets').values(row).execute();
     await enqueueJob(trx, {
@@ -168,6 +176,9 @@ function walletJson(
     script_type: row.script_type,
     xpub: showKey ? row.xpub : null,
     key_fingerprint: row.key_fingerprint,
+    /** Bitcoin key origin written into PSBT derivations; null without one (paths then start at the xpub). */
+    master_fingerprint: row.master_fingerprint,
+    account_path: row.account_path,
     label: row.label,
     next_index: row.next_index,
     addresses_derived: counts.derived,

@@ -5,7 +5,11 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createBase58check } from '@scure/base';
 import { HDKey } from '@scure/bip32';
+import * as btc from '@scure/btc-signer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/core/ids.ts';
+import { applyFact } from '../../src/invoices/apply-fact.ts';
+import { buildBitcoinSweep } from '../../src/settlement/sweep.ts';
 import { taprootAddress, taprootOutputKey } from '../../src/wallets/taproot.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
@@ -22,6 +26,11 @@ const VPUB = (() => {
   new DataView(bytes.buffer).setUint32(0, 0x045f1cf6);
   return b58.encode(bytes);
 })();
+
+/** A mainnet signer's master key; its BIP84 account xpub is added with its key origin. */
+const MASTER = HDKey.fromMasterSeed(new Uint8Array(32).fill(5));
+const MASTER_FP = MASTER.fingerprint.toString(16).padStart(8, '0');
+const XPUB84 = MASTER.derive("m/84'/0'/0'").publicExtendedKey;
 
 /** Receive address i of TPUB86 on testnet, derived here with @scure/bip32 for the child key. */
 function expectedTestnetAddress(index: number): string {
@@ -118,5 +127,73 @@ describe.each(DATABASES)('Bitcoin wallets and payment URIs on $name', ({ fresh }
     expect(read.body.payment_options[0].payment_uri).toBe(btc.payment_uri);
     const events = await h.request('GET', `/v1/invoices/${res.body.id}/events`);
     expect(events.body.data[0].data.invoice.payment_options[0].payment_uri).toBe(btc.payment_uri);
+  });
+
+  it('adds a wallet with a key origin; its sweep PSBT names the master and full path, and the master key signs it', async () => {
+    const add = (extra: Record<string, unknown>) =>
+      h.request('POST', '/v1/wallets', { body: { scope: 'bitcoin', xpub: XPUB84, ...extra } });
+    const before = (await h.request('GET', '/v1/wallets')).body.data.length;
+    for (const [extra, field] of [
+      [{ master_fingerprint: MASTER_FP }, 'account_path'],
+      [{ master_fingerprint: 'nothex!!', account_path: "m/84'/0'/0'" }, 'master_fingerprint'],
+      [{ master_fingerprint: MASTER_FP, account_path: "m/84'/0'/1'" }, 'account_path'],
+    ] as const) {
+      const refused = await add(extra);
+      expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+      expect(refused.body.error.details.issues[0].path).toBe(field);
+    }
+    expect((await h.request('GET', '/v1/wallets')).body.data).toHaveLength(before);
+
+    const added = await add({ master_fingerprint: MASTER_FP.toUpperCase(), account_path: 'm/84h/0h/0h' });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    expect(added.body).toMatchObject({ master_fingerprint: MASTER_FP, account_path: "m/84'/0'/0'" });
+    const read = await h.request('GET', `/v1/wallets/${added.body.id}`);
+    expect(read.body).toMatchObject({ master_fingerprint: MASTER_FP, account_path: "m/84'/0'/0'" });
+    const regtest = (await h.request('GET', '/v1/wallets')).body.data.find(
+      (w: { scope: string }) => w.scope === 'bitcoin-regtest',
+    );
+    expect(regtest).toMatchObject({ master_fingerprint: null, account_path: null });
+
+    // A paid invoice on that wallet (the payment reported as a confirmed fact), then a sweep.
+    while ((await h.worker.runDue()) > 0) {}
+    const invoice = await h.request('POST', '/v1/invoices', {
+      body: {
+        price: { amount: '0.001', currency: 'BTC' },
+        payment_options: [{ asset: 'BTC', network: 'bitcoin' }],
+      },
+    });
+    expect(invoice.status, JSON.stringify(invoice.body)).toBe(201);
+    const option = invoice.body.payment_options[0];
+    const paid = await applyFact(h.tally, h.merchantId, invoice.body.id, {
+      kind: 'payment_seen',
+      id: 'seen:origin',
+      payment: {
+        paymentId: newId('pay'),
+        optionId: option.id,
+        txid: 'cd'.repeat(32),
+        outputIndex: 1,
+        amount: BigInt(option.amount_due_base_units),
+        rbf: false,
+        confirmations: 6,
+        blockHash: 'ef'.repeat(32),
+        blockHeight: 800_000,
+      },
+    });
+    expect(paid.invoice.status).toBe('paid');
+    const sweep = await buildBitcoinSweep(h.tally, h.merchantId, {
+      network: 'bitcoin',
+      destination: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4',
+      feeRate: '2',
+    });
+    const tx = btc.Transaction.fromPSBT(Buffer.from(sweep.psbt, 'base64'));
+    const index = option.derivation_index ?? paid.invoice.options[0]?.derivationIndex;
+    const H = 0x8000_0000;
+    expect(tx.getInput(0).bip32Derivation?.[0]?.[1]).toEqual({
+      fingerprint: MASTER.fingerprint,
+      path: [84 + H, H, H, 0, index],
+    });
+    expect(tx.sign(MASTER as Parameters<typeof tx.sign>[0])).toBe(1);
+    tx.finalize();
+    expect(tx.isFinal).toBe(true);
   });
 });

@@ -42,6 +42,20 @@ const WalletBody = Type.Object(
       ),
     ),
     label: Type.Optional(Type.String({ maxLength: 200 })),
+    master_fingerprint: Type.Optional(
+      Type.String({
+        maxLength: 8,
+        description:
+          "Bitcoin only, with account_path: the signer's master key fingerprint (8 hex digits, as in a descriptor's [d34db33f/84'/0'/0']). PSBT derivations then carry it and the full path, so hardware wallets and Bitcoin Core recognise their keys",
+      }),
+    ),
+    account_path: Type.Optional(
+      Type.String({
+        maxLength: 120,
+        description:
+          "The xpub's BIP32 path from that master key, e.g. m/84'/0'/0' (h also accepted for hardened)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
