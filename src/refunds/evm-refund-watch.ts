@@ -6,6 +6,7 @@ import { findAsset, getNetwork } from '../core/registry.ts';
 import '../db/schema-money.ts';
 import { bookMovement } from '../settlement/book-movement.ts';
 import { evmMovementInputs } from '../settlement/evm-movement-inputs.ts';
+import { withinRefund } from './evm-refund-match.ts';
 
 const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef';
 
@@ -52,10 +53,10 @@ interface Found {
  * never sees the signed transaction, and the EVM watcher, which books other transfers out of
  * invoice addresses when mined, leaves the one a refund awaits to this job (evm-refund-match.ts), so:
  *  - a token refund is found by its `Transfer(from = invoice address, to = destination)` log of at
- *    least the built amount, since the block the transaction was built at;
+ *    least the built amount and at most the amount owed, since the block it was built at;
  *  - a native-coin refund has no log: the merchant tells Tally its hash
  *    (`POST /v1/refunds/{id}/transaction-hash`), and it counts only if the chain confirms it — sent
- *    from the invoice address to the destination, at least the built amount, succeeded, final.
+ *    from the invoice address to the destination, between the built and the owed amount, succeeded, final.
  * Booked like a Bitcoin movement, in one transaction, once: the movement, the ledger, the refund
  * completed and `refund_completed` through the invoice's transition (status, event).
  */
@@ -88,13 +89,12 @@ export async function checkEvmRefunds(tally: Tally, network: string, rpc: EvmRpc
     const token = findAsset(r.asset, network)?.contract ?? null;
     const built = JSON.parse(r.unsigned_tx ?? '{}') as { from_block?: string };
     if (!r.destination || built.from_block === undefined) continue;
-    const floor = unitsFromDb(r.send_amount ?? r.amount);
     // One refund that cannot be booked (e.g. a transaction already booked for another refund)
     // must not stop the others on this network: log it and go on; the next run tries it again.
     try {
       const found = token
-        ? await findTokenTransfer(rpc, token, r, BigInt(built.from_block), final, floor)
-        : await verifyNativeTransfer(rpc, r, BigInt(built.from_block), final, floor);
+        ? await findTokenTransfer(rpc, token, r, BigInt(built.from_block), final)
+        : await verifyNativeTransfer(rpc, r, BigInt(built.from_block), final);
       if (!found) continue;
       if (await book(tally, network, r, found)) completed.push(r.id);
     } catch (error) {
@@ -110,7 +110,6 @@ async function findTokenTransfer(
   r: OpenRefund,
   fromBlock: bigint,
   final: bigint,
-  floor: bigint,
 ): Promise<Found | null> {
   if (final < fromBlock) return null;
   const logs = await rpc.call<
@@ -130,7 +129,8 @@ async function findTokenTransfer(
   for (const log of logs) {
     const event = decodeEventLog({ abi: erc20Abi, data: log.data, topics: log.topics as [Hex, ...Hex[]] });
     const value = event.eventName === 'Transfer' ? (event.args as { value: bigint }).value : 0n;
-    if (value >= floor)
+    // Between the built amount and the amount owed (evm-refund-match.ts: more is not this refund).
+    if (withinRefund(value, r))
       return {
         txHash: log.transactionHash,
         blockHash: log.blockHash,
@@ -148,7 +148,6 @@ async function verifyNativeTransfer(
   r: OpenRefund,
   fromBlock: bigint,
   final: bigint,
-  floor: bigint,
 ): Promise<Found | null> {
   if (!r.txid) return null;
   const [tx, receipt] = await rpc.batch<{
@@ -170,7 +169,7 @@ async function verifyNativeTransfer(
   if (height > final || height < fromBlock || receipt.status !== '0x1') return null;
   const value = BigInt(tx.value);
   const same = (a: string | null, b: string | null) => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
-  if (!same(tx.from, r.address) || !same(tx.to, r.destination) || value < floor) return null;
+  if (!same(tx.from, r.address) || !same(tx.to, r.destination) || !withinRefund(value, r)) return null;
   const fee = BigInt(receipt.gasUsed ?? '0x0') * BigInt(receipt.effectiveGasPrice ?? '0x0');
   return {
     txHash: r.txid as Hex,

@@ -1,0 +1,166 @@
+/**
+ * Outflows from EVM invoice addresses that are not plain sweeps, against anvil (chain id 137, test
+ * USDC at Polygon's USDC address), on both databases. The invoice address sends through anvil's
+ * impersonation (the test needs transfers Tally did not build: other amounts, reverting calls);
+ * the watcher and the refund job must still leave every outflow booked exactly once.
+ */
+import { pbkdf2Sync } from 'node:crypto';
+import { HDKey } from '@scure/bip32';
+import { encodeFunctionData, erc20Abi, type Hex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/auth/api-keys.ts';
+import { createMerchant } from '../../src/auth/merchants.ts';
+import { API_SCOPES } from '../../src/auth/scopes.ts';
+import { DEV_ACCOUNTS, mint, sendNative, transferToken } from '../../src/dev/evm-tools.ts';
+import { checkEvmRefunds } from '../../src/refunds/evm-refund-watch.ts';
+import { addWallet } from '../../src/wallets/wallet-service.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { type EvmChain, type EvmHarness, evmHarness, startEvmChain } from '../helpers/evm-e2e.ts';
+
+const SEED = pbkdf2Sync(
+  'test test test test test test test test test test test junk',
+  'mnemonic',
+  2048,
+  64,
+  'sha512',
+);
+/** The merchant's EVM account (m/44'/60'/<leg>'/0): one per database leg, so legs share no address. */
+const accountKey = (leg: number) => HDKey.fromMasterSeed(SEED).derive(`m/44'/60'/${leg}'/0`);
+
+let polygon: EvmChain;
+beforeAll(async () => {
+  polygon = await startEvmChain('polygon');
+  await mint(polygon.rpc, polygon.tokens.USDC as string, DEV_ACCOUNTS.customer, 1_000_000_000n);
+}, 60_000);
+afterAll(async () => polygon?.stop());
+
+type Receipt = { status: string; blockHash: string; gasUsed: Hex; effectiveGasPrice: Hex };
+
+/**
+ * Sends from an invoice address (impersonated: no key needed) with a fixed gas limit, so a call
+ * that reverts is still mined, and waits for its receipt, whatever its status.
+ */
+async function sendFrom(from: string, tx: { to: string; data?: Hex; value?: bigint; gas?: bigint }) {
+  await polygon.rpc.call('anvil_impersonateAccount', [from]);
+  const hash = await polygon.rpc.call<Hex>('eth_sendTransaction', [
+    {
+      from,
+      to: tx.to,
+      gas: `0x${(tx.gas ?? 100_000n).toString(16)}`,
+      ...(tx.data ? { data: tx.data } : {}),
+      ...(tx.value !== undefined ? { value: `0x${tx.value.toString(16)}` } : {}),
+    },
+  ]);
+  for (let i = 0; i < 200; i++) {
+    const receipt = await polygon.rpc.call<Receipt | null>('eth_getTransactionReceipt', [hash]);
+    if (receipt) return { hash, receipt, gas: BigInt(receipt.gasUsed) * BigInt(receipt.effectiveGasPrice) };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('not mined');
+}
+const usdcTransfer = (to: string, amount: bigint) =>
+  encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to as Hex, amount] });
+
+describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
+  'EVM outflows against anvil ($name)',
+  ({ fresh, leg }) => {
+    let h: EvmHarness;
+    let token: string;
+    let approver: string;
+    beforeAll(async () => {
+      h = await evmHarness(await fresh(), [polygon]);
+      const m = await createMerchant(h.tally.database.db, `EVM outflows ${leg}`, h.clock.now());
+      await addWallet(h.tally, m.id, { scope: 'evm', xpub: accountKey(leg).publicExtendedKey });
+      token = (await createApiKey(h.tally.database.db, m.id, 'requester', API_SCOPES, h.clock.now())).token;
+      approver = (await createApiKey(h.tally.database.db, m.id, 'approver', ['admin'], h.clock.now())).token;
+      (h.tally.config as { evmRpc: string }).evmRpc = `polygon=${polygon.anvil.url}`;
+    }, 60_000);
+    afterAll(async () => h?.close());
+
+    const paid = async (asset: 'USDC' | 'POL', extra = 0n) => {
+      const created = await h.request('POST', '/v1/invoices', {
+        token,
+        body: {
+          price: asset === 'USDC' ? { amount: '10.00', currency: 'USD' } : { amount: '1', currency: 'POL' },
+          payment_options: [{ asset, network: 'polygon' }],
+        },
+      });
+      const option = created.body.payment_options[0];
+      const inv = {
+        id: created.body.id as string,
+        address: option.address as string,
+        due: BigInt(option.amount_due_base_units),
+      };
+      if (asset === 'USDC')
+        await transferToken(
+          polygon.rpc,
+          polygon.tokens.USDC as string,
+          DEV_ACCOUNTS.customer,
+          inv.address,
+          inv.due + extra,
+        );
+      else await sendNative(polygon.rpc, DEV_ACCOUNTS.customer, inv.address, inv.due + extra);
+      await h.sync();
+      await polygon.mine(64); // Polygon's finality rule
+      await h.sync();
+      return inv;
+    };
+    /** A refund requested, approved (four eyes) and built, so the chain may now carry it. */
+    const builtRefund = async (invoiceId: string, body: Record<string, unknown>) => {
+      const asked = await h.request('POST', `/v1/invoices/${invoiceId}/refunds`, {
+        token,
+        body: { destination: DEV_ACCOUNTS.other, reason: 'customer asked', ...body },
+      });
+      expect(asked.status, JSON.stringify(asked.body)).toBe(201);
+      await h.request('POST', `/v1/refunds/${asked.body.id}/approve`, {
+        token: approver,
+        body: { reason: 'approved' },
+      });
+      const built = await h.request('POST', `/v1/refunds/${asked.body.id}/transaction`, { token, body: {} });
+      expect(built.status, JSON.stringify(built.body)).toBe(200);
+      return { id: asked.body.id as string, tx: built.body.unsigned_transaction };
+    };
+    const refundStatus = async (id: string) =>
+      (await h.request('GET', `/v1/refunds/${id}`, { token })).body.status as string;
+    const movementsOf = (txid: string) =>
+      h.tally.database.db
+        .selectFrom('settlement_movements')
+        .selectAll()
+        .where('txid', '=', txid)
+        .where('removed', '=', 0)
+        .orderBy('log_index')
+        .execute();
+    const balance = async (account: string, asset: string) => {
+      const rows = (await h.request('GET', '/v1/ledger/balances', { token })).body.data as Array<{
+        account: string;
+        asset: string;
+        balance_base_units: string;
+      }>;
+      return BigInt(rows.find((b) => b.account === account && b.asset === asset)?.balance_base_units ?? '0');
+    };
+    const verified = async () => (await h.request('GET', '/v1/ledger/verify', { token })).body;
+    const gasFor = (address: string) =>
+      polygon.rpc.call('anvil_setBalance', [address, `0x${(10n ** 17n).toString(16)}`]);
+
+    it('a refund transfer above the amount owed is not the refund: booked when mined, the refund stays approved', async () => {
+      const inv = await paid('USDC', 2_000_000n);
+      const refund = await builtRefund(inv.id, { kind: 'excess' });
+      await gasFor(inv.address);
+      // 3 USDC to the refund's destination, which is owed 2: as on Bitcoin, not this refund.
+      const sent = await sendFrom(inv.address, {
+        to: polygon.tokens.USDC as string,
+        data: usdcTransfer(DEV_ACCOUNTS.other, 3_000_000n),
+      });
+      expect(sent.receipt.status).toBe('0x1');
+      await h.sync();
+      const [m, ...more] = await movementsOf(sent.hash);
+      expect(more).toHaveLength(0);
+      expect(m).toMatchObject({ refund_id: null, refunded: '0', swept: '3000000', inputs_value: '3000000' });
+      await polygon.mine(64);
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([]);
+      expect(await refundStatus(refund.id)).toBe('approved');
+      expect(await balance('clearing:refunds_in_transit', 'USDC')).toBe(0n);
+      expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+    }, 90_000);
+  },
+);
