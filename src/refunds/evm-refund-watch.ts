@@ -1,4 +1,5 @@
 import { decodeEventLog, erc20Abi, type Hex, pad } from 'viem';
+import { type FeeReceipt, receiptFee } from '../chains/evm/receipt-fee.ts';
 import type { EvmRpc } from '../chains/evm/rpc-client.ts';
 import type { Tally } from '../context.ts';
 import { unitsFromDb } from '../core/money.ts';
@@ -150,16 +151,17 @@ async function verifyNativeTransfer(
   final: bigint,
 ): Promise<Found | null> {
   if (!r.txid) return null;
-  const [tx, receipt] = await rpc.batch<{
-    from: string;
-    to: string | null;
-    value: Hex;
-    blockHash: Hex | null;
-    blockNumber: Hex | null;
-    status?: Hex;
-    gasUsed?: Hex;
-    effectiveGasPrice?: Hex;
-  } | null>([
+  const [tx, receipt] = await rpc.batch<
+    | (FeeReceipt & {
+        from: string;
+        to: string | null;
+        value: Hex;
+        blockHash: Hex | null;
+        blockNumber: Hex | null;
+        status?: Hex;
+      })
+    | null
+  >([
     { method: 'eth_getTransactionByHash', params: [r.txid] },
     { method: 'eth_getTransactionReceipt', params: [r.txid] },
   ]);
@@ -170,7 +172,7 @@ async function verifyNativeTransfer(
   const value = BigInt(tx.value);
   const same = (a: string | null, b: string | null) => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
   if (!same(tx.from, r.address) || !same(tx.to, r.destination) || !withinRefund(value, r)) return null;
-  const fee = BigInt(receipt.gasUsed ?? '0x0') * BigInt(receipt.effectiveGasPrice ?? '0x0');
+  const fee = receiptFee(receipt);
   return {
     txHash: r.txid as Hex,
     blockHash: tx.blockHash,

@@ -37,6 +37,7 @@ export async function recordEvmMovement(
     .executeTakeFirst();
   if (!option) return null;
   const native = out.asset.contract === null;
+  if (out.reverted) return bookReverted(tally, trx, network, out, fee, block, option.merchant_id);
   const refunds = await trx
     .selectFrom('refunds')
     .select(['id', 'status', 'destination', 'amount', 'send_amount', 'unsigned_tx', 'txid'])
@@ -81,5 +82,35 @@ export async function recordEvmMovement(
       },
     ],
     inputs: await evmMovementInputs(trx, network, out.option.optionId, out.asset.code, value),
+  });
+}
+
+/**
+ * A native transaction from the address that reverted: only its gas left, a merchant's network
+ * fee (no refund was paid by it, whatever it was meant to be). Drawn on the address's payments
+ * like any outflow.
+ */
+async function bookReverted(
+  tally: Tally,
+  trx: Transaction<Schema>,
+  network: string,
+  out: EvmOutflow,
+  fee: bigint,
+  block: MovementBlock,
+  merchantId: string,
+): Promise<string | null> {
+  if (fee === 0n) return null;
+  return bookMovement(tally, trx, {
+    merchantId,
+    network,
+    asset: out.asset.code,
+    txid: out.txid,
+    logIndex: out.index,
+    block,
+    value: fee,
+    fee,
+    refund: null,
+    outputs: [{ to: out.to, amount: '0', role: 'reverted', log_index: out.index }],
+    inputs: await evmMovementInputs(trx, network, out.option.optionId, out.asset.code, fee),
   });
 }

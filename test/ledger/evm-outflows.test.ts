@@ -162,5 +162,40 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       expect(await balance('clearing:refunds_in_transit', 'USDC')).toBe(0n);
       expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
     }, 90_000);
+
+    it('a reverted transaction from an invoice address books its gas as a fee-only movement', async () => {
+      const inv = await paid('POL');
+      // POL sent to the token contract, which takes none (no payable function): mined, reverted.
+      const sent = await sendFrom(inv.address, {
+        to: polygon.tokens.USDC as string,
+        data: usdcTransfer(DEV_ACCOUNTS.other, 1n),
+        value: 10n ** 17n,
+      });
+      expect(sent.receipt.status).toBe('0x0');
+      expect(sent.gas).toBeGreaterThan(0n);
+      await h.sync();
+      const [m, ...more] = await movementsOf(sent.hash);
+      expect(more).toHaveLength(0);
+      expect(m).toMatchObject({
+        asset: 'POL',
+        log_index: -1,
+        refund_id: null,
+        refunded: '0',
+        swept: '0',
+        fee: String(sent.gas),
+        inputs_value: String(sent.gas),
+        block_hash: sent.receipt.blockHash,
+      });
+      // The books keep at the address exactly what the chain keeps: the payment minus the gas.
+      const onChain = BigInt(await polygon.rpc.call<string>('eth_getBalance', [inv.address, 'latest']));
+      expect(onChain).toBe(inv.due - sent.gas);
+      expect(await balance('assets:invoice_addresses', 'POL')).toBe(onChain);
+      expect(await balance('expenses:network_fees', 'POL')).toBe(sent.gas);
+      expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+      // Seen again after more blocks: booked once.
+      await polygon.mine(2);
+      await h.sync();
+      expect(await movementsOf(sent.hash)).toHaveLength(1);
+    }, 90_000);
   },
 );

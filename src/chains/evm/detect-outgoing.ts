@@ -18,6 +18,11 @@ export interface EvmOutflow {
   to: string;
   /** The option the sending address was allocated to (its merchant and invoice). */
   option: WatchedOption;
+  /**
+   * A native transaction that reverted: nothing reached `to` (amount 0), but its sender paid the
+   * gas, booked as a fee-only movement so the books keep what the chain keeps at the address.
+   */
+  reverted?: boolean;
 }
 
 /**
@@ -50,10 +55,11 @@ export function matchOutgoingLogs(
 }
 
 /**
- * Transactions sent by a watched address with a non-zero value. The caller keeps only successful
- * ones (a reverted transaction moved no value, though it still paid gas) and adds their gas as the
- * movement's fee. A zero-value transaction (e.g. a token sweep's `transfer` call) moves no native
- * coin out of the books: its gas was topped up from outside them (`gas_shortfall`) and is not booked.
+ * Transactions sent by a watched address with a non-zero value. The caller adds their gas as the
+ * movement's fee; a reverted one moved no value but still burned its gas, so the caller books it
+ * with amount 0 (`reverted`). A zero-value transaction (e.g. a token sweep's `transfer` call) moves no native
+ * coin out of the books: its gas was topped up from outside them (`gas_shortfall`) and is not booked,
+ * whether it succeeded or reverted (booking it would take from the books coin they never held).
  */
 export function matchOutgoingNative(
   block: EvmBlock,

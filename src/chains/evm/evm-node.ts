@@ -1,4 +1,5 @@
 import type { NetworkDefinition } from '../../core/registry.ts';
+import { type FeeReceipt, receiptFee } from './receipt-fee.ts';
 import { type EvmRpc, RpcResponseError, RpcUnavailableError } from './rpc-client.ts';
 
 /** keccak256("Transfer(address,address,uint256)"): the ERC-20 Transfer event's first topic. */
@@ -190,22 +191,18 @@ export class EvmNode {
   }
 
   /**
-   * Each transaction's outcome and the gas it cost its sender in the native coin's base units
-   * (gas used × effective gas price), from its receipt, in one batched round trip.
+   * Each transaction's outcome and what it cost its sender in the native coin's base units (gas,
+   * plus the L1 data and operator fees on OP-stack chains: receipt-fee.ts), from its receipt, in
+   * one batched round trip.
    */
   async receipts(hashes: readonly string[]): Promise<Array<{ succeeded: boolean; fee: bigint }>> {
     if (hashes.length === 0) return [];
-    const receipts = await this.rpc.batch<{
-      status: string;
-      gasUsed?: string;
-      effectiveGasPrice?: string;
-    } | null>(hashes.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })));
+    const receipts = await this.rpc.batch<(FeeReceipt & { status: string }) | null>(
+      hashes.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })),
+    );
     return receipts.map((r) => {
       if (!r) throw new Error('a mined transaction has no receipt');
-      return {
-        succeeded: r.status === '0x1',
-        fee: BigInt(r.gasUsed ?? '0x0') * BigInt(r.effectiveGasPrice ?? '0x0'),
-      };
+      return { succeeded: r.status === '0x1', fee: receiptFee(r) };
     });
   }
 

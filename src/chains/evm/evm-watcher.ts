@@ -193,7 +193,9 @@ export class EvmWatcher extends PollingWatcher {
     const moved = (t: { index: number; txid: string }) =>
       t.index !== NATIVE_OUTPUT_INDEX || receiptOf.get(t.txid)?.succeeded === true;
     const credited = transfers.filter(moved);
-    const leaving = outflows.filter(moved);
+    // A reverted native transaction sent nothing but burned its gas at the address: a fee-only
+    // movement, or the books would hold more there than the chain.
+    const leaving = outflows.map((t) => (moved(t) ? t : { ...t, amount: 0n, reverted: true }));
     const at: BlockContext = {
       network: this.definition,
       hash: block.hash,
