@@ -59,6 +59,10 @@ export const TRANSITIONS: Table = {
     late_paid: CHAIN,
     expired: [...LOSS, ...CLOCK],
     failed: ['mark_failed'],
+    // Only from the chain: an orphaned refund (REVERT) is mined again while its invoice's own
+    // payment, reorged with it, has not settled again yet. The money left; the refund happened.
+    partially_refunded: REFUND,
+    refunded: REFUND,
   },
   confirming: {
     awaiting_payment: LOSS,
@@ -69,6 +73,8 @@ export const TRANSITIONS: Table = {
     late_paid: CHAIN,
     expired: [...LOSS, ...CLOCK],
     failed: ['mark_failed'],
+    partially_refunded: REFUND,
+    refunded: REFUND,
   },
   underpaid: {
     awaiting_payment: LOSS,

@@ -12,7 +12,11 @@ import type { InvoiceRecord } from '../invoices/record.ts';
 import { validateDestination } from './destination.ts';
 import { loadRefund, OPEN_REFUND_STATUSES, serializeRefund } from './refund-rows.ts';
 
-/** Statuses the transition table lets a refund leave from (docs/transition-table.md, REFUND). */
+/**
+ * Statuses a refund may be requested from: those the transition table lets a refund leave from
+ * (docs/transition-table.md, REFUND), except `detected` and `confirming`, which the table accepts
+ * only so that an orphaned refund mined again before its invoice's payment settles is recorded.
+ */
 const REFUNDABLE = new Set([
   'underpaid',
   'paid',

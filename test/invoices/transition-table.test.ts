@@ -104,6 +104,8 @@ const EXPECTED: Expected = {
     late_paid: CHAIN,
     expired: [...LOSS, ...CLOCK],
     failed: ['mark_failed'],
+    partially_refunded: REFUND,
+    refunded: REFUND,
   },
   confirming: {
     awaiting_payment: LOSS,
@@ -114,6 +116,8 @@ const EXPECTED: Expected = {
     late_paid: CHAIN,
     expired: [...LOSS, ...CLOCK],
     failed: ['mark_failed'],
+    partially_refunded: REFUND,
+    refunded: REFUND,
   },
   underpaid: {
     awaiting_payment: LOSS,
@@ -185,7 +189,7 @@ describe('transition table: every (from, to, fact kind) triple', () => {
   it('lists every fact kind', () => {
     expect(allKindsListed).toBe(true);
     expect(PAIRS).toHaveLength(13 * 13);
-    expect(ALLOWED_PAIRS).toHaveLength(98);
+    expect(ALLOWED_PAIRS).toHaveLength(102);
   });
 
   it.each(PAIRS)('%s → %s allows exactly the expected fact kinds', (from, to) => {
@@ -1115,6 +1119,29 @@ function revertScenarios(): PairScenario[] {
   return out;
 }
 SCENARIOS.push(...revertScenarios());
+// An orphaned refund mined again before the invoice's own payment, reorged with it, settles again
+// (the refund spends the payment: they come back together, the refund first booked at depth 1).
+for (const [from, conf] of [
+  ['detected', 0],
+  ['confirming', 1],
+] as const)
+  for (const [to, amount] of [
+    ['partially_refunded', half],
+    ['refunded', due],
+  ] as const)
+    SCENARIOS.push({
+      from,
+      to,
+      setup: [
+        seenA(due, 2),
+        [refund(due), AT_120],
+        [reorged('pA'), at(150)],
+        [revert(due, 'paid'), at(160)],
+      ].concat(conf > 0 ? [[confirmations('pA', conf), at(170)]] : []) as Step[],
+      fact: refund(amount),
+      now: at(180),
+      why: 'the orphaned refund is mined again before the payment settles again',
+    });
 
 function cancelledWithCreditedPayment(): Invoice {
   const paid = drive(buildInvoice(), [seenA(due, 2)]);
@@ -1209,8 +1236,8 @@ function battery(invoice: Invoice): Fact[] {
 const FORBIDDEN = new Set(FORBIDDEN_PAIRS.map(([from, to]) => key(from, to)));
 
 describe('transition table: forbidden pairs never happen', () => {
-  it('lists 71 forbidden pairs', () => {
-    expect(FORBIDDEN.size).toBe(13 * 13 - 98);
+  it('lists 67 forbidden pairs', () => {
+    expect(FORBIDDEN.size).toBe(13 * 13 - 102);
   });
 
   it.each(SCENARIOS.map((s) => [key(s.from, s.to), s.why, s] as const))(
