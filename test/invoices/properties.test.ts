@@ -476,7 +476,7 @@ describe('transition() over random fact sequences', () => {
     );
     // The generator reaches every status and most allowed pairs, so the invariants are exercised everywhere.
     expect([...reached].sort()).toEqual([...INVOICE_STATUSES].sort());
-    // Random runs reach many of the 98 allowed pairs (the reverts' targets less often); the table test covers every pair by construction.
+    // Random runs reach many of the 102 allowed pairs (the reverts' targets less often); the table test covers every pair by construction.
     expect(causes.size).toBeGreaterThan(50);
     // Reverted refunds are exercised too (1-8 targets per run; the table test covers each by construction).
     expect(reverts.size).toBeGreaterThan(0);
