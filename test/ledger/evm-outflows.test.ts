@@ -58,6 +58,7 @@ async function sendFrom(from: string, tx: { to: string; data?: Hex; value?: bigi
   }
   throw new Error('not mined');
 }
+const COLD = '0x000000000000000000000000000000000000c01d';
 const usdcTransfer = (to: string, amount: bigint) =>
   encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to as Hex, amount] });
 
@@ -196,6 +197,39 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       await polygon.mine(2);
       await h.sync();
       expect(await movementsOf(sent.hash)).toHaveLength(1);
+    }, 90_000);
+
+    it('two partial outflows of one payment each draw their own part of it, first in first out', async () => {
+      const inv = await paid('POL');
+      const inputsOf = (movementId: string) =>
+        h.tally.database.db
+          .selectFrom('settlement_movement_inputs')
+          .select(['payment_id', 'invoice_id', 'amount'])
+          .where('movement_id', '=', movementId)
+          .execute();
+      const half = inv.due / 2n;
+      const first = await sendFrom(inv.address, { to: COLD, value: half, gas: 21_000n });
+      await h.sync();
+      const second = await sendFrom(inv.address, { to: COLD, value: (inv.due * 49n) / 100n, gas: 21_000n });
+      await h.sync();
+      const [m1] = await movementsOf(first.hash);
+      const [m2] = await movementsOf(second.hash);
+      const in1 = await inputsOf(m1?.id as string);
+      const in2 = await inputsOf(m2?.id as string);
+      expect(in1).toEqual([
+        { payment_id: expect.any(String), invoice_id: inv.id, amount: String(half + first.gas) },
+      ]);
+      expect(in2).toEqual([
+        {
+          payment_id: in1[0]?.payment_id,
+          invoice_id: inv.id,
+          amount: String((inv.due * 49n) / 100n + second.gas),
+        },
+      ]);
+      // What is left undrawn of the payment is what the chain still holds at the address.
+      const onChain = BigInt(await polygon.rpc.call<string>('eth_getBalance', [inv.address, 'latest']));
+      expect(inv.due - BigInt(in1[0]?.amount ?? 0) - BigInt(in2[0]?.amount ?? 0)).toBe(onChain);
+      expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
     }, 90_000);
   },
 );
