@@ -7,6 +7,8 @@ import { findAsset, getNetwork } from '../core/registry.ts';
 import '../db/schema-money.ts';
 import { bookMovement } from '../settlement/book-movement.ts';
 import { evmMovementInputs } from '../settlement/evm-movement-inputs.ts';
+import { forgetPendingOutflow, pendingNativeTransfers } from '../settlement/pending-outflows.ts';
+import { settlePendingOutflows } from '../settlement/settle-pending-outflows.ts';
 import { withinRefund } from './evm-refund-match.ts';
 
 const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef';
@@ -56,10 +58,13 @@ interface Found {
  *  - a token refund is found by its `Transfer(from = invoice address, to = destination)` log of at
  *    least the built amount and at most the amount owed, since the block it was built at;
  *  - a native-coin refund has no log: the merchant tells Tally its hash
- *    (`POST /v1/refunds/{id}/transaction-hash`), and it counts only if the chain confirms it — sent
+ *    (`POST /v1/refunds/{id}/transaction-hash`), or else the native transfers the watcher saw from
+ *    the address to the destination are the candidates, and one counts only if the chain confirms it — sent
  *    from the invoice address to the destination, between the built and the owed amount, succeeded, final.
  * Booked like a Bitcoin movement, in one transaction, once: the movement, the ledger, the refund
- * completed and `refund_completed` through the invoice's transition (status, event).
+ * completed and `refund_completed` through the invoice's transition (status, event). Then the
+ * transfers the watcher left to this job that no refund took are booked as sweeps
+ * (settle-pending-outflows.ts).
  */
 export async function checkEvmRefunds(tally: Tally, network: string, rpc: EvmRpc): Promise<string[]> {
   const refunds: OpenRefund[] = await tally.database.db
@@ -84,7 +89,13 @@ export async function checkEvmRefunds(tally: Tally, network: string, rpc: EvmRpc
     .where('refunds.unsigned_tx', 'is not', null)
     .execute();
   const completed: string[] = [];
-  if (refunds.length === 0) return completed;
+  const pending = await tally.database.db
+    .selectFrom('evm_pending_outflows')
+    .select('txid')
+    .where('network', '=', network)
+    .limit(1)
+    .executeTakeFirst();
+  if (refunds.length === 0 && !pending) return completed;
   const final = await finalBlock(rpc, network);
   for (const r of refunds) {
     const token = findAsset(r.asset, network)?.contract ?? null;
@@ -94,18 +105,45 @@ export async function checkEvmRefunds(tally: Tally, network: string, rpc: EvmRpc
     // must not stop the others on this network: log it and go on; the next run tries it again.
     try {
       const found = token
-        ? await findTokenTransfer(rpc, token, r, BigInt(built.from_block), final)
-        : await verifyNativeTransfer(rpc, r, BigInt(built.from_block), final);
+        ? await findTokenTransfer(tally, network, rpc, token, r, BigInt(built.from_block), final)
+        : await findNativeTransfer(tally, network, rpc, r, BigInt(built.from_block), final);
       if (!found) continue;
       if (await book(tally, network, r, found)) completed.push(r.id);
     } catch (error) {
       tally.log.warn({ refund: r.id, err: (error as Error).message }, 'EVM refund not booked');
     }
   }
+  // Then the transfers the watcher left to this job that no refund took: booked, never lost.
+  try {
+    if (pending) await settlePendingOutflows(tally, network, final);
+  } catch (error) {
+    tally.log.warn({ network, err: (error as Error).message }, 'EVM pending outflows not settled');
+  }
   return completed;
 }
 
+/** `${tx hash}:${log index}` of the live movements among these transactions. */
+async function bookedLogs(tally: Tally, network: string, txids: readonly string[]): Promise<Set<string>> {
+  if (txids.length === 0) return new Set();
+  const rows = await tally.database.db
+    .selectFrom('settlement_movements')
+    .select(['txid', 'log_index'])
+    .where('network', '=', network)
+    .where('txid', 'in', [...new Set(txids)])
+    .where('removed', '=', 0)
+    .execute();
+  return new Set(rows.map((m) => `${m.txid.toLowerCase()}:${m.log_index}`));
+}
+
+/**
+ * The first Transfer log to the destination of the refund's amount that no live movement books
+ * yet. Without that last test, two approved refunds of one amount to one destination both found
+ * the first log: the second's booking saw the movement there and did nothing, so it stayed
+ * approved for ever and its own transfer was never booked.
+ */
 async function findTokenTransfer(
+  tally: Tally,
+  network: string,
   rpc: EvmRpc,
   token: string,
   r: OpenRefund,
@@ -127,7 +165,13 @@ async function findTokenTransfer(
       ],
     },
   ]);
+  const booked = await bookedLogs(
+    tally,
+    network,
+    logs.map((l) => l.transactionHash),
+  );
   for (const log of logs) {
+    if (booked.has(`${log.transactionHash.toLowerCase()}:${Number(BigInt(log.logIndex))}`)) continue;
     const event = decodeEventLog({ abi: erc20Abi, data: log.data, topics: log.topics as [Hex, ...Hex[]] });
     const value = event.eventName === 'Transfer' ? (event.args as { value: bigint }).value : 0n;
     // Between the built amount and the amount owed (evm-refund-match.ts: more is not this refund).
@@ -144,13 +188,38 @@ async function findTokenTransfer(
   return null;
 }
 
-async function verifyNativeTransfer(
+/**
+ * A native refund's transaction: the hash the merchant reported, or else the native transfers from
+ * the invoice address to the destination the watcher saw and left to this job (pending outflows) —
+ * each checked on chain the same way, so a wrong candidate completes nothing.
+ */
+async function findNativeTransfer(
+  tally: Tally,
+  network: string,
   rpc: EvmRpc,
   r: OpenRefund,
   fromBlock: bigint,
   final: bigint,
 ): Promise<Found | null> {
-  if (!r.txid) return null;
+  const candidates = r.txid
+    ? [r.txid]
+    : await pendingNativeTransfers(tally.database.db, network, r.option_id, r.destination ?? '');
+  const booked = await bookedLogs(tally, network, candidates);
+  for (const txid of candidates) {
+    if (booked.has(`${txid.toLowerCase()}:-1`)) continue;
+    const found = await verifyNativeTransfer(rpc, r, txid, fromBlock, final);
+    if (found) return found;
+  }
+  return null;
+}
+
+async function verifyNativeTransfer(
+  rpc: EvmRpc,
+  r: OpenRefund,
+  txid: string,
+  fromBlock: bigint,
+  final: bigint,
+): Promise<Found | null> {
   const [tx, receipt] = await rpc.batch<
     | (FeeReceipt & {
         from: string;
@@ -162,8 +231,8 @@ async function verifyNativeTransfer(
       })
     | null
   >([
-    { method: 'eth_getTransactionByHash', params: [r.txid] },
-    { method: 'eth_getTransactionReceipt', params: [r.txid] },
+    { method: 'eth_getTransactionByHash', params: [txid] },
+    { method: 'eth_getTransactionReceipt', params: [txid] },
   ]);
   if (!tx || !receipt || tx.blockNumber === null || tx.blockHash === null) return null;
   // Mined after the refund transaction was built: an older transfer to the same address is not it.
@@ -174,7 +243,7 @@ async function verifyNativeTransfer(
   if (!same(tx.from, r.address) || !same(tx.to, r.destination) || !withinRefund(value, r)) return null;
   const fee = receiptFee(receipt);
   return {
-    txHash: r.txid as Hex,
+    txHash: txid as Hex,
     blockHash: tx.blockHash,
     blockNumber: BigInt(tx.blockNumber),
     value,
@@ -193,8 +262,8 @@ async function verifyNativeTransfer(
  */
 async function book(tally: Tally, network: string, r: OpenRefund, found: Found): Promise<boolean> {
   const value = found.value + found.fee;
-  const id = await tally.database.write(async (trx) =>
-    bookMovement(tally, trx, {
+  const id = await tally.database.write(async (trx) => {
+    const movementId = await bookMovement(tally, trx, {
       merchantId: r.merchant_id,
       network,
       asset: r.asset,
@@ -215,7 +284,10 @@ async function book(tally: Tally, network: string, r: OpenRefund, found: Found):
         { to: r.destination, amount: found.value.toString(), role: 'refund', log_index: found.logIndex },
       ],
       inputs: await evmMovementInputs(trx, network, r.option_id, r.asset, value),
-    }),
-  );
+    });
+    // Booked: no longer pending. (Not booked — the refund changed meanwhile — it stays pending.)
+    if (movementId !== null) await forgetPendingOutflow(trx, network, found.txHash, found.logIndex);
+    return movementId;
+  });
   return id !== null;
 }

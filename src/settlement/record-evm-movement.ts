@@ -7,6 +7,7 @@ import '../db/schema-money.ts';
 import { awaitsRefundJob } from '../refunds/evm-refund-match.ts';
 import { bookMovement, type MovementBlock, type MovementRefund } from './book-movement.ts';
 import { evmMovementInputs } from './evm-movement-inputs.ts';
+import { forgetPendingOutflow, rememberPendingOutflow } from './pending-outflows.ts';
 
 const same = (a: string | null, b: string | null) => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
 
@@ -17,7 +18,9 @@ const same = (a: string | null, b: string | null) => (a ?? '').toLowerCase() ===
  * transfer's gas is another asset, paid from outside the books, and not booked.
  *
  * Refunds: the transfer an approved refund awaits is left to the refund job, which completes it
- * once final (docs/decisions/0011 §5) — booking it here too would book it twice, or as a sweep. A
+ * once final (docs/decisions/0011 §5) — booking it here too would book it twice, or as a sweep —
+ * and remembered as pending until a movement books it (§17: the job settles those its refund did
+ * not take, through this same function, as sweeps). A
  * completed refund's own transaction seen again (mined again after a reorg reversed its
  * movement, or the job was first) is booked as that refund's movement, never completing it again;
  * while its live movement exists the shared idempotency key makes it a no-op.
@@ -49,8 +52,12 @@ export async function recordEvmMovement(
     .execute();
   let refund: MovementRefund | null = null;
   for (const r of refunds) {
-    if (awaitsRefundJob(r, { txid: out.txid, to: out.to, amount: out.amount, native }, block.height))
+    if (awaitsRefundJob(r, { txid: out.txid, to: out.to, amount: out.amount, native }, block.height)) {
+      // Remembered until a movement books it: the refund's, or a sweep's if the refund never
+      // completes from it (settle-pending-outflows.ts).
+      await rememberPendingOutflow(trx, network, out, fee, block, option.merchant_id, tally.clock.now());
       return null;
+    }
     if (r.status === 'completed' && same(r.txid, out.txid) && same(r.destination, out.to)) {
       refund = {
         id: r.id,
@@ -63,6 +70,7 @@ export async function recordEvmMovement(
     }
   }
   const value = out.amount + fee;
+  await forgetPendingOutflow(trx, network, out.txid, out.index);
   return bookMovement(tally, trx, {
     merchantId: option.merchant_id,
     network,

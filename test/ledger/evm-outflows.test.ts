@@ -34,7 +34,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => polygon?.stop());
 
-type Receipt = { status: string; blockHash: string; gasUsed: Hex; effectiveGasPrice: Hex };
+type Receipt = { status: string; blockHash: string; blockNumber: Hex; gasUsed: Hex; effectiveGasPrice: Hex };
 
 /**
  * Sends from an invoice address (impersonated: no key needed) with a fixed gas limit, so a call
@@ -230,6 +230,114 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       const onChain = BigInt(await polygon.rpc.call<string>('eth_getBalance', [inv.address, 'latest']));
       expect(inv.due - BigInt(in1[0]?.amount ?? 0) - BigInt(in2[0]?.amount ?? 0)).toBe(onChain);
       expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+    }, 90_000);
+
+    const pendingOf = (txid: string) =>
+      h.tally.database.db.selectFrom('evm_pending_outflows').selectAll().where('txid', '=', txid).execute();
+
+    it('two refunds of one amount to one destination each complete from their own transfer', async () => {
+      const inv = await paid('USDC');
+      const r1 = await builtRefund(inv.id, { kind: 'partial', amount: '5' });
+      const r2 = await builtRefund(inv.id, { kind: 'partial', amount: '5' });
+      await gasFor(inv.address);
+      const usdc = polygon.tokens.USDC as string;
+      const l1 = await sendFrom(inv.address, {
+        to: usdc,
+        data: usdcTransfer(DEV_ACCOUNTS.other, 5_000_000n),
+      });
+      const l2 = await sendFrom(inv.address, {
+        to: usdc,
+        data: usdcTransfer(DEV_ACCOUNTS.other, 5_000_000n),
+      });
+      await h.sync();
+      // Both left to the refund job, and remembered until booked.
+      expect(await movementsOf(l1.hash)).toHaveLength(0);
+      expect(await movementsOf(l2.hash)).toHaveLength(0);
+      expect(await pendingOf(l1.hash)).toHaveLength(1);
+      expect(await pendingOf(l2.hash)).toHaveLength(1);
+      await polygon.mine(64);
+      expect((await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).sort()).toEqual([r1.id, r2.id].sort());
+      const [m1] = await movementsOf(l1.hash);
+      const [m2] = await movementsOf(l2.hash);
+      expect([m1?.refund_id, m2?.refund_id].sort()).toEqual([r1.id, r2.id].sort());
+      expect(m1).toMatchObject({ refunded: '5000000', swept: '0' });
+      expect(m2).toMatchObject({ refunded: '5000000', swept: '0' });
+      expect(await pendingOf(l1.hash)).toHaveLength(0);
+      expect(await pendingOf(l2.hash)).toHaveLength(0);
+      expect((await h.request('GET', `/v1/invoices/${inv.id}`, { token })).body.status).toBe('refunded');
+      expect(await balance('clearing:refunds_in_transit', 'USDC')).toBe(0n);
+      expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+    }, 90_000);
+
+    it('a transfer left to a refund that is then cancelled is booked as a sweep once final', async () => {
+      const inv = await paid('USDC', 2_000_000n);
+      const refund = await builtRefund(inv.id, { kind: 'excess' });
+      await gasFor(inv.address);
+      const sent = await sendFrom(inv.address, {
+        to: polygon.tokens.USDC as string,
+        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
+      });
+      await h.sync();
+      expect(await movementsOf(sent.hash)).toHaveLength(0);
+      expect(await pendingOf(sent.hash)).toHaveLength(1);
+      const cancelled = await h.request('POST', `/v1/refunds/${refund.id}/cancel`, { token });
+      expect(cancelled.body.status).toBe('cancelled');
+      // Not final yet: still pending, nothing booked.
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([]);
+      expect(await movementsOf(sent.hash)).toHaveLength(0);
+      await polygon.mine(64);
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([]);
+      const [m, ...more] = await movementsOf(sent.hash);
+      expect(more).toHaveLength(0);
+      expect(m).toMatchObject({ refund_id: null, refunded: '0', swept: '2000000', inputs_value: '2000000' });
+      expect(await pendingOf(sent.hash)).toHaveLength(0);
+      // Run again, and the watcher polling on: booked once.
+      await checkEvmRefunds(h.tally, 'polygon', polygon.rpc);
+      await h.sync();
+      expect(await movementsOf(sent.hash)).toHaveLength(1);
+      expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+    }, 90_000);
+
+    it('a native refund whose hash nobody reported completes from the transfer the watcher saw', async () => {
+      const inv = await paid('POL');
+      const refund = await builtRefund(inv.id, { kind: 'full' });
+      const sent = await sendFrom(inv.address, {
+        to: DEV_ACCOUNTS.other,
+        value: BigInt(refund.tx.value),
+        gas: BigInt(refund.tx.gas),
+      });
+      expect(sent.receipt.status).toBe('0x1');
+      await h.sync();
+      expect(await movementsOf(sent.hash)).toHaveLength(0);
+      expect(await pendingOf(sent.hash)).toHaveLength(1);
+      await polygon.mine(64);
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([refund.id]);
+      expect((await h.request('GET', `/v1/refunds/${refund.id}`, { token })).body).toMatchObject({
+        status: 'completed',
+        txid: sent.hash,
+      });
+      const [m] = await movementsOf(sent.hash);
+      expect(m).toMatchObject({ refund_id: refund.id, fee: String(sent.gas), swept: '0' });
+      expect(await pendingOf(sent.hash)).toHaveLength(0);
+      expect((await h.request('GET', `/v1/invoices/${inv.id}`, { token })).body.status).toBe('refunded');
+      expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+    }, 90_000);
+
+    it('a reorg that drops a block forgets the transfers in it left to the refund job', async () => {
+      const inv = await paid('USDC', 2_000_000n);
+      await builtRefund(inv.id, { kind: 'excess' });
+      await gasFor(inv.address);
+      const sent = await sendFrom(inv.address, {
+        to: polygon.tokens.USDC as string,
+        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
+      });
+      await h.sync();
+      expect(await pendingOf(sent.hash)).toHaveLength(1);
+      const tip = Number(BigInt(await polygon.rpc.call<Hex>('eth_blockNumber')));
+      await polygon.rpc.call('anvil_reorg', [tip - Number(BigInt(sent.receipt.blockNumber)) + 1, []]);
+      await h.sync();
+      expect(await pendingOf(sent.hash)).toHaveLength(0);
+      expect(await movementsOf(sent.hash)).toHaveLength(0);
     }, 90_000);
   },
 );

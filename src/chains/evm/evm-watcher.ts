@@ -1,5 +1,6 @@
 import type { Tally } from '../../context.ts';
 import { type AssetDefinition, getNetwork, listAssets, type NetworkDefinition } from '../../core/registry.ts';
+import { forgetPendingOutflowsInBlock } from '../../settlement/pending-outflows.ts';
 import { recordEvmMovement } from '../../settlement/record-evm-movement.ts';
 import { reverseMovementsInBlock } from '../../settlement/reverse-movement.ts';
 import { disconnectAbove, type ProcessedBlock, recentBlocks, recordBlock } from '../bitcoin/chain-store.ts';
@@ -261,6 +262,7 @@ export class EvmWatcher extends PollingWatcher {
       for (const block of disconnected) {
         await reorgBlock(this.tally, trx, this.network, block.hash);
         await reverseMovementsInBlock(this.tally, trx, this.network, block.hash);
+        await forgetPendingOutflowsInBlock(trx, this.network, block.hash);
       }
       await disconnectAbove(trx, this.network, fork.height);
     });

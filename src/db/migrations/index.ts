@@ -9,6 +9,7 @@ import * as m0008 from './0008_dashboard.ts';
 import * as m0009 from './0009_money.ts';
 import * as m0011 from './0011_movement_reversal.ts';
 import * as m0012 from './0012_wallet_key_origin.ts';
+import * as m0013 from './0013_evm_pending_outflows.ts';
 import type { ColumnTypes } from './column-types.ts';
 
 export interface ForwardMigration {
@@ -27,4 +28,5 @@ export const MIGRATIONS: Record<string, ForwardMigration> = {
   '0009_money': m0009,
   '0011_movement_reversal': m0011,
   '0012_wallet_key_origin': m0012,
+  '0013_evm_pending_outflows': m0013,
 };
