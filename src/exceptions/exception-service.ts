@@ -1,9 +1,9 @@
 import type { Tally } from '../context.ts';
 import { TallyError } from '../core/errors.ts';
 import { toPage } from '../core/pagination.ts';
-import type { ExceptionsTable } from '../db/schema.ts';
-import { iso, toDate, toDateOrNull } from '../db/values.ts';
+import { iso } from '../db/values.ts';
 import { emitInvoiceEvent, loadInvoice } from '../invoices/invoice-store.ts';
+import { serializeException } from './serialize-exception.ts';
 
 export const EXCEPTION_RESOLUTIONS = [
   'accepted',
@@ -12,23 +12,6 @@ export const EXCEPTION_RESOLUTIONS = [
   'dismissed',
   'top_up_requested',
 ] as const;
-
-export function serializeException(r: ExceptionsTable) {
-  return {
-    id: r.id,
-    object: 'exception' as const,
-    kind: r.kind,
-    invoice_id: r.invoice_id,
-    payment_id: r.payment_id,
-    evidence: JSON.parse(r.evidence) as Record<string, unknown>,
-    status: r.status,
-    resolution: r.resolution,
-    resolved_by: r.resolved_by,
-    resolved_reason: r.resolved_reason,
-    created_at: toDate(r.created_at).toISOString(),
-    resolved_at: toDateOrNull(r.resolved_at)?.toISOString() ?? null,
-  };
-}
 
 export async function listExceptions(
   tally: Tally,

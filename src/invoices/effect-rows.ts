@@ -12,6 +12,7 @@ import type {
 } from '../db/schema.ts';
 import { statementBatch } from '../db/sqlite-driver.ts';
 import { flag, iso } from '../db/values.ts';
+import { serializeException } from '../exceptions/serialize-exception.ts';
 import { type NewJob, rearmJobQuery } from '../jobs/job-store.ts';
 import type { InvoiceRecord } from './record.ts';
 import { serializeInvoice, serializePayment } from './serialize.ts';
@@ -86,15 +87,27 @@ export function optionRows(inv: InvoiceRecord): Insertable<PaymentOptionsTable>[
 }
 
 /**
+ * What a fact's events are about beyond the invoice and its payments, read by the caller in the
+ * fact's transaction (the state machine does no I/O): the refund a `refund_completed` or
+ * `refund_reverted` moved, as the refunds API shows it after the change.
+ */
+export interface EventSubjects {
+  refund?: Record<string, unknown>;
+}
+
+const REFUND_EVENTS = new Set(['refund.completed', 'refund.reverted']);
+
+/**
  * Transitions, exceptions and outbox events of one transition result. Each event carries the
  * invoice as it stands after the fact, stamped with the event's own sequence number, plus the
- * payment, exception or transition it is about.
+ * payment, exception, refund or transition it is about.
  */
 export function addTransitionEffects(
   rows: EffectRows,
   after: InvoiceRecord,
   result: TransitionResult,
   now: Date,
+  subjects: EventSubjects = {},
 ): void {
   const at = iso(now);
   for (const t of result.transitions) {
@@ -112,10 +125,11 @@ export function addTransitionEffects(
       created_at: at,
     });
   }
-  const exceptionIds = result.exceptions.map((e) => {
-    const id = newId('exc');
-    rows.exceptions.push({
-      id,
+  // Each event's exception is the row as the exceptions API shows it (serializeException), so
+  // `exception.opened` and `exception.resolved` carry one shape.
+  const exceptions = result.exceptions.map((e): ExceptionsTable => {
+    const row: ExceptionsTable = {
+      id: newId('exc'),
       merchant_id: after.merchantId,
       invoice_id: after.id,
       payment_id: e.paymentId,
@@ -127,8 +141,9 @@ export function addTransitionEffects(
       resolved_reason: null,
       created_at: at,
       resolved_at: null,
-    });
-    return id;
+    };
+    rows.exceptions.push(row);
+    return row;
   });
   const snapshot = serializeInvoice(after);
   let exceptionCursor = 0;
@@ -139,17 +154,14 @@ export function addTransitionEffects(
       if (payment) data.payment = serializePayment(payment, after.options);
     }
     if (ev.type === 'exception.opened') {
-      const e = result.exceptions[exceptionCursor];
-      data.exception = e
-        ? {
-            id: exceptionIds[exceptionCursor],
-            kind: e.kind,
-            payment_id: e.paymentId,
-            evidence: e.evidence,
-            status: 'open',
-          }
-        : null;
+      const row = exceptions[exceptionCursor];
+      data.exception = row ? serializeException(row) : null;
       exceptionCursor += 1;
+    }
+    if (REFUND_EVENTS.has(ev.type)) {
+      // The caller read the refund the fact moved; an event about a refund must say which one.
+      if (!subjects.refund) throw new Error(`${ev.type} on ${after.id} without its refund`);
+      data.refund = subjects.refund;
     }
     const transition = result.transitions.find((t) => `invoice.${t.to}` === ev.type);
     if (transition) {

@@ -64,13 +64,26 @@ export type Fact =
   | { kind: 'merchant_cancel'; id: string; actor: Actor }
   | { kind: 'mark_paid'; id: string; actor: Actor; reason: string }
   | { kind: 'mark_failed'; id: string; actor: Actor; reason: string }
-  | { kind: 'refund_completed'; id: string; amount: bigint; actor: Actor }
+  /**
+   * A refund's transaction was booked: `amount` is now refunded. `refundId` names the refund, so
+   * its `refund.completed` event can carry it (an invoice may have several); the state machine
+   * does not read it.
+   */
+  | { kind: 'refund_completed'; id: string; refundId: string; amount: bigint; actor: Actor }
   /**
    * A completed refund's transaction left the chain (its block was orphaned) and nothing pays it
    * any more: `amount` is no longer refunded. `refundedFrom` is the status the invoice's first
    * refund left (its transition's `from`): with nothing refunded any more the invoice goes back
    * there — an operator's `failed`/`cancelled` as is, otherwise re-derived from its payments.
+   * `refundId`: the refund reverted, for its `refund.reverted` event.
    */
-  | { kind: 'refund_reverted'; id: string; amount: bigint; refundedFrom: InvoiceStatus; actor: Actor };
+  | {
+      kind: 'refund_reverted';
+      id: string;
+      refundId: string;
+      amount: bigint;
+      refundedFrom: InvoiceStatus;
+      actor: Actor;
+    };
 
 export type FactKind = Fact['kind'];

@@ -6,6 +6,7 @@ import type { Schema } from '../db/schema.ts';
 import { flag, isFlagSet, iso, toDate, toDateOrNull } from '../db/values.ts';
 import { bookInvoice } from '../ledger/book.ts';
 import { addTransitionEffects, emptyEffects, eventRow, insertEffects } from './effect-rows.ts';
+import { eventSubjects } from './event-subjects.ts';
 import type { Fact } from './facts.ts';
 import type { Policy } from './policy.ts';
 import type { InvoiceRecord } from './record.ts';
@@ -143,7 +144,7 @@ export async function persistTransition(
     .execute();
   await savePayments(trx, before, after, now);
   const rows = emptyEffects();
-  addTransitionEffects(rows, after, result, now);
+  addTransitionEffects(rows, after, result, now, await eventSubjects(trx, after.merchantId, fact));
   await insertEffects(trx, rows, dialect);
   // The books follow the records in the same transaction: a payment settled, reorged or refunded
   // is booked (or reversed) with the transition that says so (docs/decisions/0011).

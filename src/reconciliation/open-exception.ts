@@ -1,6 +1,8 @@
 import type { Tally } from '../context.ts';
 import { newId } from '../core/ids.ts';
+import type { ExceptionsTable } from '../db/schema.ts';
 import { iso } from '../db/values.ts';
+import { serializeException } from '../exceptions/serialize-exception.ts';
 import { emitInvoiceEvent, loadInvoice } from '../invoices/invoice-store.ts';
 
 /**
@@ -32,32 +34,23 @@ export async function openReconciliationException(
     if (open.some((e) => (JSON.parse(e.evidence) as { subject?: string }).subject === m.subject))
       return false;
     const now = tally.clock.now();
-    const id = newId('exc');
-    const evidence = { subject: m.subject, ...m.evidence };
-    await trx
-      .insertInto('exceptions')
-      .values({
-        id,
-        merchant_id: m.merchantId,
-        invoice_id: m.invoiceId,
-        payment_id: m.paymentId,
-        kind: m.kind,
-        evidence: JSON.stringify(evidence),
-        status: 'open',
-        resolution: null,
-        resolved_by: null,
-        resolved_reason: null,
-        created_at: iso(now),
-        resolved_at: null,
-      })
-      .execute();
-    await emitInvoiceEvent(
-      trx,
-      invoice,
-      'exception.opened',
-      { exception: { id, kind: m.kind, payment_id: m.paymentId, evidence, status: 'open' } },
-      now,
-    );
+    const row: ExceptionsTable = {
+      id: newId('exc'),
+      merchant_id: m.merchantId,
+      invoice_id: m.invoiceId,
+      payment_id: m.paymentId,
+      kind: m.kind,
+      evidence: JSON.stringify({ subject: m.subject, ...m.evidence }),
+      status: 'open',
+      resolution: null,
+      resolved_by: null,
+      resolved_reason: null,
+      created_at: iso(now),
+      resolved_at: null,
+    };
+    await trx.insertInto('exceptions').values(row).execute();
+    // The exceptions API's shape, as in every exception event.
+    await emitInvoiceEvent(trx, invoice, 'exception.opened', { exception: serializeException(row) }, now);
     return true;
   });
 }

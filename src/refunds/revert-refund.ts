@@ -45,25 +45,13 @@ export async function revertRefundOfMovement(
   if (stillPaid) return false;
   const refund = await trx
     .selectFrom('refunds')
-    .select(['id', 'invoice_id', 'status'])
+    .select(['id', 'invoice_id', 'status', 'completed_at', 'updated_at'])
     .where('id', '=', movement.refund_id)
     .executeTakeFirst();
   if (refund?.status !== 'completed') return false;
-  const amount = unitsFromDb(movement.refunded);
-  const outcome = await applyFactInTransaction(tally, trx, movement.merchant_id, refund.invoice_id, {
-    kind: 'refund_reverted',
-    id: `refund_reverted:${refund.id}:${movement.id}`,
-    amount,
-    refundedFrom: await refundedFrom(trx, refund.invoice_id),
-    actor: { kind: 'system', id: refund.id },
-  });
-  if (outcome.rejected) {
-    tally.log.error(
-      { refund: refund.id, movement: movement.id, why: outcome.rejected },
-      'reorg: refund movement reversed but the invoice refused the revert; refund left completed',
-    );
-    return false;
-  }
+  // The refund goes back first, so the `refund.reverted` event (built from its row in this
+  // transaction) shows it `approved`, as it now stands; refund before invoice is also the order
+  // bookMovement takes the two rows in.
   const now = tally.clock.now();
   await trx
     .updateTable('refunds')
@@ -71,6 +59,28 @@ export async function revertRefundOfMovement(
     .where('id', '=', refund.id)
     .where('status', '=', 'completed')
     .execute();
+  const amount = unitsFromDb(movement.refunded);
+  const outcome = await applyFactInTransaction(tally, trx, movement.merchant_id, refund.invoice_id, {
+    kind: 'refund_reverted',
+    id: `refund_reverted:${refund.id}:${movement.id}`,
+    refundId: refund.id,
+    amount,
+    refundedFrom: await refundedFrom(trx, refund.invoice_id),
+    actor: { kind: 'system', id: refund.id },
+  });
+  if (outcome.rejected) {
+    // The invoice keeps the refund, so the refund stays completed as it was.
+    await trx
+      .updateTable('refunds')
+      .set({ status: 'completed', completed_at: refund.completed_at, updated_at: refund.updated_at })
+      .where('id', '=', refund.id)
+      .execute();
+    tally.log.error(
+      { refund: refund.id, movement: movement.id, why: outcome.rejected },
+      'reorg: refund movement reversed but the invoice refused the revert; refund left completed',
+    );
+    return false;
+  }
   tally.log.warn({ refund: refund.id, movement: movement.id }, 'reorg: refund back to approved');
   return true;
 }

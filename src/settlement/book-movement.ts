@@ -89,7 +89,8 @@ export async function bookMovement(
   const now = tally.clock.now();
   const { refund } = m;
   if (refund && !refund.completed) {
-    // Guarded on the status: two bookers racing for one refund complete it once.
+    // Guarded on the status: two bookers racing for one refund complete it once. Before the
+    // invoice's fact, so its `refund.completed` event shows the refund completed.
     const changed = await trx
       .updateTable('refunds')
       .set({
@@ -192,6 +193,7 @@ export async function bookMovement(
     const outcome = await applyFactInTransaction(tally, trx, m.merchantId, refund.invoiceId, {
       kind: 'refund_completed',
       id: reverted ? `refund:${refund.id}:${movementId}` : `refund:${refund.id}`,
+      refundId: refund.id,
       amount: refunded,
       actor: { kind: 'system', id: refund.id },
     });

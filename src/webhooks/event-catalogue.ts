@@ -6,7 +6,8 @@ import { INVOICE_STATUSES } from '../invoices/types.ts';
  * the code that emits cannot drift apart silently. Every payload is `{id, type, created, data}`;
  * invoice events carry `data.invoice` (the GET /v1/invoices/{id} shape with its per-invoice
  * `sequence`, so a receiver can drop stale updates) and, where relevant, `data.payment`,
- * `data.exception` or `data.transition`.
+ * `data.exception` (the GET /v1/exceptions/{id} shape), `data.refund` (GET /v1/refunds/{id}: which
+ * refund completed or was reverted) or `data.transition`.
  */
 const STATUS_MEANING: Record<string, string> = {
   awaiting_payment: 'options assigned; waiting for the customer',
@@ -38,9 +39,9 @@ export const EVENT_CATALOGUE: Record<string, string> = {
   'payment.restored': 'a payment removed earlier was mined after all and counts again',
   'exception.opened': 'money that needs a person: late, duplicate, over/under, other option …',
   'exception.resolved': 'an operator resolved an exception, with a reason',
-  'refund.completed': 'a refund was recorded',
+  'refund.completed': "a refund's transaction was booked; `data.refund` is the refund, now `completed`",
   'refund.reverted':
-    "a completed refund's transaction left the chain (reorg): its amount is no longer refunded",
+    "a completed refund's transaction left the chain (reorg): its amount is no longer refunded; `data.refund` is the refund, `approved` again",
   'wallet.gap_warning': "a wallet's unpaid address gap crossed the warning threshold",
   'webhook_endpoint.disabled': 'an endpoint was disabled (410 Gone, or failing for 5 days), with why',
   'webhook.test': 'a test event sent on request to one endpoint only',

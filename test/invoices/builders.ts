@@ -197,7 +197,7 @@ export function markFailed(reason = 'customer abandoned', actor: Actor = OPERATO
 }
 
 export function refund(amount: bigint, actor: Actor = OPERATOR): FactOf<'refund_completed'> {
-  return { kind: 'refund_completed', id: uid('fact_refund'), amount, actor };
+  return { kind: 'refund_completed', id: uid('fact_refund'), refundId: uid('ref'), amount, actor };
 }
 
 /** A completed refund's transaction left the chain; `refundedFrom` is the first refund's `from`. */
@@ -206,7 +206,14 @@ export function revert(
   refundedFrom: InvoiceStatus,
   actor: Actor = SYSTEM,
 ): FactOf<'refund_reverted'> {
-  return { kind: 'refund_reverted', id: uid('fact_revert'), amount, refundedFrom, actor };
+  return {
+    kind: 'refund_reverted',
+    id: uid('fact_revert'),
+    refundId: uid('ref'),
+    amount,
+    refundedFrom,
+    actor,
+  };
 }
 
 /** One step of a scenario: a fact and the clock when it is applied. */

@@ -271,11 +271,24 @@ function toFact(
     case 'mark_failed':
       return { kind: 'mark_failed', id: factId(), actor: OPERATOR, reason: 'property test' };
     case 'refund':
-      return { kind: 'refund_completed', id: factId(), amount: units(command.amount, due), actor: OPERATOR };
+      return {
+        kind: 'refund_completed',
+        id: factId(),
+        refundId: 'ref_prop',
+        amount: units(command.amount, due),
+        actor: OPERATOR,
+      };
     case 'revert': {
       const r = invoice.refundedAmount;
       const amount = command.share === 'all' ? r : command.share === 'half' ? r / 2n : 1n;
-      return { kind: 'refund_reverted', id: factId(), amount, refundedFrom, actor: OPERATOR };
+      return {
+        kind: 'refund_reverted',
+        id: factId(),
+        refundId: 'ref_prop',
+        amount,
+        refundedFrom,
+        actor: OPERATOR,
+      };
     }
   }
 }

@@ -152,6 +152,16 @@ describe.each(DATABASES)('Bitcoin movements and reorgs against btcd ($name)', ({
     expect(invoice).toMatchObject({ status: 'overpaid', refunded_amount: '0' });
     const events = await h.eventTypes(inv.id);
     expect(events.slice(-2)).toEqual(['refund.reverted', 'invoice.overpaid']);
+    // Both refund events say which refund, as the refunds API showed it after each change.
+    const feed = await h.request('GET', `/v1/events?limit=100&invoice_id=${inv.id}`);
+    const refundOf = (type: string) =>
+      (feed.body.data as Array<{ type: string; data: { refund?: unknown } }>)
+        .filter((e) => e.type === type)
+        .map((e) => e.data.refund);
+    expect(refundOf('refund.completed')).toMatchObject([
+      { id: refund.body.id, status: 'completed', txid: sent.txid, amount: '0.0004' },
+    ]);
+    expect(refundOf('refund.reverted')).toEqual([await refundNow()]);
     const transitions = (await h.request('GET', `/v1/invoices/${inv.id}/transitions`)).body.data as Array<{
       from: string;
       to: string;

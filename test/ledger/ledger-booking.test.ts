@@ -11,6 +11,7 @@ import type { ObservedPayment } from '../../src/invoices/facts.ts';
 import { backfillLedger } from '../../src/ledger/backfill.ts';
 import { ledgerBalances } from '../../src/ledger/balances.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
+import { requestRefund } from '../../src/refunds/refund-service.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 
@@ -106,9 +107,18 @@ describe.each(DATABASES)('ledger on $name', ({ fresh }) => {
       id: newId('obs'),
       payment: again,
     });
+    // The fact names a refund of the invoice (its event carries it); asked for through a link,
+    // so it needs no address.
+    const asked = await requestRefund(h.tally, h.merchantId, 'key_test', inv.id, {
+      kind: 'partial',
+      amount: '0.00008',
+      reason: 'ledger test',
+      customer_link: true,
+    });
     const out = await applyFact(h.tally, h.merchantId, inv.id, {
       kind: 'refund_completed',
       id: newId('obs'),
+      refundId: asked.id,
       amount: 8_000n,
       actor: SYSTEM,
     });

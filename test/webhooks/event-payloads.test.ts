@@ -87,6 +87,48 @@ describe('a real payload of every event type', () => {
     expect(problems).toEqual([]);
   });
 
+  it('refund events carry the refund they are about, on an invoice with two refunds', async () => {
+    const invoiceId = ((events.get('refund.reverted') as Event).data.invoice as { id: string }).id;
+    const feed = await h.request('GET', `/v1/events?limit=100&invoice_id=${invoiceId}`);
+    const refundsIn = (type: string) =>
+      (feed.body.data as Event[]).filter((e) => e.type === type).map((e) => e.data.refund);
+    // The refunds API as it stands now: the first still completed, the second back to approved.
+    const listed = await h.request('GET', `/v1/refunds?invoice_id=${invoiceId}`);
+    const refunds = listed.body.data as Array<{ id: string; reason: string }>;
+    const first = refunds.find((r) => r.reason === 'first half');
+    const rest = refunds.find((r) => r.reason === 'the rest');
+    if (!first || !rest) throw new Error('the scenario asks for two refunds');
+    expect(first.id).not.toBe(rest.id);
+    const completed = refundsIn('refund.completed') as Array<{ id: string; status: string; amount: string }>;
+    expect(completed.map((r) => [r.id, r.status, r.amount])).toEqual([
+      [first.id, 'completed', '0.00007692'],
+      [rest.id, 'completed', '0.00007693'],
+    ]);
+    // Each event's refund is exactly the refunds API's object at that moment.
+    expect(completed[0]).toEqual(first);
+    expect(refundsIn('refund.reverted')).toEqual([rest]);
+    expect(rest).toMatchObject({ status: 'approved', completed_at: null });
+  });
+
+  it('exception.opened and exception.resolved carry the exceptions API object', async () => {
+    const opened = (events.get('exception.opened') as Event).data.exception as { id: string };
+    const resolved = (events.get('exception.resolved') as Event).data.exception as { id: string };
+    expect(opened.id).toBe(resolved.id);
+    const api = (await h.request('GET', `/v1/exceptions/${opened.id}`)).body;
+    expect(Object.keys(opened).sort()).toEqual(Object.keys(api).sort());
+    expect(Object.keys(resolved).sort()).toEqual(Object.keys(api).sort());
+    // Opened: the exception as it was then; resolved: as it is now.
+    expect(opened).toEqual({
+      ...api,
+      status: 'open',
+      resolution: null,
+      resolved_by: null,
+      resolved_reason: null,
+      resolved_at: null,
+    });
+    expect(resolved).toEqual(api);
+  });
+
   it('invoice.awaiting_payment', () => {
     expect(payload('invoice.awaiting_payment')).toMatchInlineSnapshot(`
       {
@@ -701,14 +743,21 @@ describe('a real payload of every event type', () => {
         "created": "T0+0s",
         "data": {
           "exception": {
+            "created_at": "T0+0s",
             "evidence": {
               "cause": "payment_reorged",
               "new_status": "detected",
               "previous_status": "paid",
             },
             "id": "exc_3",
+            "invoice_id": "inv_2",
             "kind": "reorg_after_paid",
+            "object": "exception",
             "payment_id": "pay_4",
+            "resolution": null,
+            "resolved_at": null,
+            "resolved_by": null,
+            "resolved_reason": null,
             "status": "open",
           },
           "invoice": {
@@ -790,6 +839,29 @@ describe('a real payload of every event type', () => {
             "shortfall": "0",
             "status": "partially_refunded",
           },
+          "refund": {
+            "amount": "0.00007692",
+            "amount_base_units": "7692",
+            "approval_reason": "customer returned the goods",
+            "approved_at": "T0+0s",
+            "approved_by": "key_6",
+            "asset": "BTC",
+            "completed_at": "T0+0s",
+            "created_at": "T0+0s",
+            "destination": "address_4",
+            "fee": "0",
+            "fee_estimate": null,
+            "id": "ref_3",
+            "invoice_id": "inv_2",
+            "kind": "partial",
+            "network": "bitcoin-regtest",
+            "object": "refund",
+            "reason": "first half",
+            "requested_by": "key_5",
+            "status": "completed",
+            "txid": "hex_7",
+            "unsigned_transaction": null,
+          },
         },
         "id": "evt_1",
         "type": "refund.completed",
@@ -816,6 +888,29 @@ describe('a real payload of every event type', () => {
             "sequence": 12,
             "shortfall": "0",
             "status": "partially_refunded",
+          },
+          "refund": {
+            "amount": "0.00007693",
+            "amount_base_units": "7693",
+            "approval_reason": "customer returned the goods",
+            "approved_at": "T0+0s",
+            "approved_by": "key_6",
+            "asset": "BTC",
+            "completed_at": null,
+            "created_at": "T0+0s",
+            "destination": "address_4",
+            "fee": "0",
+            "fee_estimate": null,
+            "id": "ref_3",
+            "invoice_id": "inv_2",
+            "kind": "full",
+            "network": "bitcoin-regtest",
+            "object": "refund",
+            "reason": "the rest",
+            "requested_by": "key_5",
+            "status": "approved",
+            "txid": "hex_7",
+            "unsigned_transaction": null,
           },
         },
         "id": "evt_1",

@@ -67,7 +67,10 @@ export interface TallyEvent {
   data: {
     invoice?: Invoice;
     payment?: Record<string, unknown>;
+    /** `exception.*` events: the GET /v1/exceptions/{id} object. */
     exception?: Record<string, unknown> | null;
+    /** `refund.completed` / `refund.reverted`: the GET /v1/refunds/{id} object — which refund. */
+    refund?: Record<string, unknown>;
     transition?: { from: string; to: string; cause: string; reason: string | null };
     [field: string]: unknown;
   };

@@ -1,11 +1,17 @@
 import { expect } from 'vitest';
 import { newId } from '../../../src/core/ids.ts';
+import { formatAmount } from '../../../src/core/money.ts';
 import { applyFact } from '../../../src/invoices/apply-fact.ts';
 import type { Fact, ObservedPayment } from '../../../src/invoices/facts.ts';
+import { bookMovement } from '../../../src/settlement/book-movement.ts';
+import { reverseMovementsInBlock } from '../../../src/settlement/reverse-movement.ts';
 import { DeliveryWorker } from '../../../src/webhooks/delivery-worker.ts';
 import type { Harness } from '../../helpers/harness.ts';
 import type { TestReceiver } from './receiver.ts';
 import { INVOICE } from './setup.ts';
+
+/** A regtest address the refunds of the scenario are paid to. */
+const REFUND_ADDRESS = 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080';
 
 export type Event = { id: string; type: string; created: string; data: Record<string, unknown> };
 
@@ -56,7 +62,6 @@ export async function produceEveryEvent(h: Harness, receiver: TestReceiver): Pro
     const feed = await h.request('GET', `/v1/events?limit=100${q}`);
     for (const e of feed.body.data as Event[]) if (!picked.has(e.type) && when(e)) picked.set(e.type, e);
   };
-  const operator = { kind: 'user' as const, id: 'usr_operator' };
 
   // A: two confirmations required: detected → confirming → paid, fulfilled, refunded in two parts,
   // the second part then reverted by a reorg.
@@ -78,23 +83,51 @@ export async function produceEveryEvent(h: Harness, receiver: TestReceiver): Pro
   expect(
     (await h.request('POST', `/v1/invoices/${a.id}/fulfilment`, { body: { reference: 'ship-1' } })).status,
   ).toBe(200);
-  // The chain watcher's recordMovement applies this very fact when a refund transaction confirms.
-  await apply(a.id, { kind: 'refund_completed', id: 'refund:1', amount: a.due / 2n, actor: operator });
-  await apply(a.id, {
-    kind: 'refund_completed',
-    id: 'refund:2',
-    amount: a.due - a.due / 2n,
-    actor: operator,
-  });
-  // The second refund's transaction is orphaned by a reorg: the watcher's roll-back applies this
-  // fact (src/refunds/revert-refund.ts), and the invoice is partially refunded again.
-  await apply(a.id, {
-    kind: 'refund_reverted',
-    id: 'refund_reverted:2',
-    amount: a.due - a.due / 2n,
-    refundedFrom: 'paid',
-    actor: { kind: 'system', id: 'ref_2' },
-  });
+  // Two refunds of invoice A, each asked for and approved through the API, then paid by a
+  // transaction the watcher books (bookMovement, what recordMovement calls for a mined refund):
+  // each completes with its own `refund.completed`.
+  const approver = await h.keyWithScopes(['admin']);
+  const refunds: Record<string, { id: string; owed: bigint }> = {};
+  for (const [reason, ask] of [
+    ['first half', { kind: 'partial', amount: formatAmount(a.due / 2n, 8) }],
+    ['the rest', { kind: 'full' }],
+  ] as const) {
+    const asked = await h.request('POST', `/v1/invoices/${a.id}/refunds`, {
+      body: { ...ask, destination: REFUND_ADDRESS, reason },
+    });
+    expect(asked.status, JSON.stringify(asked.body)).toBe(201);
+    const approved = await h.request('POST', `/v1/refunds/${asked.body.id}/approve`, {
+      token: approver,
+      body: { reason: 'customer returned the goods' },
+    });
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    refunds[reason] = { id: asked.body.id, owed: BigInt(asked.body.amount_base_units) };
+  }
+  const paidBy = async (refund: { id: string; owed: bigint }, blockHash: string) => {
+    const movement = await h.tally.database.write((trx) =>
+      bookMovement(h.tally, trx, {
+        merchantId: h.merchantId,
+        network: 'bitcoin-regtest',
+        asset: 'BTC',
+        txid: txid(),
+        logIndex: -1,
+        block: { hash: blockHash, height: 102, seenAt: h.clock.now() },
+        value: refund.owed,
+        fee: 0n,
+        refund: { id: refund.id, invoiceId: a.id, owed: refund.owed, output: refund.owed, completed: false },
+        outputs: [],
+        inputs: [],
+      }),
+    );
+    expect(movement).not.toBeNull();
+  };
+  await paidBy(refunds['first half'] as { id: string; owed: bigint }, 'e1'.repeat(32));
+  await paidBy(refunds['the rest'] as { id: string; owed: bigint }, 'e2'.repeat(32));
+  // The second refund's block is orphaned: the watcher's roll-back reverses its movement and the
+  // refund (src/refunds/revert-refund.ts), and the invoice is partially refunded again.
+  await h.tally.database.write((trx) =>
+    reverseMovementsInBlock(h.tally, trx, 'bitcoin-regtest', 'e2'.repeat(32)),
+  );
   await pick(a.id);
 
   // B: paid, reorged out (an exception: it was paid), double-spent, then mined after all; resolved.
