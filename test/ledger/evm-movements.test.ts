@@ -9,37 +9,26 @@
  * job and booked once.
  */
 
-import { pbkdf2Sync } from 'node:crypto';
-import { HDKey } from '@scure/bip32';
-import { type Hex, parseTransaction } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../src/auth/api-keys.ts';
-import { createMerchant } from '../../src/auth/merchants.ts';
-import { API_SCOPES } from '../../src/auth/scopes.ts';
-import { DEV_ACCOUNTS, mint, sendNative, transferToken } from '../../src/dev/evm-tools.ts';
+import { DEV_ACCOUNTS } from '../../src/dev/evm-tools.ts';
 import { checkEvmRefunds } from '../../src/refunds/evm-refund-watch.ts';
 import { closeSettlementBatches } from '../../src/settlement/batches.ts';
 import { buildEvmSweep } from '../../src/settlement/sweep-evm.ts';
-import { addWallet } from '../../src/wallets/wallet-service.ts';
 import { DATABASES } from '../helpers/databases.ts';
-import { type EvmChain, type EvmHarness, evmHarness, startEvmChain } from '../helpers/evm-e2e.ts';
+import { type EvmChain, type EvmHarness, evmHarness } from '../helpers/evm-e2e.ts';
+import {
+  evmMoneyMerchant,
+  payPolygonInvoice,
+  signAsMerchant,
+  startPolygonWithUsdc,
+} from '../helpers/evm-money.ts';
 
-const SEED = pbkdf2Sync(
-  'test test test test test test test test test test test junk',
-  'mnemonic',
-  2048,
-  64,
-  'sha512',
-);
-/** One account per database leg, so the legs never share addresses on the shared anvil. */
-const accountKey = (leg: number) => HDKey.fromMasterSeed(SEED).derive(`m/44'/60'/${leg}'/0`);
 const COLD = '0x000000000000000000000000000000000000c01d';
 
 let polygon: EvmChain;
 beforeAll(async () => {
-  polygon = await startEvmChain('polygon');
-  await mint(polygon.rpc, polygon.tokens.USDC as string, DEV_ACCOUNTS.customer, 1_000_000_000n);
+  polygon = await startPolygonWithUsdc();
 }, 60_000);
 afterAll(async () => polygon?.stop());
 
@@ -53,20 +42,9 @@ type Receipt = {
 
 /** Signs as the merchant's wallet would, broadcasts, and waits for the (automined) receipt. */
 async function signAndSend(unsigned: Hex, leg: number, index: number) {
-  const key = accountKey(leg).deriveChild(index).privateKey;
-  if (!key) throw new Error('no key');
-  const account = privateKeyToAccount(`0x${Buffer.from(key).toString('hex')}`);
-  const raw = await account.signTransaction(parseTransaction(unsigned) as never);
-  const hash = await polygon.rpc.call<Hex>('eth_sendRawTransaction', [raw]);
-  for (let i = 0; i < 200; i++) {
-    const receipt = await polygon.rpc.call<Receipt | null>('eth_getTransactionReceipt', [hash]);
-    if (receipt) {
-      expect(receipt.status).toBe('0x1');
-      return { hash, raw, receipt };
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('not mined');
+  const sent = await signAsMerchant<Receipt>(polygon, unsigned, leg, index);
+  expect(sent.receipt.status).toBe('0x1');
+  return sent;
 }
 
 describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 11 })))(
@@ -78,49 +56,11 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 11 })))(
     let merchantId: string;
     beforeAll(async () => {
       h = await evmHarness(await fresh(), [polygon]);
-      const m = await createMerchant(h.tally.database.db, `EVM sweeps ${leg}`, h.clock.now());
-      merchantId = m.id;
-      await addWallet(h.tally, m.id, { scope: 'evm', xpub: accountKey(leg).publicExtendedKey });
-      token = (await createApiKey(h.tally.database.db, m.id, 'requester', API_SCOPES, h.clock.now())).token;
-      approver = (await createApiKey(h.tally.database.db, m.id, 'approver', ['admin'], h.clock.now())).token;
-      (h.tally.config as { evmRpc: string }).evmRpc = `polygon=${polygon.anvil.url}`;
+      ({ merchantId, token, approver } = await evmMoneyMerchant(h, polygon, leg, `EVM sweeps ${leg}`));
     }, 60_000);
     afterAll(async () => h?.close());
 
-    const paid = async (asset: 'USDC' | 'POL', extra = 0n) => {
-      const created = await h.request('POST', '/v1/invoices', {
-        token,
-        body: {
-          price: asset === 'USDC' ? { amount: '10.00', currency: 'USD' } : { amount: '1', currency: 'POL' },
-          payment_options: [{ asset, network: 'polygon' }],
-        },
-      });
-      const option = created.body.payment_options[0];
-      const inv = {
-        id: created.body.id as string,
-        address: option.address as string,
-        due: BigInt(option.amount_due_base_units),
-      };
-      if (asset === 'USDC')
-        await transferToken(
-          polygon.rpc,
-          polygon.tokens.USDC as string,
-          DEV_ACCOUNTS.customer,
-          inv.address,
-          inv.due + extra,
-        );
-      else await sendNative(polygon.rpc, DEV_ACCOUNTS.customer, inv.address, inv.due + extra);
-      await h.sync();
-      await polygon.mine(64); // Polygon's finality rule
-      await h.sync();
-      const row = await h.tally.database.db
-        .selectFrom('payment_options')
-        .select('derivation_index')
-        .where('invoice_id', '=', inv.id)
-        .executeTakeFirstOrThrow();
-      const status = (await h.request('GET', `/v1/invoices/${inv.id}`, { token })).body.status as string;
-      return { ...inv, index: row.derivation_index, status };
-    };
+    const paid = (asset: 'USDC' | 'POL', extra = 0n) => payPolygonInvoice(h, polygon, token, asset, extra);
     const sweepOf = async (address: string) => {
       const sweep = await buildEvmSweep(h.tally, merchantId, { network: 'polygon', destination: COLD });
       const t = sweep.transfers.find((x) => x.from.toLowerCase() === address.toLowerCase());

@@ -4,33 +4,17 @@
  * impersonation (the test needs transfers Tally did not build: other amounts, reverting calls);
  * the watcher and the refund job must still leave every outflow booked exactly once.
  */
-import { pbkdf2Sync } from 'node:crypto';
-import { HDKey } from '@scure/bip32';
 import { encodeFunctionData, erc20Abi, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../src/auth/api-keys.ts';
-import { createMerchant } from '../../src/auth/merchants.ts';
-import { API_SCOPES } from '../../src/auth/scopes.ts';
-import { DEV_ACCOUNTS, mint, sendNative, transferToken } from '../../src/dev/evm-tools.ts';
+import { DEV_ACCOUNTS } from '../../src/dev/evm-tools.ts';
 import { checkEvmRefunds } from '../../src/refunds/evm-refund-watch.ts';
-import { addWallet } from '../../src/wallets/wallet-service.ts';
 import { DATABASES } from '../helpers/databases.ts';
-import { type EvmChain, type EvmHarness, evmHarness, startEvmChain } from '../helpers/evm-e2e.ts';
-
-const SEED = pbkdf2Sync(
-  'test test test test test test test test test test test junk',
-  'mnemonic',
-  2048,
-  64,
-  'sha512',
-);
-/** The merchant's EVM account (m/44'/60'/<leg>'/0): one per database leg, so legs share no address. */
-const accountKey = (leg: number) => HDKey.fromMasterSeed(SEED).derive(`m/44'/60'/${leg}'/0`);
+import { type EvmChain, type EvmHarness, evmHarness } from '../helpers/evm-e2e.ts';
+import { evmMoneyMerchant, payPolygonInvoice, startPolygonWithUsdc } from '../helpers/evm-money.ts';
 
 let polygon: EvmChain;
 beforeAll(async () => {
-  polygon = await startEvmChain('polygon');
-  await mint(polygon.rpc, polygon.tokens.USDC as string, DEV_ACCOUNTS.customer, 1_000_000_000n);
+  polygon = await startPolygonWithUsdc();
 }, 60_000);
 afterAll(async () => polygon?.stop());
 
@@ -70,42 +54,11 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
     let approver: string;
     beforeAll(async () => {
       h = await evmHarness(await fresh(), [polygon]);
-      const m = await createMerchant(h.tally.database.db, `EVM outflows ${leg}`, h.clock.now());
-      await addWallet(h.tally, m.id, { scope: 'evm', xpub: accountKey(leg).publicExtendedKey });
-      token = (await createApiKey(h.tally.database.db, m.id, 'requester', API_SCOPES, h.clock.now())).token;
-      approver = (await createApiKey(h.tally.database.db, m.id, 'approver', ['admin'], h.clock.now())).token;
-      (h.tally.config as { evmRpc: string }).evmRpc = `polygon=${polygon.anvil.url}`;
+      ({ token, approver } = await evmMoneyMerchant(h, polygon, leg, `EVM outflows ${leg}`));
     }, 60_000);
     afterAll(async () => h?.close());
 
-    const paid = async (asset: 'USDC' | 'POL', extra = 0n) => {
-      const created = await h.request('POST', '/v1/invoices', {
-        token,
-        body: {
-          price: asset === 'USDC' ? { amount: '10.00', currency: 'USD' } : { amount: '1', currency: 'POL' },
-          payment_options: [{ asset, network: 'polygon' }],
-        },
-      });
-      const option = created.body.payment_options[0];
-      const inv = {
-        id: created.body.id as string,
-        address: option.address as string,
-        due: BigInt(option.amount_due_base_units),
-      };
-      if (asset === 'USDC')
-        await transferToken(
-          polygon.rpc,
-          polygon.tokens.USDC as string,
-          DEV_ACCOUNTS.customer,
-          inv.address,
-          inv.due + extra,
-        );
-      else await sendNative(polygon.rpc, DEV_ACCOUNTS.customer, inv.address, inv.due + extra);
-      await h.sync();
-      await polygon.mine(64); // Polygon's finality rule
-      await h.sync();
-      return inv;
-    };
+    const paid = (asset: 'USDC' | 'POL', extra = 0n) => payPolygonInvoice(h, polygon, token, asset, extra);
     /** A refund requested, approved (four eyes) and built, so the chain may now carry it. */
     const builtRefund = async (invoiceId: string, body: Record<string, unknown>) => {
       const asked = await h.request('POST', `/v1/invoices/${invoiceId}/refunds`, {

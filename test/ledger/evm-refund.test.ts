@@ -7,35 +7,25 @@
  * books it.
  */
 
-import { pbkdf2Sync } from 'node:crypto';
-import { HDKey } from '@scure/bip32';
 import { decodeFunctionResult, encodeFunctionData, erc20Abi, type Hex, parseTransaction } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../src/auth/api-keys.ts';
-import { createMerchant } from '../../src/auth/merchants.ts';
-import { API_SCOPES } from '../../src/auth/scopes.ts';
-import { DEV_ACCOUNTS, mint, sendNative, transferToken } from '../../src/dev/evm-tools.ts';
+import { DEV_ACCOUNTS, sendNative } from '../../src/dev/evm-tools.ts';
 import { checkEvmRefunds } from '../../src/refunds/evm-refund-watch.ts';
 import { buildEvmSweep } from '../../src/settlement/sweep-evm.ts';
-import { addWallet } from '../../src/wallets/wallet-service.ts';
 import { DATABASES } from '../helpers/databases.ts';
-import { type EvmChain, type EvmHarness, evmHarness, startEvmChain } from '../helpers/evm-e2e.ts';
-
-const SEED = pbkdf2Sync(
-  'test test test test test test test test test test test junk',
-  'mnemonic',
-  2048,
-  64,
-  'sha512',
-);
-/** The merchant's EVM account key: one account per database leg, so the legs never share addresses. */
-const accountKey = (leg: number) => HDKey.fromMasterSeed(SEED).derive(`m/44'/60'/${leg}'/0`);
+import { type EvmChain, type EvmHarness, evmHarness } from '../helpers/evm-e2e.ts';
+import {
+  evmMoneyMerchant,
+  merchantAccountKey,
+  payPolygonInvoice,
+  signAsMerchant,
+  startPolygonWithUsdc,
+} from '../helpers/evm-money.ts';
 
 let polygon: EvmChain;
 beforeAll(async () => {
-  polygon = await startEvmChain('polygon');
-  await mint(polygon.rpc, polygon.tokens.USDC as string, DEV_ACCOUNTS.customer, 1_000_000_000n);
+  polygon = await startPolygonWithUsdc();
 }, 60_000);
 afterAll(async () => polygon?.stop());
 
@@ -47,20 +37,8 @@ async function usdcBalance(address: string): Promise<bigint> {
 
 /** Signs as the merchant's wallet would (the key of the invoice's derivation index) and broadcasts. */
 async function signAndSend(unsigned: Hex, leg: number, index: number): Promise<void> {
-  const key = accountKey(leg).deriveChild(index).privateKey;
-  if (!key) throw new Error('no key');
-  const account = privateKeyToAccount(`0x${Buffer.from(key).toString('hex')}`);
-  const signed = await account.signTransaction(parseTransaction(unsigned) as never);
-  const hash = await polygon.rpc.call<Hex>('eth_sendRawTransaction', [signed]);
-  for (let i = 0; i < 200; i++) {
-    const receipt = await polygon.rpc.call<{ status: string } | null>('eth_getTransactionReceipt', [hash]);
-    if (receipt) {
-      expect(receipt.status).toBe('0x1');
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('not mined');
+  const sent = await signAsMerchant(polygon, unsigned, leg, index);
+  expect(sent.receipt.status).toBe('0x1');
 }
 
 describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 1 })))(
@@ -72,48 +50,11 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 1 })))(
     let merchantId: string;
     beforeAll(async () => {
       h = await evmHarness(await fresh(), [polygon]);
-      const m = await createMerchant(h.tally.database.db, `EVM refunds ${leg}`, h.clock.now());
-      merchantId = m.id;
-      await addWallet(h.tally, m.id, { scope: 'evm', xpub: accountKey(leg).publicExtendedKey });
-      token = (await createApiKey(h.tally.database.db, m.id, 'requester', API_SCOPES, h.clock.now())).token;
-      approver = (await createApiKey(h.tally.database.db, m.id, 'approver', ['admin'], h.clock.now())).token;
-      // The builders ask the network's node for nonce, gas and fees, as TALLY_EVM_RPC configures.
-      (h.tally.config as { evmRpc: string }).evmRpc = `polygon=${polygon.anvil.url}`;
+      ({ merchantId, token, approver } = await evmMoneyMerchant(h, polygon, leg, `EVM refunds ${leg}`));
     }, 60_000);
     afterAll(async () => h?.close());
 
-    const paidInvoice = async (extra: bigint) => {
-      const created = await h.request('POST', '/v1/invoices', {
-        token,
-        body: {
-          price: { amount: '10.00', currency: 'USD' },
-          payment_options: [{ asset: 'USDC', network: 'polygon' }],
-        },
-      });
-      const option = created.body.payment_options[0];
-      const inv = {
-        id: created.body.id as string,
-        address: option.address as string,
-        due: BigInt(option.amount_due_base_units),
-      };
-      await transferToken(
-        polygon.rpc,
-        polygon.tokens.USDC as string,
-        DEV_ACCOUNTS.customer,
-        inv.address,
-        inv.due + extra,
-      );
-      await h.sync();
-      await polygon.mine(64); // Polygon's finality rule: 64 blocks
-      await h.sync();
-      const body = (await h.request('GET', `/v1/invoices/${inv.id}`, { token })).body;
-      const row = await h.tally.database.db
-        .selectFrom('payment_options')
-        .select('derivation_index')
-        .where('invoice_id', '=', inv.id)
-        .executeTakeFirstOrThrow();
-      return { ...inv, index: row.derivation_index, status: body.status as string };
-    };
+    const paidInvoice = (extra: bigint) => payPolygonInvoice(h, polygon, token, 'USDC', extra);
 
     it('refunds an overpaid USDC invoice with an unsigned EIP-1559 transfer that the merchant signs', async () => {
       const inv = await paidInvoice(2_000_000n);
@@ -237,7 +178,7 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 1 })))(
 
       const before = BigInt(await polygon.rpc.call<string>('eth_getBalance', [DEV_ACCOUNTS.other, 'latest']));
       const account = privateKeyToAccount(
-        `0x${Buffer.from(accountKey(leg).deriveChild(index).privateKey as Uint8Array).toString('hex')}`,
+        `0x${Buffer.from(merchantAccountKey(leg).deriveChild(index).privateKey as Uint8Array).toString('hex')}`,
       );
       const signed = await account.signTransaction(parseTransaction(tx.unsigned as Hex) as never);
       const hash = await polygon.rpc.call<Hex>('eth_sendRawTransaction', [signed]);
