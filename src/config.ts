@@ -63,7 +63,9 @@ const DEFAULTS: Config = {
   logLevel: 'info',
   addressPoolTarget: 100,
   workerIntervalMs: 500,
-  invoiceWriteBatches: 1,
+  // Two batches in flight on PostgreSQL: one is built while the other waits on the server
+  // (docs/decisions/0012: 3,591 and 3,831 req/s vs 3,041 with one and 3,152 with four).
+  invoiceWriteBatches: 2,
   bitcoinRpcUrl: '',
   bitcoinRpcUser: '',
   bitcoinRpcPassword: '',

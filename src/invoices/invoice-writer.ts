@@ -178,10 +178,9 @@ export async function writeInvoices(
 const writers = new WeakMap<Tally, InvoiceWriter>();
 
 /**
- * One writer per gateway. SQLite has one writer connection, so one batch at a time. PostgreSQL may
- * write several batches in parallel (TALLY_INVOICE_WRITE_BATCHES); on the 2-core benchmark machine
- * one batch at a time was fastest (921 invoices/s vs 764 with 2 and 679 with 5): fewer, larger
- * batches mean fewer statements per invoice.
+ * One writer per gateway. SQLite has one writer connection, so one batch at a time. PostgreSQL
+ * writes TALLY_INVOICE_WRITE_BATCHES batches in parallel (default 2: one is built while the other
+ * waits on the server; measured in docs/decisions/0012).
  */
 export function invoiceWriterFor(tally: Tally): InvoiceWriter {
   let writer = writers.get(tally);
