@@ -76,21 +76,84 @@ export async function claimDeliveries(
     chosen.push(c.id);
   }
   if (chosen.length === 0) return [];
+  const leaseEnd = iso(new Date(now.getTime() + leaseMs));
+  const rows =
+    database.dialect === 'postgres'
+      ? await claimOnPostgres(database, chosen, worker, at, leaseEnd)
+      : await claimOnSqlite(database, chosen, worker, at, leaseEnd);
+  return rows.map((r) => {
+    const previousValid =
+      r.previous_secret !== null &&
+      r.previous_secret_expires_at !== null &&
+      toDate(r.previous_secret_expires_at) > now;
+    return {
+      id: r.id,
+      merchantId: r.merchant_id,
+      endpointId: r.endpoint_id,
+      eventId: r.event_id,
+      attempts: r.attempts,
+      url: r.url,
+      secrets: previousValid && r.previous_secret ? [r.secret, r.previous_secret] : [r.secret],
+      failingSince: toDateOrNull(r.failing_since),
+      payload: r.payload,
+    };
+  });
+}
+
+interface ClaimedRow {
+  id: string;
+  merchant_id: string;
+  endpoint_id: string;
+  event_id: string;
+  attempts: number;
+  url: string;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: string | Date | null;
+  failing_since: string | Date | null;
+  payload: string;
+}
+
+/**
+ * One autocommitted statement: lock (SKIP LOCKED), claim and read what sending needs. Each
+ * statement is a round trip; the transaction, lock, update and read were five.
+ */
+async function claimOnPostgres(
+  database: Database,
+  chosen: string[],
+  worker: string,
+  at: string,
+  leaseEnd: string,
+): Promise<ClaimedRow[]> {
+  const result = await sql<ClaimedRow>`
+    update webhook_deliveries as d
+    set locked_by = ${worker}, locked_until = ${leaseEnd}, next_attempt_at = ${leaseEnd}, updated_at = ${at}
+    from webhook_endpoints as e, events as v
+    where d.id in (
+        select id from webhook_deliveries
+        where id in (${sql.join(chosen)}) and status = 'pending' and next_attempt_at <= ${at}
+        for update skip locked
+      )
+      and d.status = 'pending' and d.next_attempt_at <= ${at}
+      and e.id = d.endpoint_id and v.id = d.event_id
+    returning d.id, d.merchant_id, d.endpoint_id, d.event_id, d.attempts, e.url, e.secret,
+      e.previous_secret, e.previous_secret_expires_at, e.failing_since, v.payload`.execute(database.db);
+  return result.rows;
+}
+
+/** SQLite's RETURNING cannot name the joined tables: claim through the writer, then read. */
+async function claimOnSqlite(
+  database: Database,
+  chosen: string[],
+  worker: string,
+  at: string,
+  leaseEnd: string,
+): Promise<ClaimedRow[]> {
   const ids = await database.write(async (trx) => {
-    let lockable = trx
-      .selectFrom('webhook_deliveries')
-      .select('id')
-      .where('id', 'in', chosen)
-      .where('status', '=', 'pending')
-      .where('next_attempt_at', '<=', at);
-    if (database.dialect === 'postgres') lockable = lockable.forUpdate().skipLocked();
-    const free = (await lockable.execute()).map((r) => r.id);
-    if (free.length === 0) return [];
-    const leaseEnd = iso(new Date(now.getTime() + leaseMs));
     const claimed = await trx
       .updateTable('webhook_deliveries')
       .set({ locked_by: worker, locked_until: leaseEnd, next_attempt_at: leaseEnd, updated_at: at })
-      .where('id', 'in', free)
+      .where('id', 'in', chosen)
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', at)
       .returning('id')
@@ -98,7 +161,7 @@ export async function claimDeliveries(
     return claimed.map((r) => r.id);
   });
   if (ids.length === 0) return [];
-  const rows = await database.read
+  return database.read
     .selectFrom('webhook_deliveries as d')
     .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
     .innerJoin('events as v', 'v.id', 'd.event_id')
@@ -117,23 +180,6 @@ export async function claimDeliveries(
     ])
     .where('d.id', 'in', ids)
     .execute();
-  return rows.map((r) => {
-    const previousValid =
-      r.previous_secret !== null &&
-      r.previous_secret_expires_at !== null &&
-      toDate(r.previous_secret_expires_at) > now;
-    return {
-      id: r.id,
-      merchantId: r.merchant_id,
-      endpointId: r.endpoint_id,
-      eventId: r.event_id,
-      attempts: r.attempts,
-      url: r.url,
-      secrets: previousValid && r.previous_secret ? [r.secret, r.previous_secret] : [r.secret],
-      failingSince: toDateOrNull(r.failing_since),
-      payload: r.payload,
-    };
-  });
 }
 
 /** One finished attempt, waiting to be written. */
