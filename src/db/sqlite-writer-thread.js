@@ -12,6 +12,8 @@ sqlite.pragma('journal_mode = WAL');
 sqlite.pragma('synchronous = FULL');
 sqlite.pragma('foreign_keys = ON');
 sqlite.pragma('busy_timeout = 5000');
+// Checkpoints run on their own thread (sqlite-checkpoint-thread.js); this is only the backstop.
+sqlite.pragma('wal_autocheckpoint = 10000');
 
 // Kysely prepares every query anew; preparing cost ~40% of query time, so statements are cached.
 const statements = new Map();

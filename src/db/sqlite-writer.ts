@@ -6,6 +6,9 @@ export interface WriterResult {
   lastInsertRowid?: bigint;
 }
 
+/** How often the WAL is checkpointed into the database file (sqlite-checkpoint-thread.js). */
+const CHECKPOINT_INTERVAL_MS = 200;
+
 export interface Statement {
   sql: string;
   parameters: readonly unknown[];
@@ -35,6 +38,7 @@ export class SqliteWriterError extends Error {
  */
 export class SqliteWriter {
   private readonly worker: Worker;
+  private readonly checkpointer: Worker;
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 1;
   private failure: Error | null = null;
@@ -47,6 +51,12 @@ export class SqliteWriter {
     this.worker.on('message', (message: ReplyMessage) => this.answer(message));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => this.fail(new Error(`SQLite writer thread exited (code ${code})`)));
+    this.checkpointer = new Worker(new URL('./sqlite-checkpoint-thread.js', import.meta.url), {
+      workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS },
+    });
+    // Never keeps the process alive; a checkpoint it did not finish is redone by the next opener.
+    this.checkpointer.unref();
+    this.checkpointer.on('error', () => {});
   }
 
   /** `prelude`: statements to run first in the same message, their results unused (a BEGIN). */
@@ -64,6 +74,7 @@ export class SqliteWriter {
   }
 
   async close(): Promise<void> {
+    this.checkpointer.postMessage({ close: true });
     if (this.failure) return;
     await this.send({ close: true });
   }

@@ -5,7 +5,7 @@
  * the thread never keeps a finished process alive.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,6 +88,31 @@ describe('SQLite writer thread', () => {
     await expect(writer.execute('select ?', [() => 1])).rejects.toThrow(/could not be cloned/);
     await expect(writer.execute('select 1 as one', [])).resolves.toMatchObject({ rows: [{ one: 1 }] });
     await writer.close();
+  });
+
+  it('checkpoints the WAL into the database file on its own thread, not in the commits', async () => {
+    // The writer's own automatic checkpoint waits for 10,000 pages (~40 MB); these ~2 MB reach the
+    // database file only through the checkpoint thread.
+    const before = statSync(testDb.url).size;
+    for (let i = 0; i < 20; i++) {
+      await database.write((trx) =>
+        trx
+          .insertInto('merchants')
+          .values(
+            Array.from({ length: 25 }, (_, j) => ({
+              ...merchant(`mer_wal_${i}_${j}`),
+              name: 'x'.repeat(4000),
+            })),
+          )
+          .execute(),
+      );
+    }
+    let size = statSync(testDb.url).size;
+    for (let waited = 0; size < before + 1_500_000 && waited < 5_000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+      size = statSync(testDb.url).size;
+    }
+    expect(size).toBeGreaterThan(before + 1_500_000);
   });
 
   it('has committed a resolved write: a fresh connection reads it', async () => {
