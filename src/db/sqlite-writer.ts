@@ -42,6 +42,8 @@ export class SqliteWriter {
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 1;
   private failure: Error | null = null;
+  private closing = false;
+  private checkpointerExited = false;
 
   constructor(path: string) {
     this.worker = new Worker(new URL('./sqlite-writer-thread.js', import.meta.url), {
@@ -56,7 +58,19 @@ export class SqliteWriter {
     });
     // Never keeps the process alive; a checkpoint it did not finish is redone by the next opener.
     this.checkpointer.unref();
-    this.checkpointer.on('error', () => {});
+    // Not fatal (the writer's own checkpoint at 10,000 pages bounds the WAL), but never silent.
+    this.checkpointer.on('error', (error) =>
+      process.emitWarning(
+        `SQLite checkpoint thread failed: ${error.message}; the writer checkpoints from 10,000 pages`,
+      ),
+    );
+    this.checkpointer.on('exit', (code) => {
+      this.checkpointerExited = true;
+      if (!this.closing)
+        process.emitWarning(
+          `SQLite checkpoint thread exited (code ${code}); the writer checkpoints from 10,000 pages`,
+        );
+    });
   }
 
   /** `prelude`: statements to run first in the same message, their results unused (a BEGIN). */
@@ -74,9 +88,13 @@ export class SqliteWriter {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    const checkpointerDone = this.checkpointerExited
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => this.checkpointer.once('exit', () => resolve()));
     this.checkpointer.postMessage({ close: true });
-    if (this.failure) return;
-    await this.send({ close: true });
+    if (!this.failure) await this.send({ close: true });
+    await checkpointerDone;
   }
 
   private send(body: Record<string, unknown>): Promise<WriterResult> {

@@ -135,6 +135,7 @@ describe('SQLite writer thread', () => {
         /unable to open|directory does not exist/i,
       );
       await expect(writer.execute('select 1', [])).rejects.toThrow();
+      await writer.close(); // the checkpoint thread failed too: closing must not wait for it
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
