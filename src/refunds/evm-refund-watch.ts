@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { decodeEventLog, erc20Abi, type Hex, pad } from 'viem';
 import { type FeeReceipt, receiptFee } from '../chains/evm/receipt-fee.ts';
 import type { EvmRpc } from '../chains/evm/rpc-client.ts';
@@ -87,6 +88,10 @@ export async function checkEvmRefunds(tally: Tally, network: string, rpc: EvmRpc
     .where('refunds.network', '=', network)
     .where('refunds.status', '=', 'approved')
     .where('refunds.unsigned_tx', 'is not', null)
+    // Refunds with a reported hash first: their transaction is known, so a refund without one
+    // cannot take it as a candidate in the same run (findNativeTransfer also skips it).
+    .orderBy(sql`refunds.txid is null`)
+    .orderBy('refunds.id')
     .execute();
   const completed: string[] = [];
   const pending = await tally.database.db
@@ -203,7 +208,12 @@ async function findNativeTransfer(
 ): Promise<Found | null> {
   const candidates = r.txid
     ? [r.txid]
-    : await pendingNativeTransfers(tally.database.db, network, r.option_id, r.destination ?? '');
+    : await withoutOthersReported(
+        tally,
+        network,
+        r.id,
+        await pendingNativeTransfers(tally.database.db, network, r.option_id, r.destination ?? ''),
+      );
   const booked = await bookedLogs(tally, network, candidates);
   for (const txid of candidates) {
     if (booked.has(`${txid.toLowerCase()}:-1`)) continue;
@@ -211,6 +221,30 @@ async function findNativeTransfer(
     if (found) return found;
   }
   return null;
+}
+
+/**
+ * The candidates no other refund names as its transaction. Two refunds of one amount to one
+ * destination both match the same transfer on chain; without this, the refund with no reported
+ * hash took the transaction reported for the other, which then stayed approved for ever while its
+ * own transfer was later booked as a sweep.
+ */
+async function withoutOthersReported(
+  tally: Tally,
+  network: string,
+  refundId: string,
+  candidates: string[],
+): Promise<string[]> {
+  if (candidates.length === 0) return candidates;
+  const rows = await tally.database.db
+    .selectFrom('refunds')
+    .select('txid')
+    .where('network', '=', network)
+    .where('id', '!=', refundId)
+    .where('txid', 'in', [...new Set(candidates.map((t) => t.toLowerCase()))])
+    .execute();
+  const taken = new Set(rows.map((row) => (row.txid ?? '').toLowerCase()));
+  return candidates.filter((t) => !taken.has(t.toLowerCase()));
 }
 
 async function verifyNativeTransfer(

@@ -276,6 +276,35 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
     }, 90_000);
 
+    it('a native refund without a reported hash never takes the transaction reported for another', async () => {
+      const inv = await paid('POL');
+      const r1 = await builtRefund(inv.id, { kind: 'partial', amount: '0.1' });
+      const r2 = await builtRefund(inv.id, { kind: 'partial', amount: '0.1' });
+      const tenth = 10n ** 17n;
+      const sendTenth = () => sendFrom(inv.address, { to: DEV_ACCOUNTS.other, value: tenth, gas: 21_000n });
+      const t = await sendTenth();
+      const reported = await h.request('POST', `/v1/refunds/${r2.id}/transaction-hash`, {
+        token,
+        body: { txid: t.hash },
+      });
+      expect(reported.status, JSON.stringify(reported.body)).toBe(200);
+      await h.sync();
+      await polygon.mine(64);
+      // T is r2's: r1, which matches it on chain as well, must not take it.
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([r2.id]);
+      expect(await refundStatus(r1.id)).toBe('approved');
+      expect((await movementsOf(t.hash))[0]).toMatchObject({ refund_id: r2.id, swept: '0' });
+      // r1's own transfer then completes r1, not a sweep.
+      const u = await sendTenth();
+      await h.sync();
+      await polygon.mine(64);
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([r1.id]);
+      expect((await movementsOf(u.hash))[0]).toMatchObject({ refund_id: r1.id, swept: '0' });
+      expect(await pendingOf(t.hash)).toHaveLength(0);
+      expect(await pendingOf(u.hash)).toHaveLength(0);
+      expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+    }, 90_000);
+
     it('a reorg that drops a block forgets the transfers in it left to the refund job', async () => {
       const inv = await paid('USDC', 2_000_000n);
       await builtRefund(inv.id, { kind: 'excess' });
