@@ -18,6 +18,10 @@ export const ERROR_CATALOGUE = {
     message: 'This Idempotency-Key was used with a different request body.',
   },
   invalid_state: { status: 409, message: 'The resource is not in a state that allows this action.' },
+  refund_in_flight: {
+    status: 409,
+    message: 'A transaction paying this refund is already mined; the refund completes from it.',
+  },
   conflict: { status: 409, message: 'The resource was changed concurrently; retry.' },
   duplicate: { status: 409, message: 'A resource with this identity already exists.' },
   rate_unavailable: { status: 503, message: 'No fresh exchange rate is available; nothing was created.' },

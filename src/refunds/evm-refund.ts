@@ -26,6 +26,12 @@ export async function buildEvmRefund(tally: Tally, refund: RefundsTable) {
     // A native refund of everything at the address pays its gas from the refund itself.
     gasFromAmount: refund.kind === 'full',
   });
+  // Rebuilt (new fees, a stuck nonce), an earlier build may already be signed and mined: the refund
+  // must still complete from that transfer, so its search keeps starting at the earliest build's
+  // block (else the earlier transfer would be booked as a sweep, docs/decisions/0011 §18).
+  const earlier = refund.unsigned_tx ? (JSON.parse(refund.unsigned_tx) as { from_block?: string }) : {};
+  if (earlier.from_block !== undefined && BigInt(earlier.from_block) < BigInt(transfer.from_block))
+    transfer.from_block = earlier.from_block;
   await tally.database.write((trx) =>
     trx
       .updateTable('refunds')

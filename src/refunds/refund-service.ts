@@ -10,6 +10,7 @@ import { iso } from '../db/values.ts';
 import { loadInvoice } from '../invoices/invoice-store.ts';
 import type { InvoiceRecord } from '../invoices/record.ts';
 import { validateDestination } from './destination.ts';
+import { refuseCancelInFlight } from './refund-in-flight.ts';
 import { loadRefund, OPEN_REFUND_STATUSES, serializeRefund } from './refund-rows.ts';
 
 /**
@@ -242,14 +243,16 @@ export async function cancelRefund(tally: Tally, merchantId: string, refundId: s
   const row = await loadRefund(tally.database.db, merchantId, refundId);
   if (!(OPEN_REFUND_STATUSES as readonly string[]).includes(row.status))
     throw new TallyError('invalid_state', `The refund is ${row.status}.`);
-  await tally.database.write((trx) =>
-    trx
+  await tally.database.write(async (trx) => {
+    // In the write, so the watcher cannot record the transfer between the check and the cancel.
+    await refuseCancelInFlight(trx, row);
+    await trx
       .updateTable('refunds')
       .set({ status: 'cancelled', updated_at: iso(tally.clock.now()) })
       .where('id', '=', refundId)
       .where('status', '=', row.status)
-      .execute(),
-  );
+      .execute();
+  });
   return serializeRefund(await loadRefund(tally.database.db, merchantId, refundId));
 }
 

@@ -222,7 +222,31 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
     }, 90_000);
 
-    it('a transfer left to a refund that is then cancelled is booked as a sweep once final', async () => {
+    it('a refund cancelled before its transfer is mined: the transfer is a sweep, booked when mined', async () => {
+      const inv = await paid('USDC', 2_000_000n);
+      const refund = await builtRefund(inv.id, { kind: 'excess' });
+      await gasFor(inv.address);
+      const cancelled = await h.request('POST', `/v1/refunds/${refund.id}/cancel`, { token });
+      expect(cancelled.body.status).toBe('cancelled');
+      // The merchant signs the cancelled refund's transaction anyway: money to someone, not a refund.
+      const sent = await sendFrom(inv.address, {
+        to: polygon.tokens.USDC as string,
+        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
+      });
+      await h.sync();
+      expect(await pendingOf(sent.hash)).toHaveLength(0);
+      const [m, ...more] = await movementsOf(sent.hash);
+      expect(more).toHaveLength(0);
+      expect(m).toMatchObject({ refund_id: null, refunded: '0', swept: '2000000', inputs_value: '2000000' });
+      // The job and the watcher polling on: booked once.
+      await polygon.mine(64);
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([]);
+      await h.sync();
+      expect(await movementsOf(sent.hash)).toHaveLength(1);
+      expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+    }, 90_000);
+
+    it('a refund whose transfer is mined cannot be cancelled: it completes from that transfer', async () => {
       const inv = await paid('USDC', 2_000_000n);
       const refund = await builtRefund(inv.id, { kind: 'excess' });
       await gasFor(inv.address);
@@ -231,23 +255,40 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
         data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
       });
       await h.sync();
-      expect(await movementsOf(sent.hash)).toHaveLength(0);
       expect(await pendingOf(sent.hash)).toHaveLength(1);
-      const cancelled = await h.request('POST', `/v1/refunds/${refund.id}/cancel`, { token });
-      expect(cancelled.body.status).toBe('cancelled');
-      // Not final yet: still pending, nothing booked.
-      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([]);
-      expect(await movementsOf(sent.hash)).toHaveLength(0);
+      const refused = await h.request('POST', `/v1/refunds/${refund.id}/cancel`, { token });
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.code).toBe('refund_in_flight');
+      expect(refused.body.error.message).toContain(sent.hash);
+      expect(await refundStatus(refund.id)).toBe('approved');
       await polygon.mine(64);
-      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([]);
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([refund.id]);
       const [m, ...more] = await movementsOf(sent.hash);
       expect(more).toHaveLength(0);
-      expect(m).toMatchObject({ refund_id: null, refunded: '0', swept: '2000000', inputs_value: '2000000' });
+      expect(m).toMatchObject({ refund_id: refund.id, refunded: '2000000', swept: '0' });
       expect(await pendingOf(sent.hash)).toHaveLength(0);
-      // Run again, and the watcher polling on: booked once.
-      await checkEvmRefunds(h.tally, 'polygon', polygon.rpc);
+      expect(await balance('clearing:refunds_in_transit', 'USDC')).toBe(0n);
+      expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+    }, 90_000);
+
+    it('a refund rebuilt after its first transfer was mined still completes from that transfer', async () => {
+      const inv = await paid('USDC', 2_000_000n);
+      const refund = await builtRefund(inv.id, { kind: 'excess' });
+      await gasFor(inv.address);
+      const sent = await sendFrom(inv.address, {
+        to: polygon.tokens.USDC as string,
+        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
+      });
       await h.sync();
-      expect(await movementsOf(sent.hash)).toHaveLength(1);
+      await polygon.mine(2);
+      const rebuilt = await h.request('POST', `/v1/refunds/${refund.id}/transaction`, { token, body: {} });
+      expect(rebuilt.status, JSON.stringify(rebuilt.body)).toBe(200);
+      await polygon.mine(64);
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([refund.id]);
+      const [m, ...more] = await movementsOf(sent.hash);
+      expect(more).toHaveLength(0);
+      expect(m).toMatchObject({ refund_id: refund.id, refunded: '2000000', swept: '0' });
+      expect(await pendingOf(sent.hash)).toHaveLength(0);
       expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
     }, 90_000);
 

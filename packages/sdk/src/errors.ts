@@ -12,6 +12,7 @@ export type TallyErrorCode =
   | 'idempotency_key_in_use'
   | 'idempotency_key_reused'
   | 'invalid_state'
+  | 'refund_in_flight'
   | 'conflict'
   | 'duplicate'
   | 'rate_unavailable'
