@@ -31,30 +31,32 @@ export async function settlePendingOutflows(
     const asset = findAsset(row.asset, network);
     if (!asset) continue;
     const id = await tally.database.write(async (trx) => {
-      // Settled meanwhile (the refund job, a roll-back): nothing to do.
-      const still = await trx
+      // Booked from the row as it is now, not the copy read above: settled meanwhile (the refund
+      // job), or its block rolled back and the transfer mined again elsewhere (another hash, maybe
+      // a block not final yet) — then the old copy would book a block that is not the chain's.
+      const now = await trx
         .selectFrom('evm_pending_outflows')
-        .select('block_hash')
+        .selectAll()
         .where('network', '=', network)
         .where('txid', '=', row.txid)
         .where('log_index', '=', row.log_index)
         .executeTakeFirst();
-      if (!still) return null;
+      if (!now || now.block_hash !== row.block_hash || now.block_height > Number(finalHeight)) return null;
       return recordEvmMovement(
         tally,
         trx,
         network,
         {
-          txid: row.txid,
-          index: row.log_index,
-          amount: unitsFromDb(row.amount),
+          txid: now.txid,
+          index: now.log_index,
+          amount: unitsFromDb(now.amount),
           asset,
-          from: row.from_address,
-          to: row.to_address,
-          option: { optionId: row.option_id, network, asset: row.asset },
+          from: now.from_address,
+          to: now.to_address,
+          option: { optionId: now.option_id, network, asset: now.asset },
         },
-        unitsFromDb(row.fee),
-        { hash: row.block_hash, height: row.block_height, seenAt: new Date(row.seen_at) },
+        unitsFromDb(now.fee),
+        { hash: now.block_hash, height: now.block_height, seenAt: new Date(now.seen_at) },
       );
     });
     if (id !== null) booked += 1;

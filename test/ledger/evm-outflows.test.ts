@@ -8,6 +8,7 @@ import { encodeFunctionData, erc20Abi, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACCOUNTS } from '../../src/dev/evm-tools.ts';
 import { checkEvmRefunds } from '../../src/refunds/evm-refund-watch.ts';
+import { settlePendingOutflows } from '../../src/settlement/settle-pending-outflows.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { type EvmChain, type EvmHarness, evmHarness } from '../helpers/evm-e2e.ts';
 import { evmMoneyMerchant, payPolygonInvoice, startPolygonWithUsdc } from '../helpers/evm-money.ts';
@@ -343,6 +344,67 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       expect((await movementsOf(u.hash))[0]).toMatchObject({ refund_id: r1.id, swept: '0' });
       expect(await pendingOf(t.hash)).toHaveLength(0);
       expect(await pendingOf(u.hash)).toHaveLength(0);
+      expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+    }, 90_000);
+
+    it('a pending transfer whose row changed meanwhile is not booked from the stale copy', async () => {
+      const inv = await paid('USDC', 4_000_000n);
+      const refund = await builtRefund(inv.id, { kind: 'partial', amount: '2' });
+      await gasFor(inv.address);
+      const usdc = polygon.tokens.USDC as string;
+      const l1 = await sendFrom(inv.address, {
+        to: usdc,
+        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
+      });
+      const l2 = await sendFrom(inv.address, {
+        to: usdc,
+        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
+      });
+      await h.sync();
+      const b1 = Number(BigInt(l1.receipt.blockNumber));
+      const b2 = Number(BigInt(l2.receipt.blockNumber));
+      expect(b2).toBeGreaterThan(b1);
+      // Final up to l1's block only: the refund completes from l1, l2 (now no refund's) stays pending.
+      const tip = Number(BigInt(await polygon.rpc.call<Hex>('eth_blockNumber')));
+      await polygon.mine(b1 + 63 - tip);
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([refund.id]);
+      const [before] = await pendingOf(l2.hash);
+      expect(before).toBeDefined();
+      // Between the settler's read and its write, the row changes: l2's block rolled back and the
+      // transfer seen again in a later block, not final.
+      const db = h.tally.database;
+      const write = db.write;
+      let changed = false;
+      db.write = async (unit) => {
+        if (!changed) {
+          changed = true;
+          await h.tally.database.db
+            .updateTable('evm_pending_outflows')
+            .set({ block_hash: `0x${'ab'.repeat(32)}`, block_height: b2 + 100 })
+            .where('txid', '=', l2.hash)
+            .execute();
+        }
+        return write(unit);
+      };
+      try {
+        expect(await settlePendingOutflows(h.tally, 'polygon', BigInt(b2))).toBe(0);
+      } finally {
+        db.write = write;
+      }
+      expect(changed).toBe(true);
+      expect(await movementsOf(l2.hash)).toHaveLength(0);
+      // Back as it was (its real block), l2 is booked, as the sweep it is, once.
+      await h.tally.database.db
+        .updateTable('evm_pending_outflows')
+        .set({ block_hash: before?.block_hash as string, block_height: before?.block_height as number })
+        .where('txid', '=', l2.hash)
+        .execute();
+      expect(await settlePendingOutflows(h.tally, 'polygon', BigInt(b2))).toBe(1);
+      expect((await movementsOf(l2.hash))[0]).toMatchObject({
+        refund_id: null,
+        swept: '2000000',
+        block_hash: l2.receipt.blockHash,
+      });
       expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
     }, 90_000);
 
