@@ -50,24 +50,31 @@ export async function recordEvmMovement(
     .where('status', 'in', ['approved', 'completed'])
     .orderBy('id')
     .execute();
+  // A completed refund that owns this transaction first: its transfer is booked (or is booked
+  // again after a reorg) as that refund's. Asked after an approved refund that would also match it
+  // (same amount, same destination), the transfer was remembered as pending for that one, though
+  // the job had already booked it: a pending row that no refund would ever take.
   let refund: MovementRefund | null = null;
-  for (const r of refunds) {
-    if (awaitsRefundJob(r, { txid: out.txid, to: out.to, amount: out.amount, native }, block.height)) {
-      // Remembered until a movement books it: the refund's, or a sweep's if the refund never
-      // completes from it (settle-pending-outflows.ts).
-      await rememberPendingOutflow(trx, network, out, fee, block, option.merchant_id, tally.clock.now());
-      return null;
-    }
-    if (r.status === 'completed' && same(r.txid, out.txid) && same(r.destination, out.to)) {
-      refund = {
-        id: r.id,
-        invoiceId: option.invoice_id,
-        owed: unitsFromDb(r.amount),
-        output: out.amount,
-        completed: true,
-      };
-      break;
-    }
+  const owner = refunds.find(
+    (r) => r.status === 'completed' && same(r.txid, out.txid) && same(r.destination, out.to),
+  );
+  if (owner)
+    refund = {
+      id: owner.id,
+      invoiceId: option.invoice_id,
+      owed: unitsFromDb(owner.amount),
+      output: out.amount,
+      completed: true,
+    };
+  else if (
+    refunds.some((r) =>
+      awaitsRefundJob(r, { txid: out.txid, to: out.to, amount: out.amount, native }, block.height),
+    )
+  ) {
+    // Remembered until a movement books it: the refund's, or a sweep's if the refund never
+    // completes from it (settle-pending-outflows.ts).
+    await rememberPendingOutflow(trx, network, out, fee, block, option.merchant_id, tally.clock.now());
+    return null;
   }
   const value = out.amount + fee;
   await forgetPendingOutflow(trx, network, out.txid, out.index);

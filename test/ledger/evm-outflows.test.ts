@@ -408,6 +408,30 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
     }, 90_000);
 
+    it('a transfer the refund job booked before the watcher saw it leaves no pending row', async () => {
+      const inv = await paid('POL');
+      const a = await builtRefund(inv.id, { kind: 'partial', amount: '0.1' });
+      const b = await builtRefund(inv.id, { kind: 'partial', amount: '0.1' });
+      // The later id reports the hash: the watcher asks the earlier (still approved, matching) first.
+      const [first, later] = [a.id, b.id].sort();
+      const t = await sendFrom(inv.address, { to: DEV_ACCOUNTS.other, value: 10n ** 17n, gas: 21_000n });
+      const reported = await h.request('POST', `/v1/refunds/${later}/transaction-hash`, {
+        token,
+        body: { txid: t.hash },
+      });
+      expect(reported.status, JSON.stringify(reported.body)).toBe(200);
+      // The job sees it final before the watcher has seen it at all.
+      await polygon.mine(64);
+      expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([later]);
+      await h.sync();
+      expect(await pendingOf(t.hash)).toHaveLength(0);
+      const [m, ...more] = await movementsOf(t.hash);
+      expect(more).toHaveLength(0);
+      expect(m).toMatchObject({ refund_id: later, swept: '0' });
+      expect(await refundStatus(first as string)).toBe('approved');
+      expect(await verified()).toMatchObject({ ok: true, unbalanced: [], movements_unbooked: [] });
+    }, 90_000);
+
     it('a reorg that drops a block forgets the transfers in it left to the refund job', async () => {
       const inv = await paid('USDC', 2_000_000n);
       await builtRefund(inv.id, { kind: 'excess' });
