@@ -8,8 +8,9 @@ import { recordEvmMovement } from './record-evm-movement.ts';
  * Books the pending outflows (pending-outflows.ts) no approved refund awaits any more, each in its
  * own transaction through the watcher's own `recordEvmMovement`: a transfer a refund completed
  * from is already that refund's movement (nothing is booked twice; the row goes), one an approved
- * refund still awaits stays, and any other — its refund cancelled, rebuilt after it, or paid by
- * another transfer — is booked as the sweep it now is. Only final blocks (`finalHeight`), as the
+ * refund still awaits stays, and any other — its refund paid by another transfer (a refund is
+ * neither cancelled while its transfer is pending nor loses it to a rebuild, decision 0011 §18) —
+ * is booked as the sweep it now is. Only final blocks (`finalHeight`), as the
  * refund job completes refunds: a block that may still leave the chain is not booked from here.
  * Run by the refund job after its refunds, so a refund completing in the same run wins.
  */
