@@ -138,3 +138,23 @@ export async function signAsMerchant<R extends { status: string }>(
   }
   throw new Error('not mined');
 }
+
+/** A ledger balance through the API, in base units (0 when the account has no entries). */
+export async function ledgerBalance(
+  h: EvmHarness,
+  token: string,
+  account: string,
+  asset: string,
+): Promise<bigint> {
+  const rows = (await h.request('GET', '/v1/ledger/balances', { token })).body.data as Array<{
+    account: string;
+    asset: string;
+    balance_base_units: string;
+  }>;
+  return BigInt(rows.find((b) => b.account === account && b.asset === asset)?.balance_base_units ?? '0');
+}
+
+/** `GET /v1/ledger/verify`: every transaction balances, every invoice has exactly its entries. */
+export async function ledgerVerify(h: EvmHarness, token: string) {
+  return (await h.request('GET', '/v1/ledger/verify', { token })).body;
+}

@@ -19,6 +19,8 @@ import { DATABASES } from '../helpers/databases.ts';
 import { type EvmChain, type EvmHarness, evmHarness } from '../helpers/evm-e2e.ts';
 import {
   evmMoneyMerchant,
+  ledgerBalance,
+  ledgerVerify,
   payPolygonInvoice,
   signAsMerchant,
   startPolygonWithUsdc,
@@ -80,15 +82,8 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 11 })))(
         .selectAll()
         .where('movement_id', '=', movementId)
         .execute();
-    const balance = async (account: string, asset: string) => {
-      const rows = (await h.request('GET', '/v1/ledger/balances', { token })).body.data as Array<{
-        account: string;
-        asset: string;
-        balance_base_units: string;
-      }>;
-      return BigInt(rows.find((b) => b.account === account && b.asset === asset)?.balance_base_units ?? '0');
-    };
-    const verified = async () => (await h.request('GET', '/v1/ledger/verify', { token })).body;
+    const balance = (account: string, asset: string) => ledgerBalance(h, token, account, asset);
+    const verified = () => ledgerVerify(h, token);
 
     let usdcSweepTx = '';
     let polSweepTx = '';

@@ -11,7 +11,13 @@ import { checkEvmRefunds } from '../../src/refunds/evm-refund-watch.ts';
 import { settlePendingOutflows } from '../../src/settlement/settle-pending-outflows.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { type EvmChain, type EvmHarness, evmHarness } from '../helpers/evm-e2e.ts';
-import { evmMoneyMerchant, payPolygonInvoice, startPolygonWithUsdc } from '../helpers/evm-money.ts';
+import {
+  evmMoneyMerchant,
+  ledgerBalance,
+  ledgerVerify,
+  payPolygonInvoice,
+  startPolygonWithUsdc,
+} from '../helpers/evm-money.ts';
 
 let polygon: EvmChain;
 beforeAll(async () => {
@@ -46,6 +52,9 @@ async function sendFrom(from: string, tx: { to: string; data?: Hex; value?: bigi
 const COLD = '0x000000000000000000000000000000000000c01d';
 const usdcTransfer = (to: string, amount: bigint) =>
   encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to as Hex, amount] });
+/** The invoice address sends USDC to the customer (the refunds' destination) itself, through anvil. */
+const sendUsdcToCustomer = (from: string, amount: bigint) =>
+  sendFrom(from, { to: polygon.tokens.USDC as string, data: usdcTransfer(DEV_ACCOUNTS.other, amount) });
 
 describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
   'EVM outflows against anvil ($name)',
@@ -85,15 +94,8 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
         .where('removed', '=', 0)
         .orderBy('log_index')
         .execute();
-    const balance = async (account: string, asset: string) => {
-      const rows = (await h.request('GET', '/v1/ledger/balances', { token })).body.data as Array<{
-        account: string;
-        asset: string;
-        balance_base_units: string;
-      }>;
-      return BigInt(rows.find((b) => b.account === account && b.asset === asset)?.balance_base_units ?? '0');
-    };
-    const verified = async () => (await h.request('GET', '/v1/ledger/verify', { token })).body;
+    const balance = (account: string, asset: string) => ledgerBalance(h, token, account, asset);
+    const verified = () => ledgerVerify(h, token);
     const gasFor = (address: string) =>
       polygon.rpc.call('anvil_setBalance', [address, `0x${(10n ** 17n).toString(16)}`]);
 
@@ -102,10 +104,7 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       const refund = await builtRefund(inv.id, { kind: 'excess' });
       await gasFor(inv.address);
       // 3 USDC to the refund's destination, which is owed 2: as on Bitcoin, not this refund.
-      const sent = await sendFrom(inv.address, {
-        to: polygon.tokens.USDC as string,
-        data: usdcTransfer(DEV_ACCOUNTS.other, 3_000_000n),
-      });
+      const sent = await sendUsdcToCustomer(inv.address, 3_000_000n);
       expect(sent.receipt.status).toBe('0x1');
       await h.sync();
       const [m, ...more] = await movementsOf(sent.hash);
@@ -194,15 +193,8 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       const r1 = await builtRefund(inv.id, { kind: 'partial', amount: '5' });
       const r2 = await builtRefund(inv.id, { kind: 'partial', amount: '5' });
       await gasFor(inv.address);
-      const usdc = polygon.tokens.USDC as string;
-      const l1 = await sendFrom(inv.address, {
-        to: usdc,
-        data: usdcTransfer(DEV_ACCOUNTS.other, 5_000_000n),
-      });
-      const l2 = await sendFrom(inv.address, {
-        to: usdc,
-        data: usdcTransfer(DEV_ACCOUNTS.other, 5_000_000n),
-      });
+      const l1 = await sendUsdcToCustomer(inv.address, 5_000_000n);
+      const l2 = await sendUsdcToCustomer(inv.address, 5_000_000n);
       await h.sync();
       // Both left to the refund job, and remembered until booked.
       expect(await movementsOf(l1.hash)).toHaveLength(0);
@@ -230,10 +222,7 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       const cancelled = await h.request('POST', `/v1/refunds/${refund.id}/cancel`, { token });
       expect(cancelled.body.status).toBe('cancelled');
       // The merchant signs the cancelled refund's transaction anyway: money to someone, not a refund.
-      const sent = await sendFrom(inv.address, {
-        to: polygon.tokens.USDC as string,
-        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
-      });
+      const sent = await sendUsdcToCustomer(inv.address, 2_000_000n);
       await h.sync();
       expect(await pendingOf(sent.hash)).toHaveLength(0);
       const [m, ...more] = await movementsOf(sent.hash);
@@ -251,10 +240,7 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       const inv = await paid('USDC', 2_000_000n);
       const refund = await builtRefund(inv.id, { kind: 'excess' });
       await gasFor(inv.address);
-      const sent = await sendFrom(inv.address, {
-        to: polygon.tokens.USDC as string,
-        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
-      });
+      const sent = await sendUsdcToCustomer(inv.address, 2_000_000n);
       await h.sync();
       expect(await pendingOf(sent.hash)).toHaveLength(1);
       const refused = await h.request('POST', `/v1/refunds/${refund.id}/cancel`, { token });
@@ -276,10 +262,7 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       const inv = await paid('USDC', 2_000_000n);
       const refund = await builtRefund(inv.id, { kind: 'excess' });
       await gasFor(inv.address);
-      const sent = await sendFrom(inv.address, {
-        to: polygon.tokens.USDC as string,
-        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
-      });
+      const sent = await sendUsdcToCustomer(inv.address, 2_000_000n);
       await h.sync();
       await polygon.mine(2);
       const rebuilt = await h.request('POST', `/v1/refunds/${refund.id}/transaction`, { token, body: {} });
@@ -351,15 +334,8 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       const inv = await paid('USDC', 4_000_000n);
       const refund = await builtRefund(inv.id, { kind: 'partial', amount: '2' });
       await gasFor(inv.address);
-      const usdc = polygon.tokens.USDC as string;
-      const l1 = await sendFrom(inv.address, {
-        to: usdc,
-        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
-      });
-      const l2 = await sendFrom(inv.address, {
-        to: usdc,
-        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
-      });
+      const l1 = await sendUsdcToCustomer(inv.address, 2_000_000n);
+      const l2 = await sendUsdcToCustomer(inv.address, 2_000_000n);
       await h.sync();
       const b1 = Number(BigInt(l1.receipt.blockNumber));
       const b2 = Number(BigInt(l2.receipt.blockNumber));
@@ -436,10 +412,7 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 21 })))(
       const inv = await paid('USDC', 2_000_000n);
       await builtRefund(inv.id, { kind: 'excess' });
       await gasFor(inv.address);
-      const sent = await sendFrom(inv.address, {
-        to: polygon.tokens.USDC as string,
-        data: usdcTransfer(DEV_ACCOUNTS.other, 2_000_000n),
-      });
+      const sent = await sendUsdcToCustomer(inv.address, 2_000_000n);
       await h.sync();
       expect(await pendingOf(sent.hash)).toHaveLength(1);
       const tip = Number(BigInt(await polygon.rpc.call<Hex>('eth_blockNumber')));
