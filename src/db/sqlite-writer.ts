@@ -89,6 +89,9 @@ export class SqliteWriter {
 
   async close(): Promise<void> {
     this.closing = true;
+    // Referenced while closing: an unreferenced thread's exit does not keep the process waiting
+    // for it, and a CLI's top-level await would end unsettled (exit code 13).
+    if (!this.checkpointerExited) this.checkpointer.ref();
     const checkpointerDone = this.checkpointerExited
       ? Promise.resolve()
       : new Promise<void>((resolve) => this.checkpointer.once('exit', () => resolve()));

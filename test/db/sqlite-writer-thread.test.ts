@@ -141,29 +141,36 @@ describe('SQLite writer thread', () => {
     }
   });
 
-  it('lets a process exit without closing the database, after its write committed', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(HERE, 'fixtures', 'exit-without-close.ts'), testDb.url],
-      { cwd: join(HERE, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
-    expect(stdout).toBe('written\n');
-    const row = await database.read
-      .selectFrom('merchants')
-      .select('id')
-      .where('id', '=', 'mer_exit')
-      .executeTakeFirst();
-    expect(row?.id).toBe('mer_exit');
-  }, 30_000);
+  it.each([
+    { mode: '', expected: 'written\n', what: 'without closing the database' },
+    { mode: 'close', expected: 'written\nclosed\n', what: 'after closing it (both threads)' },
+  ])(
+    'lets a process exit $what, after its write committed',
+    async ({ mode, expected }) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(HERE, 'fixtures', 'exit-without-close.ts'), testDb.url, mode],
+        { cwd: join(HERE, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).toBe(expected);
+      const row = await database.read
+        .selectFrom('merchants')
+        .select('id')
+        .where('id', '=', 'mer_exit')
+        .executeTakeFirst();
+      expect(row?.id).toBe('mer_exit');
+    },
+    30_000,
+  );
 });
