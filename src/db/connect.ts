@@ -6,8 +6,8 @@ import pg from 'pg';
 import { GroupCommitter, type WriteUnit } from './group-commit.ts';
 import { withRetryOnConflict } from './retry.ts';
 import type { Schema } from './schema.ts';
-import { readerDialect, writerDialect } from './sqlite-driver.ts';
-import { SqliteWriter } from './sqlite-writer.ts';
+import { readerDialect, writerAccess } from './sqlite-driver.ts';
+import { type CheckedStatement, SqliteWriter } from './sqlite-writer.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -23,6 +23,12 @@ export interface Database {
   dialect: DialectName;
   /** Runs a unit of work in a durable transaction; resolves only once it is committed. */
   write<T>(unit: WriteUnit<T>): Promise<T>;
+  /**
+   * SQLite only: runs precompiled statements as one durable transaction, resolving once committed.
+   * Unlike `write`, the caller need not wait for one to finish before sending the next (the writer
+   * thread runs them in order), so a hot path can prepare its next batch while this one commits.
+   */
+  writeStatements?: (statements: readonly CheckedStatement[]) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,7 +51,8 @@ function openSqlite(path: string): Database {
   setup.pragma('journal_mode = WAL');
   setup.close();
   // Writes go to the writer thread (sqlite-writer-thread.js), so commits never block request work.
-  const db = new Kysely<Schema>({ dialect: writerDialect(new SqliteWriter(path)) });
+  const writer = writerAccess(new SqliteWriter(path));
+  const db = new Kysely<Schema>({ dialect: writer.dialect });
   const committer = new GroupCommitter(db);
   const reader = new SQLite(path);
   reader.pragma('query_only = ON');
@@ -56,6 +63,7 @@ function openSqlite(path: string): Database {
     read,
     dialect: 'sqlite',
     write: (unit) => committer.write(unit),
+    writeStatements: (statements) => writer.transaction(statements),
     close: async () => {
       await read.destroy();
       await db.destroy();

@@ -10,7 +10,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
-import type { SqliteWriter, Statement, WriterResult } from './sqlite-writer.ts';
+import type { CheckedStatement, SqliteWriter, Statement, WriterResult } from './sqlite-writer.ts';
 
 type Execute = (query: CompiledQuery) => Promise<QueryResult<unknown>>;
 
@@ -133,8 +133,20 @@ export function statementBatch(queries: readonly CompiledQuery[]): CompiledQuery
   return CompiledQuery.raw(STATEMENT_BATCH, [...queries]);
 }
 
+/** The writer connection for Kysely, and whole transactions sent past Kysely in one message. */
+export interface WriterAccess {
+  dialect: Dialect;
+  /**
+   * Runs the statements as one transaction on the writer thread and resolves once committed. The
+   * connection is held only while the message is posted, not while it runs: the thread answers
+   * messages in order, so whoever takes the connection next queues behind this COMMIT, and the
+   * caller can prepare (and post) its next transaction while this one executes.
+   */
+  transaction(statements: readonly CheckedStatement[]): Promise<void>;
+}
+
 /** The writing connection, on the writer thread (sqlite-writer.ts). */
-export function writerDialect(writer: SqliteWriter): Dialect {
+export function writerAccess(writer: SqliteWriter): WriterAccess {
   // BEGIN is held back and sent with the transaction's first statement: one hop fewer per
   // transaction (a hop to the thread costs more than most statements). A transaction that ran no
   // statement never reached the thread, so its COMMIT or ROLLBACK has nothing to end. If the BEGIN
@@ -169,7 +181,20 @@ export function writerDialect(writer: SqliteWriter): Dialect {
       throw error;
     }
   };
-  return new FifoSqliteDialect(() => new FifoSqliteDriver(execute, BEGIN_WRITE, () => writer.close()));
+  const driver = new FifoSqliteDriver(execute, BEGIN_WRITE, () => writer.close());
+  return {
+    dialect: new FifoSqliteDialect(() => driver),
+    transaction: async (statements) => {
+      await driver.acquireConnection();
+      let committed: Promise<unknown>;
+      try {
+        committed = writer.executeTransaction(statements);
+      } finally {
+        await driver.releaseConnection();
+      }
+      await committed;
+    },
+  };
 }
 
 const BEGIN_WRITE = 'begin immediate';

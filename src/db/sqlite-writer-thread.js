@@ -47,6 +47,33 @@ function runBatch(message) {
   }
 }
 
+// A whole transaction in one message: BEGIN IMMEDIATE, the statements, COMMIT — all or nothing.
+// A statement with `expectChanges` must change exactly that many rows (a conditional claim that
+// found its row already taken), or the transaction is rolled back with code TALLY_CHANGES_MISMATCH.
+function runTransaction(message) {
+  try {
+    execute('begin immediate', []);
+    for (const query of message.transaction) {
+      const result = execute(query.sql, query.parameters);
+      if (query.expectChanges !== undefined && result.changes !== query.expectChanges) {
+        const error = new Error(
+          `expected ${query.expectChanges} changed rows, got ${result.changes}: ${query.sql.slice(0, 80)}`,
+        );
+        error.code = 'TALLY_CHANGES_MISMATCH';
+        throw error;
+      }
+    }
+    execute('commit', []);
+    parentPort.postMessage({ id: message.id, result: { rows: [] } });
+  } catch (error) {
+    if (sqlite.inTransaction) sqlite.exec('rollback');
+    parentPort.postMessage({
+      id: message.id,
+      error: { name: error?.name, message: String(error?.message ?? error), code: error?.code },
+    });
+  }
+}
+
 parentPort.on('message', (message) => {
   if (message.close) {
     sqlite.close();
@@ -56,6 +83,10 @@ parentPort.on('message', (message) => {
   }
   if (message.batch) {
     runBatch(message);
+    return;
+  }
+  if (message.transaction) {
+    runTransaction(message);
     return;
   }
   try {

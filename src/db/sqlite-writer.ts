@@ -14,6 +14,11 @@ export interface Statement {
   parameters: readonly unknown[];
 }
 
+/** A statement that must change exactly `expectChanges` rows, when given. */
+export interface CheckedStatement extends Statement {
+  expectChanges?: number;
+}
+
 interface Waiting {
   resolve: (result: WriterResult) => void;
   reject: (error: Error) => void;
@@ -85,6 +90,21 @@ export class SqliteWriter {
   /** Runs the statements in order in one message; rejects with the first failure. */
   executeBatch(batch: readonly Statement[]): Promise<WriterResult> {
     return this.send({ batch: batch.map((q) => ({ sql: q.sql, parameters: q.parameters })) });
+  }
+
+  /**
+   * Runs the statements as one transaction (BEGIN IMMEDIATE … COMMIT) in one message; resolves once
+   * committed, rejects (rolled back) with the first failure. The caller must not hold a transaction
+   * open on the writer when sending it (see writerAccess in sqlite-driver.ts).
+   */
+  executeTransaction(statements: readonly CheckedStatement[]): Promise<WriterResult> {
+    return this.send({
+      transaction: statements.map((q) =>
+        q.expectChanges === undefined
+          ? { sql: q.sql, parameters: q.parameters }
+          : { sql: q.sql, parameters: q.parameters, expectChanges: q.expectChanges },
+      ),
+    });
   }
 
   async close(): Promise<void> {

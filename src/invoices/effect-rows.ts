@@ -1,6 +1,7 @@
-import { type CompiledQuery, type Insertable, sql, type Transaction } from 'kysely';
+import { type CompiledQuery, type Insertable, type Kysely, sql, type Transaction } from 'kysely';
 import { newId } from '../core/ids.ts';
 import type { DialectName } from '../db/connect.ts';
+import { plainInsert } from '../db/plain-insert.ts';
 import type {
   EventsTable,
   ExceptionsTable,
@@ -15,7 +16,7 @@ import { flag, iso } from '../db/values.ts';
 import { serializeException } from '../exceptions/serialize-exception.ts';
 import { type NewJob, rearmJobQuery } from '../jobs/job-store.ts';
 import type { InvoiceRecord } from './record.ts';
-import { serializeInvoice, serializePayment } from './serialize.ts';
+import { type InvoiceJson, serializeInvoice, serializePayment } from './serialize.ts';
 import type { TransitionResult } from './transition.ts';
 
 /**
@@ -100,7 +101,8 @@ const REFUND_EVENTS = new Set(['refund.completed', 'refund.reverted']);
 /**
  * Transitions, exceptions and outbox events of one transition result. Each event carries the
  * invoice as it stands after the fact, stamped with the event's own sequence number, plus the
- * payment, exception, refund or transition it is about.
+ * payment, exception, refund or transition it is about. Returns the invoice's wire shape (the
+ * events' snapshot), so a caller answering with it need not serialize the invoice again.
  */
 export function addTransitionEffects(
   rows: EffectRows,
@@ -108,7 +110,7 @@ export function addTransitionEffects(
   result: TransitionResult,
   now: Date,
   subjects: EventSubjects = {},
-): void {
+): InvoiceJson {
   const at = iso(now);
   for (const t of result.transitions) {
     rows.transitions.push({
@@ -174,6 +176,7 @@ export function addTransitionEffects(
     }
     rows.events.push(eventRow(after.merchantId, after.id, ev.type, ev.sequence, data, now));
   }
+  return snapshot;
 }
 
 export function eventRow(
@@ -201,7 +204,7 @@ export function eventRow(
 const MAX_PARAMS = 30_000;
 
 function insertQueries<T extends keyof Schema>(
-  trx: Transaction<Schema>,
+  trx: Pick<Kysely<Schema>, 'insertInto'>,
   table: T,
   rows: Insertable<Schema[T]>[],
 ): CompiledQuery[] {
@@ -233,19 +236,11 @@ export async function insertEffects(
   rows: EffectRows,
   dialect: DialectName,
 ): Promise<void> {
-  const tables = [
-    ['invoices', rows.invoices],
-    ['payment_options', rows.options],
-    ['transitions', rows.transitions],
-    ['exceptions', rows.exceptions],
-    ['events', rows.events],
-    ['jobs', rows.jobs],
-  ] as const;
-  const parameters = tables.reduce(
+  const present = effectTables(rows);
+  const parameters = present.reduce(
     (sum, [, list]) => sum + list.length * Object.keys((list[0] ?? {}) as object).length,
     0,
   );
-  const present = tables.filter(([, list]) => list.length > 0);
   // One re-arm per job key: PostgreSQL refuses an upsert touching the same row twice in a statement.
   const rearm = [...new Map(rows.rearm.map((job) => [job.dedupeKey, job])).values()];
   if (present.length === 0 && rearm.length === 0) return;
@@ -272,11 +267,36 @@ export async function insertEffects(
     return;
   }
   // On SQLite the statements go to the writer thread in one hop (statementBatch).
-  const queries = [
-    ...present.flatMap(([table, list]) => insertQueries(trx, table, list as never)),
-    ...rearm.map((job) => rearmJobQuery(trx, job).compile()),
+  await trx.executeQuery(statementBatch(sqliteEffectQueries(trx, rows)));
+}
+
+/** The SQLite statements that insert every collected row, parents before children (see insertEffects). */
+export function sqliteEffectQueries(
+  db: Pick<Kysely<Schema>, 'insertInto'>,
+  rows: EffectRows,
+): CompiledQuery[] {
+  // One re-arm per job key: the same job re-armed twice in a batch is one upsert.
+  const rearm = [...new Map(rows.rearm.map((job) => [job.dedupeKey, job])).values()];
+  return [
+    ...effectTables(rows).flatMap(([table, list]) => {
+      const plain = list.length * Object.keys(list[0] ?? {}).length <= MAX_PARAMS && plainInsert(table, list);
+      return plain ? [plain] : insertQueries(db, table, list as never);
+    }),
+    ...rearm.map((job) => rearmJobQuery(db, job).compile()),
   ];
-  await trx.executeQuery(statementBatch(queries));
+}
+
+function effectTables(rows: EffectRows) {
+  return (
+    [
+      ['invoices', rows.invoices],
+      ['payment_options', rows.options],
+      ['transitions', rows.transitions],
+      ['exceptions', rows.exceptions],
+      ['events', rows.events],
+      ['jobs', rows.jobs],
+    ] as const
+  ).filter(([, list]) => list.length > 0);
 }
 
 /** PostgreSQL's wire protocol carries at most 65,535 parameters per statement. */

@@ -3,10 +3,19 @@ import type { Tally } from '../context.ts';
 import type { Schema } from '../db/schema.ts';
 import { jobRow } from '../jobs/job-store.ts';
 import { allocateAddresses } from '../wallets/allocator.ts';
-import { addTransitionEffects, emptyEffects, insertEffects, invoiceRow, optionRows } from './effect-rows.ts';
+import {
+  addTransitionEffects,
+  type EffectRows,
+  emptyEffects,
+  insertEffects,
+  invoiceRow,
+  optionRows,
+} from './effect-rows.ts';
+import { writeInvoicesPipelined } from './pipelined-invoice-write.ts';
 import type { InvoiceRecord } from './record.ts';
-import { type InvoiceJson, serializeInvoice } from './serialize.ts';
+import type { InvoiceJson } from './serialize.ts';
 import { transition } from './transition.ts';
+import type { PaymentOption } from './types.ts';
 
 export interface InvoiceWrite {
   /** The invoice in status `created`, its options not yet given addresses. */
@@ -68,13 +77,10 @@ export class InvoiceWriter {
 
   private async run(batch: Pending[]): Promise<void> {
     try {
-      const invoices = await this.tally.database.write((trx) =>
-        writeInvoices(
-          this.tally,
-          trx,
-          batch.map((p) => p.write),
-        ),
-      );
+      const writes = batch.map((p) => p.write);
+      const invoices =
+        (await writeInvoicesPipelined(this.tally, writes)) ??
+        (await this.tally.database.write((trx) => writeInvoices(this.tally, trx, writes)));
       for (const [i, p] of batch.entries()) settle(p, invoices[i]);
     } catch (error) {
       if (batch.length === 1) {
@@ -111,17 +117,11 @@ export async function writeInvoices(
   writes: InvoiceWrite[],
 ): Promise<InvoiceJson[]> {
   const now = tally.clock.now();
-  // Fresh copies: a batch retried invoice by invoice must not see addresses of the failed attempt.
-  const records = writes.map((w) => ({ ...w.record, options: w.record.options.map((o) => ({ ...o })) }));
-  const byWallet = new Map<string, Array<InvoiceRecord['options'][number]>>();
-  for (const record of records) {
-    for (const option of record.options)
-      byWallet.set(option.walletId, [...(byWallet.get(option.walletId) ?? []), option]);
-  }
+  const records = copyRecords(writes);
+  const byWallet = optionsByWallet(records);
   const rows = emptyEffects();
   // Wallets in id order: concurrent batches touching the same wallets lock them in one order.
-  for (const walletId of [...byWallet.keys()].sort()) {
-    const options = byWallet.get(walletId) ?? [];
+  for (const [walletId, options] of byWallet) {
     const derive = writes.find((w) => w.derivers.has(walletId))?.derivers.get(walletId);
     if (!derive) throw new Error(`no deriver for wallet ${walletId}`);
     const allocations = await allocateAddresses(
@@ -143,7 +143,31 @@ export async function writeInvoices(
     }
   }
 
-  const afters = records.map((record) => {
+  const invoices = addNewInvoiceRows(records, now, rows);
+  await insertEffects(trx, rows, tally.database.dialect);
+  for (const [i, write] of writes.entries()) {
+    const invoice = invoices[i];
+    if (write.inTransaction && invoice) await write.inTransaction(trx, invoice);
+  }
+  return invoices;
+}
+
+/** Fresh copies: a batch retried invoice by invoice must not see addresses of the failed attempt. */
+export function copyRecords(writes: readonly InvoiceWrite[]): InvoiceRecord[] {
+  return writes.map((w) => ({ ...w.record, options: w.record.options.map((o) => ({ ...o })) }));
+}
+
+/**
+ * Adds the rows of each new invoice, its addresses assigned, to `rows`: the invoice, its options,
+ * created → awaiting_payment with its event, and the expiry job. Returns the invoices as written,
+ * in their wire shape.
+ */
+export function addNewInvoiceRows(
+  records: readonly InvoiceRecord[],
+  now: Date,
+  rows: EffectRows,
+): InvoiceJson[] {
+  return records.map((record) => {
     const fact = { kind: 'options_assigned', id: 'options_assigned' } as const;
     const result = transition(record, fact, now);
     const after: InvoiceRecord = {
@@ -154,7 +178,7 @@ export async function writeInvoices(
     };
     rows.invoices.push(invoiceRow(after));
     rows.options.push(...optionRows(after));
-    addTransitionEffects(rows, after, result, now);
+    const invoice = addTransitionEffects(rows, after, result, now);
     rows.jobs.push(
       jobRow({
         kind: 'invoice.expire',
@@ -164,15 +188,21 @@ export async function writeInvoices(
         now,
       }),
     );
-    return after;
+    return invoice;
   });
-  await insertEffects(trx, rows, tally.database.dialect);
-  const invoices = afters.map(serializeInvoice);
-  for (const [i, write] of writes.entries()) {
-    const invoice = invoices[i];
-    if (write.inTransaction && invoice) await write.inTransaction(trx, invoice);
+}
+
+/** Each wallet's options across the batch, wallets in id order (see writeInvoices). */
+export function optionsByWallet(records: readonly InvoiceRecord[]): Map<string, PaymentOption[]> {
+  const byWallet = new Map<string, PaymentOption[]>();
+  for (const record of records) {
+    for (const option of record.options) {
+      const list = byWallet.get(option.walletId);
+      if (list) list.push(option);
+      else byWallet.set(option.walletId, [option]);
+    }
   }
-  return invoices;
+  return new Map([...byWallet].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 const writers = new WeakMap<Tally, InvoiceWriter>();
@@ -185,7 +215,9 @@ const writers = new WeakMap<Tally, InvoiceWriter>();
 export function invoiceWriterFor(tally: Tally): InvoiceWriter {
   let writer = writers.get(tally);
   if (!writer) {
-    const parallel = tally.database.dialect === 'postgres' ? tally.config.invoiceWriteBatches : 1;
+    // SQLite: two batches, so one is built (and queued on the writer thread) while the other
+    // commits (pipelined-invoice-write.ts).
+    const parallel = tally.database.dialect === 'postgres' ? tally.config.invoiceWriteBatches : 2;
     writer = new InvoiceWriter(tally, parallel);
     writers.set(tally, writer);
   }

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DialectName } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
 import { iso } from '../db/values.ts';
@@ -95,29 +95,36 @@ async function armGapCheck(
   now: Date,
   deferJob: ((job: NewJob) => void) | undefined,
 ): Promise<void> {
+  const job = await gapCheckJob(trx, walletId, allocations, now);
+  if (!job) return;
+  if (deferJob) deferJob(job);
+  else await rearmJob(trx, job);
+}
+
+/** The gap-check job to re-arm after these allocations, or null (see armGapCheck). */
+export async function gapCheckJob(
+  db: Pick<Kysely<Schema>, 'selectFrom'>,
+  walletId: string,
+  allocations: readonly Pick<Allocation, 'index'>[],
+  now: Date,
+): Promise<NewJob | null> {
   const highest = Math.max(-1, ...allocations.map((a) => a.index));
-  if (highest + 1 < GAP_WARNING_THRESHOLD) return;
+  if (highest + 1 < GAP_WARNING_THRESHOLD) return null;
   let family = families.get(walletId);
   if (family === undefined) {
-    const row = await trx
-      .selectFrom('wallets')
-      .select('family')
-      .where('id', '=', walletId)
-      .executeTakeFirst();
-    if (!row) return;
+    const row = await db.selectFrom('wallets').select('family').where('id', '=', walletId).executeTakeFirst();
+    if (!row) return null;
     family = row.family;
     families.set(walletId, family);
   }
-  if (family !== 'bitcoin') return;
-  const job = {
+  if (family !== 'bitcoin') return null;
+  return {
     kind: 'wallet.gap_check',
     dedupeKey: `gap_check:${walletId}`,
     payload: { walletId },
     runAt: now,
     now,
   };
-  if (deferJob) deferJob(job);
-  else await rearmJob(trx, job);
 }
 
 /** One address for one option (see allocateAddresses). */

@@ -63,6 +63,57 @@ describe('SQLite writer thread', () => {
     expect(ids.map((r) => r.id)).toEqual(['mer_b1', 'mer_b2']);
   });
 
+  it('runs a whole transaction sent as one message: committed when it resolves, all or nothing', async () => {
+    const send = database.writeStatements;
+    if (!send) throw new Error('SQLite must offer writeStatements');
+    const insert = (id: string) => database.db.insertInto('merchants').values(merchant(id)).compile();
+    await send([insert('mer_t1'), insert('mer_t2')]);
+    // A fresh connection sees both: the promise resolved after the COMMIT.
+    const fresh = new SQLite(testDb.url, { readonly: true });
+    expect(fresh.prepare("select count(*) as n from merchants where id like 'mer_t%'").get()).toEqual({ n: 2 });
+    fresh.close();
+
+    // A failing statement in the middle rolls back the ones before it, with its code kept.
+    const failed = await send([insert('mer_t3'), insert('mer_t1'), insert('mer_t4')]).catch((e: unknown) => e);
+    expect(isUniqueViolation(failed)).toBe(true);
+    // A statement that changes a different number of rows than it must also rolls everything back.
+    const rename = database.db
+      .updateTable('merchants')
+      .set({ name: 'renamed' })
+      .where('id', '=', 'mer_missing')
+      .compile();
+    const mismatch = await send([insert('mer_t5'), { ...rename, expectChanges: 1 }]).catch((e: unknown) => e);
+    expect((mismatch as { code?: string }).code).toBe('TALLY_CHANGES_MISMATCH');
+    const ids = await database.read.selectFrom('merchants').select('id').orderBy('id').execute();
+    expect(ids.map((r) => r.id)).toEqual(['mer_t1', 'mer_t2']);
+
+    // The connection is not left inside a transaction: an ordinary write after it commits on its own.
+    await database.write((trx) => trx.insertInto('merchants').values(merchant('mer_t6')).execute());
+    const after = new SQLite(testDb.url, { readonly: true });
+    expect(after.prepare("select count(*) as n from merchants where id = 'mer_t6'").get()).toEqual({ n: 1 });
+    after.close();
+  });
+
+  it('queues a whole-transaction message behind an open transaction, never inside it', async () => {
+    const send = database.writeStatements;
+    if (!send) throw new Error('SQLite must offer writeStatements');
+    let sent: Promise<void> | null = null;
+    const failed = await database
+      .write(async (trx) => {
+        await trx.insertInto('merchants').values(merchant('mer_open')).execute();
+        // Sent while this transaction is open: it must wait for the connection, not join this
+        // transaction (it would then be rolled back with it).
+        sent = send([database.db.insertInto('merchants').values(merchant('mer_queued')).compile()]);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new Error('the open transaction fails');
+      })
+      .catch((e: unknown) => e);
+    expect((failed as Error).message).toBe('the open transaction fails');
+    await sent;
+    const ids = await database.read.selectFrom('merchants').select('id').orderBy('id').execute();
+    expect(ids.map((r) => r.id)).toEqual(['mer_queued']);
+  });
+
   it('reports a BEGIN that could not take the write lock as the write error, and keeps working', async () => {
     // The BEGIN is held back and sent with the transaction's first statement (sqlite-driver.ts).
     const other = new SQLite(testDb.url);

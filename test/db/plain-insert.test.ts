@@ -1,0 +1,62 @@
+/**
+ * plainInsert (src/db/plain-insert.ts) writes SQLite's hot multi-row INSERTs without Kysely's
+ * builder. It must insert exactly what Kysely would, and refuse rows it cannot write the same way.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Database, openDatabase } from '../../src/db/connect.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { plainInsert } from '../../src/db/plain-insert.ts';
+import { freshSqlite, type TestDatabase } from '../helpers/databases.ts';
+
+const row = (id: string, name: string) => ({
+  id,
+  name,
+  policy: JSON.stringify({ note: 'quotes \' and " survive' }),
+  created_at: '2026-01-01T00:00:00.000Z',
+});
+
+describe('plainInsert', () => {
+  let testDb: TestDatabase;
+  let database: Database;
+  beforeEach(async () => {
+    testDb = await freshSqlite();
+    database = openDatabase({ url: testDb.url });
+    await migrate(database);
+  });
+  afterEach(async () => {
+    await database?.close();
+    await testDb?.drop();
+  });
+
+  it('inserts the same rows as Kysely does', async () => {
+    const rows = [row('mer_p1', 'first'), row('mer_p2', 'ünïcode ✓'), row('mer_p3', '')];
+    const query = plainInsert('merchants', rows);
+    if (!query) throw new Error('plain rows must be written plainly');
+    expect(query.parameters).toHaveLength(12);
+    await database.write((trx) => trx.executeQuery(query));
+    const kyselyRows = rows.map((r) => ({ ...r, id: r.id.replace('mer_p', 'mer_k') }));
+    await database.write((trx) => trx.insertInto('merchants').values(kyselyRows).execute());
+    const read = await database.read.selectFrom('merchants').selectAll().orderBy('id').execute();
+    const plain = read.filter((r) => r.id.startsWith('mer_p'));
+    const built = read.filter((r) => r.id.startsWith('mer_k'));
+    expect(plain).toHaveLength(3);
+    expect(plain.map((r) => ({ ...r, id: r.id.slice(5) }))).toEqual(
+      built.map((r) => ({ ...r, id: r.id.slice(5) })),
+    );
+  });
+
+  it('leaves to Kysely rows with differing columns, non-plain values, or odd names', () => {
+    expect(plainInsert('merchants', [row('a', 'a'), { id: 'b', name: 'b' }])).toBeNull();
+    expect(plainInsert('merchants', [{ ...row('a', 'a'), created_at: new Date() }])).toBeNull();
+    expect(plainInsert('merchants', [{ ...row('a', 'a'), policy: { nested: true } }])).toBeNull();
+    expect(plainInsert('merchants', [row('a', 'a'), { ...row('b', 'b'), policy: undefined }])).toBeNull();
+    expect(plainInsert('merchants"; drop table x; --', [row('a', 'a')])).toBeNull();
+    expect(plainInsert('merchants', [{ ...row('a', 'a'), 'bad column': 1 }])).toBeNull();
+    expect(plainInsert('merchants', [])).toBeNull();
+    // An undefined column left out of every row is simply not written (Kysely does the same).
+    const query = plainInsert('merchants', [{ ...row('a', 'a'), extra: undefined }]);
+    expect(query?.sql).toBe(
+      'insert into "merchants" ("id", "name", "policy", "created_at") values (?, ?, ?, ?)',
+    );
+  });
+});

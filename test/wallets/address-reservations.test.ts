@@ -1,0 +1,118 @@
+/**
+ * SQLite's pipelined invoice batches choose addresses from a cached view of the free pool before
+ * their transaction (src/wallets/address-reservations.ts). The cache may be stale — another
+ * process can claim an address meanwhile — and must never turn that into a double hand-out.
+ */
+import SQLite from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CreateInvoiceInput, createInvoice } from '../../src/invoices/create-invoice.ts';
+import { topUpAddressPool } from '../../src/wallets/address-pool.ts';
+import { freshSqlite, type TestDatabase } from '../helpers/databases.ts';
+import { createHarness, type Harness } from '../helpers/harness.ts';
+
+const INPUT: CreateInvoiceInput = {
+  price: { amount: '5.00', currency: 'USD' },
+  payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+};
+
+async function indexOf(h: Harness, optionId: string | undefined): Promise<number> {
+  const row = await h.tally.database.db
+    .selectFrom('payment_options')
+    .select('derivation_index')
+    .where('id', '=', optionId ?? '')
+    .executeTakeFirstOrThrow();
+  return row.derivation_index;
+}
+
+describe('pipelined address claims on SQLite', () => {
+  let db: TestDatabase;
+  let h: Harness;
+  let walletId: string;
+  beforeAll(async () => {
+    db = await freshSqlite();
+    h = await createHarness(db, { poolTarget: 30 });
+    const wallet = await h.tally.database.db
+      .selectFrom('wallets')
+      .select('id')
+      .where('merchant_id', '=', h.merchantId)
+      .where('scope', '=', 'bitcoin-regtest')
+      .executeTakeFirstOrThrow();
+    walletId = wallet.id;
+    await topUpAddressPool(h.tally.database, walletId);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await db?.drop();
+  });
+
+  it('an address another process claims after it was cached is not handed out again', async () => {
+    // The first creation fills the cache with the pool's free addresses.
+    const first = await createInvoice(h.tally, h.merchantId, INPUT);
+    const firstIndex = await indexOf(h, first.payment_options[0]?.id);
+
+    // Another process (a second connection to the file, as the CLI would be) claims the next two.
+    const other = new SQLite(db.url);
+    other.pragma('busy_timeout = 5000');
+    const taken = other
+      .prepare(
+        `update wallet_addresses set option_id = 'opt_elsewhere_' || derivation_index, allocated_at = '2026-11-21T12:00:00.000Z'
+         where wallet_id = ? and derivation_index in (?, ?) returning derivation_index, address`,
+      )
+      .all(walletId, firstIndex + 1, firstIndex + 2) as Array<{ derivation_index: number; address: string }>;
+    other.close();
+    expect(taken).toHaveLength(2);
+
+    // Created together: one batch whose stale choice collides; it must fail and be redone.
+    const created = await Promise.all(
+      Array.from({ length: 5 }, () => createInvoice(h.tally, h.merchantId, INPUT)),
+    );
+    const addresses = created.map((inv) => inv.payment_options[0]?.address);
+    const indexes = (await Promise.all(created.map((inv) => indexOf(h, inv.payment_options[0]?.id)))).sort(
+      (a, b) => a - b,
+    );
+    for (const t of taken) expect(addresses).not.toContain(t.address);
+    expect(new Set(addresses).size).toBe(5);
+
+    // The other process's claims stand, and every invoice's option owns its row.
+    const rows = await h.tally.database.db
+      .selectFrom('wallet_addresses')
+      .select(['derivation_index', 'option_id', 'address'])
+      .where('wallet_id', '=', walletId)
+      .where('option_id', 'is not', null)
+      .orderBy('derivation_index')
+      .execute();
+    for (const t of taken) {
+      expect(rows.find((r) => r.derivation_index === t.derivation_index)?.option_id).toBe(
+        `opt_elsewhere_${t.derivation_index}`,
+      );
+    }
+    for (const inv of created) {
+      const option = inv.payment_options[0];
+      const row = rows.find((r) => r.option_id === option?.id);
+      expect(row?.address).toBe(option?.address);
+    }
+    // No index skipped: the failed batch's addresses went back to the pool and were used first.
+    expect(indexes).toEqual([firstIndex + 3, firstIndex + 4, firstIndex + 5, firstIndex + 6, firstIndex + 7]);
+  });
+
+  it('falls back to inline derivation when the pool holds too few free addresses', async () => {
+    const free = await h.tally.database.db
+      .selectFrom('wallet_addresses')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('wallet_id', '=', walletId)
+      .where('option_id', 'is', null)
+      .executeTakeFirstOrThrow();
+    const created = await Promise.all(
+      Array.from({ length: Number(free.n) + 3 }, () => createInvoice(h.tally, h.merchantId, INPUT)),
+    );
+    const addresses = created.map((inv) => inv.payment_options[0]?.address);
+    expect(new Set(addresses).size).toBe(created.length);
+    const options = await h.tally.database.db
+      .selectFrom('payment_options')
+      .select(['id', 'address', 'derivation_index'])
+      .where('wallet_id', '=', walletId)
+      .execute();
+    const indexes = options.map((o) => o.derivation_index);
+    expect(new Set(indexes).size).toBe(indexes.length);
+  });
+});
