@@ -14,7 +14,7 @@ import type {
 import { statementBatch } from '../db/sqlite-driver.ts';
 import { flag, iso } from '../db/values.ts';
 import { serializeException } from '../exceptions/serialize-exception.ts';
-import { type NewJob, rearmJobQuery } from '../jobs/job-store.ts';
+import { type NewJob, rearmJobQueries } from '../jobs/job-store.ts';
 import type { InvoiceRecord } from './record.ts';
 import { type InvoiceJson, serializeInvoice, serializePayment } from './serialize.ts';
 import type { TransitionResult } from './transition.ts';
@@ -249,7 +249,7 @@ export async function insertEffects(
       for (const [table, list] of present) {
         for (const query of insertQueries(trx, table, list as never)) await trx.executeQuery(query);
       }
-      for (const job of rearm) await rearmJobQuery(trx, job).execute();
+      for (const job of rearm) for (const query of rearmJobQueries(trx, job)) await query.execute();
       return;
     }
     // `as never`: Kysely cannot narrow the insert shape of a generic table name.
@@ -261,7 +261,10 @@ export async function insertEffects(
       );
     }
     for (const [i, job] of rearm.entries()) {
-      query = query.with(`rearm_${i}` as never, (db) => rearmJobQuery(db as never, job) as never);
+      const [insert, rearmFinished] = rearmJobQueries(trx, job);
+      query = query
+        .with(`rearm_${i}_insert` as never, () => insert as never)
+        .with(`rearm_${i}_finished` as never, () => rearmFinished as never);
     }
     await query.selectNoFrom(sql<number>`1`.as('one')).execute();
     return;
@@ -272,7 +275,7 @@ export async function insertEffects(
 
 /** The SQLite statements that insert every collected row, parents before children (see insertEffects). */
 export function sqliteEffectQueries(
-  db: Pick<Kysely<Schema>, 'insertInto'>,
+  db: Pick<Kysely<Schema>, 'insertInto' | 'updateTable'>,
   rows: EffectRows,
 ): CompiledQuery[] {
   // One re-arm per job key: the same job re-armed twice in a batch is one upsert.
@@ -282,7 +285,7 @@ export function sqliteEffectQueries(
       const plain = list.length * Object.keys(list[0] ?? {}).length <= MAX_PARAMS && plainInsert(table, list);
       return plain ? [plain] : insertQueries(db, table, list as never);
     }),
-    ...rearm.map((job) => rearmJobQuery(db, job).compile()),
+    ...rearm.flatMap((job) => rearmJobQueries(db, job).map((query) => query.compile())),
   ];
 }
 

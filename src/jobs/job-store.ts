@@ -46,26 +46,35 @@ export async function enqueueJob(db: Db, job: NewJob): Promise<void> {
  * pending or running is left alone.
  */
 export async function rearmJob(db: Db, job: NewJob): Promise<void> {
-  await rearmJobQuery(db, job).execute();
+  const [insert, rearm] = rearmJobQueries(db, job);
+  await insert.execute();
+  await rearm.execute();
 }
 
-/** rearmJob's statement, for a caller that runs it with other statements (effect-rows.ts). */
-export function rearmJobQuery(db: Pick<Db, 'insertInto'>, job: NewJob) {
-  return db
+/**
+ * rearmJob's two statements, for a caller that runs them with other statements (effect-rows.ts):
+ * insert unless the key exists, then flip a finished job back to pending. Not one upsert: on
+ * PostgreSQL `ON CONFLICT DO UPDATE … WHERE` locks the existing row even when its WHERE is false,
+ * so every invoice batch re-arming a wallet's pending gap check queued on that one row until the
+ * batch before it committed. DO NOTHING and an UPDATE whose WHERE does not match take no lock.
+ */
+export function rearmJobQueries(db: Pick<Db, 'insertInto' | 'updateTable'>, job: NewJob) {
+  const insert = db
     .insertInto('jobs')
     .values(jobRow(job))
-    .onConflict((oc) =>
-      oc
-        .column('dedupe_key')
-        .doUpdateSet({
-          status: 'pending',
-          run_at: iso(job.runAt),
-          attempts: 0,
-          last_error: null,
-          updated_at: iso(job.now),
-        })
-        .where('jobs.status', 'in', ['done', 'failed']),
-    );
+    .onConflict((oc) => oc.column('dedupe_key').doNothing());
+  const rearm = db
+    .updateTable('jobs')
+    .set({
+      status: 'pending',
+      run_at: iso(job.runAt),
+      attempts: 0,
+      last_error: null,
+      updated_at: iso(job.now),
+    })
+    .where('dedupe_key', '=', job.dedupeKey)
+    .where('status', 'in', ['done', 'failed']);
+  return [insert, rearm] as const;
 }
 
 /**

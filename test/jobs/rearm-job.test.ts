@@ -1,0 +1,108 @@
+/**
+ * rearmJob (src/jobs/job-store.ts): enqueue a recurring job, or re-arm it once it has finished,
+ * and leave a pending one alone — without locking it. Every invoice batch re-arms its wallet's gap
+ * check; an upsert that locked the pending row made concurrent batches on PostgreSQL queue on it.
+ */
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Database, openDatabase } from '../../src/db/connect.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { rearmJob } from '../../src/jobs/job-store.ts';
+import { DATABASES, freshPostgres, type TestDatabase } from '../helpers/databases.ts';
+
+const job = (key: string, at: string) => ({
+  kind: 'wallet.gap_check',
+  dedupeKey: key,
+  payload: { walletId: 'wal_x' },
+  runAt: new Date(at),
+  now: new Date(at),
+});
+
+async function statusOf(database: Database, key: string) {
+  return database.db
+    .selectFrom('jobs')
+    .select(['status', 'run_at', 'attempts'])
+    .where('dedupe_key', '=', key)
+    .execute();
+}
+
+describe.each(DATABASES)('rearmJob on $name', ({ fresh }) => {
+  let testDb: TestDatabase;
+  let database: Database;
+  beforeAll(async () => {
+    testDb = await fresh();
+    database = openDatabase({ url: testDb.url });
+    await migrate(database);
+  });
+  afterAll(async () => {
+    await database?.close();
+    await testDb?.drop();
+  });
+
+  it('enqueues once, leaves a pending job alone, and re-arms a finished one', async () => {
+    await database.write((trx) => rearmJob(trx, job('k1', '2026-11-21T12:00:00Z')));
+    await database.write((trx) => rearmJob(trx, job('k1', '2026-11-21T13:00:00Z')));
+    let rows = await statusOf(database, 'k1');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.status).toBe('pending');
+    expect(new Date(rows[0]?.run_at ?? '').toISOString()).toBe('2026-11-21T12:00:00.000Z');
+
+    for (const finished of ['done', 'failed'] as const) {
+      await database.db
+        .updateTable('jobs')
+        .set({ status: finished, attempts: 3 })
+        .where('dedupe_key', '=', 'k1')
+        .execute();
+      await database.write((trx) => rearmJob(trx, job('k1', '2026-11-21T14:00:00Z')));
+      rows = await statusOf(database, 'k1');
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(new Date(rows[0]?.run_at ?? '').toISOString()).toBe('2026-11-21T14:00:00.000Z');
+    }
+  });
+});
+
+describe('rearmJob on postgres, concurrently', () => {
+  let testDb: TestDatabase;
+  let database: Database;
+  beforeAll(async () => {
+    testDb = await freshPostgres();
+    database = openDatabase({ url: testDb.url });
+    await migrate(database);
+  });
+  afterAll(async () => {
+    await database?.close();
+    await testDb?.drop();
+  });
+
+  it('does not wait for another open transaction that re-armed the same pending job', async () => {
+    await database.write((trx) => rearmJob(trx, job('k2', '2026-11-21T12:00:00Z')));
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let armed: () => void = () => {};
+    const firstArmed = new Promise<void>((resolve) => {
+      armed = resolve;
+    });
+    const first = database.db.transaction().execute(async (trx) => {
+      await rearmJob(trx, job('k2', '2026-11-21T12:00:01Z'));
+      armed();
+      await held; // keeps its transaction open
+    });
+    await firstArmed;
+    try {
+      // Would block until the first transaction ends if the re-arm locked the pending row.
+      await database.db.transaction().execute(async (trx) => {
+        await sql`set local lock_timeout = '500ms'`.execute(trx);
+        await rearmJob(trx, job('k2', '2026-11-21T12:00:02Z'));
+      });
+    } finally {
+      release();
+      await first;
+    }
+    const rows = await statusOf(database, 'k2');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.status).toBe('pending');
+  });
+});
