@@ -7,7 +7,13 @@ import { TallyError, validationError } from '../core/errors.ts';
 import { registerWeb } from '../web/register.ts';
 import { registerChainMetrics } from './chain-metrics.ts';
 import { mapError } from './error-mapper.ts';
-import { readIdempotencyKey, requestHash, storeResponse, withIdempotency } from './idempotency.ts';
+import {
+  readIdempotencyKey,
+  requestHash,
+  responseRow,
+  storeResponse,
+  withIdempotency,
+} from './idempotency.ts';
 import { badStringReason, decodeJsonBytes, parseJsonBody } from './json-body.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -115,7 +121,14 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
           body: request.body as never,
         };
         const key = route.idempotent ? readIdempotencyKey(request.headers['idempotency-key']) : null;
-        const ctx: RouteContext = { tally, principal, request, reply, storeIdempotentResponse: null };
+        const ctx: RouteContext = {
+          tally,
+          principal,
+          request,
+          reply,
+          storeIdempotentResponse: null,
+          idempotentResponseRow: null,
+        };
         if (!key) return reply.status(status).send(await route.handler(ctx, input));
 
         const hash = requestHash(route.method, request.url, request.body);
@@ -124,6 +137,10 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
           ctx.storeIdempotentResponse = async (trx, body) => {
             await storeResponse(trx, principal.merchantId, key, hash, { status, body }, tally.clock.now());
             stored = true;
+          };
+          ctx.idempotentResponseRow = (body) => {
+            stored = true;
+            return responseRow(principal.merchantId, key, hash, { status, body }, tally.clock.now());
           };
           const body = await route.handler(ctx, input);
           if (!stored) {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Insertable, Transaction } from 'kysely';
 import { TallyError, validationError } from '../core/errors.ts';
 import type { Database } from '../db/connect.ts';
-import type { Schema } from '../db/schema.ts';
+import type { IdempotencyKeysTable, Schema } from '../db/schema.ts';
 import { isUniqueViolation } from '../db/unique-violation.ts';
 import { iso } from '../db/values.ts';
 
@@ -79,15 +79,26 @@ export async function storeResponse(
 ): Promise<void> {
   await trx
     .insertInto('idempotency_keys')
-    .values({
-      merchant_id: merchantId,
-      key,
-      request_hash: hash,
-      response_status: response.status,
-      response_body: JSON.stringify(response.body),
-      created_at: iso(now),
-    })
+    .values(responseRow(merchantId, key, hash, response, now))
     .execute();
+}
+
+/** The row storeResponse inserts, for a writer that sends its statements precompiled. */
+export function responseRow(
+  merchantId: string,
+  key: string,
+  hash: string,
+  response: StoredResponse,
+  now: Date,
+): Insertable<IdempotencyKeysTable> {
+  return {
+    merchant_id: merchantId,
+    key,
+    request_hash: hash,
+    response_status: response.status,
+    response_body: JSON.stringify(response.body),
+    created_at: iso(now),
+  };
 }
 
 /**

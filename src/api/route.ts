@@ -1,10 +1,10 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Transaction } from 'kysely';
+import type { Insertable, Transaction } from 'kysely';
 import type { ApiKeyPrincipal } from '../auth/api-keys.ts';
 import type { ApiScope } from '../auth/scopes.ts';
 import type { Tally } from '../context.ts';
-import type { Schema } from '../db/schema.ts';
+import type { IdempotencyKeysTable, Schema } from '../db/schema.ts';
 
 export interface RouteContext {
   tally: Tally;
@@ -16,6 +16,11 @@ export interface RouteContext {
    * transaction so the stored response commits with the resource. Otherwise the app stores it after.
    */
   storeIdempotentResponse: ((trx: Transaction<Schema>, body: unknown) => Promise<void>) | null;
+  /**
+   * The same, as the row to insert, for a handler whose writer sends precompiled statements
+   * (pipelined-invoice-write.ts). Asking for the row promises to commit it with the resource.
+   */
+  idempotentResponseRow: ((body: unknown) => Insertable<IdempotencyKeysTable>) | null;
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { Transaction } from 'kysely';
 import type { Tally } from '../context.ts';
 import { TallyError, validationError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -10,12 +9,11 @@ import {
   getNetwork,
   listAssets,
 } from '../core/registry.ts';
-import type { Schema } from '../db/schema.ts';
 import { amountDue } from '../rates/convert.ts';
 import { deriverFor } from '../wallets/address-pool.ts';
 import { scopeOfNetwork } from '../wallets/families.ts';
 import { creationContext } from './creation-context.ts';
-import { invoiceWriterFor } from './invoice-writer.ts';
+import { invoiceWriterFor, type StoredResponseWrite } from './invoice-writer.ts';
 import { mergePolicy, type PolicyInput, requiredConfirmations } from './policy.ts';
 import { checkPolicyAmounts } from './policy-check.ts';
 import type { InvoiceRecord } from './record.ts';
@@ -60,7 +58,7 @@ export async function createInvoice(
   tally: Tally,
   merchantId: string,
   input: CreateInvoiceInput,
-  inTransaction?: (trx: Transaction<Schema>, invoice: InvoiceJson) => Promise<void>,
+  storeResponse?: StoredResponseWrite,
 ): Promise<InvoiceJson> {
   const scopesAsked = (input.payment_options ?? []).map((o) => scopeOfNetwork(o.network));
   const { merchant, wallets } = await creationContext(tally, merchantId, scopesAsked);
@@ -193,5 +191,5 @@ export async function createInvoice(
       deriverFor({ id: p.walletId, scope: p.scope, xpub: p.xpub, script_type: p.scriptType }),
     ]),
   );
-  return invoiceWriterFor(tally).submit({ record, derivers, ...(inTransaction ? { inTransaction } : {}) });
+  return invoiceWriterFor(tally).submit({ record, derivers, ...(storeResponse ? { storeResponse } : {}) });
 }

@@ -281,12 +281,19 @@ export function sqliteEffectQueries(
   // One re-arm per job key: the same job re-armed twice in a batch is one upsert.
   const rearm = [...new Map(rows.rearm.map((job) => [job.dedupeKey, job])).values()];
   return [
-    ...effectTables(rows).flatMap(([table, list]) => {
-      const plain = list.length * Object.keys(list[0] ?? {}).length <= MAX_PARAMS && plainInsert(table, list);
-      return plain ? [plain] : insertQueries(db, table, list as never);
-    }),
+    ...effectTables(rows).flatMap(([table, list]) => insertRows(db, table, list as never)),
     ...rearm.flatMap((job) => rearmJobQueries(db, job).map((query) => query.compile())),
   ];
+}
+
+/** SQLite INSERTs of the rows: written out plainly when they allow it (plain-insert.ts), else by Kysely. */
+export function insertRows<T extends keyof Schema>(
+  db: Pick<Kysely<Schema>, 'insertInto'>,
+  table: T,
+  rows: Insertable<Schema[T]>[],
+): CompiledQuery[] {
+  const plain = rows.length * Object.keys(rows[0] ?? {}).length <= MAX_PARAMS && plainInsert(table, rows);
+  return plain ? [plain] : insertQueries(db, table, rows);
 }
 
 function effectTables(rows: EffectRows) {

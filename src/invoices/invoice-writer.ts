@@ -1,6 +1,6 @@
-import type { Transaction } from 'kysely';
+import type { Insertable, Transaction } from 'kysely';
 import type { Tally } from '../context.ts';
-import type { Schema } from '../db/schema.ts';
+import type { IdempotencyKeysTable, Schema } from '../db/schema.ts';
 import { jobRow } from '../jobs/job-store.ts';
 import { allocateAddresses } from '../wallets/allocator.ts';
 import {
@@ -21,8 +21,16 @@ export interface InvoiceWrite {
   /** The invoice in status `created`, its options not yet given addresses. */
   record: InvoiceRecord;
   derivers: ReadonlyMap<string, (index: number) => string>;
-  /** Runs inside the same transaction once the invoice is written (stores the idempotent response). */
-  inTransaction?: (trx: Transaction<Schema>, invoice: InvoiceJson) => Promise<void>;
+  /** The idempotent response, stored in the same transaction as the invoice. */
+  storeResponse?: StoredResponseWrite;
+}
+
+/** How the idempotent response of a creation is stored with it, on either write path. */
+export interface StoredResponseWrite {
+  /** Inserts it inside the caller's transaction (writeInvoices). */
+  inTransaction: (trx: Transaction<Schema>, invoice: InvoiceJson) => Promise<void>;
+  /** The row to insert, for the pipelined path that sends precompiled statements. */
+  row: (invoice: InvoiceJson) => Insertable<IdempotencyKeysTable>;
 }
 
 interface Pending {
@@ -147,7 +155,7 @@ export async function writeInvoices(
   await insertEffects(trx, rows, tally.database.dialect);
   for (const [i, write] of writes.entries()) {
     const invoice = invoices[i];
-    if (write.inTransaction && invoice) await write.inTransaction(trx, invoice);
+    if (write.storeResponse && invoice) await write.storeResponse.inTransaction(trx, invoice);
   }
   return invoices;
 }

@@ -2,7 +2,7 @@ import type { Tally } from '../context.ts';
 import type { CheckedStatement } from '../db/sqlite-writer.ts';
 import { addressReservationsFor, claimReservedStatement } from '../wallets/address-reservations.ts';
 import { gapCheckJob } from '../wallets/allocator.ts';
-import { emptyEffects, sqliteEffectQueries } from './effect-rows.ts';
+import { emptyEffects, insertRows, sqliteEffectQueries } from './effect-rows.ts';
 import { addNewInvoiceRows, copyRecords, type InvoiceWrite, optionsByWallet } from './invoice-writer.ts';
 import type { InvoiceJson } from './serialize.ts';
 
@@ -18,16 +18,16 @@ import type { InvoiceJson } from './serialize.ts';
  * an address taken elsewhere meanwhile fails the batch instead of being handed out twice; the
  * caller then writes those invoices one by one through the ordinary allocator.
  *
- * Returns null, having written nothing, when this path cannot take the batch: not SQLite, a write
- * that needs the transaction itself (the idempotent response is stored through a hook), or a pool
- * with too few free addresses (the allocator derives more inline).
+ * Returns null, having written nothing, when this path cannot take the batch: not SQLite, or a
+ * pool with too few free addresses (the allocator derives more inline). An idempotent response
+ * goes in as a row of the same transaction, so it exists exactly when the invoice does.
  */
 export async function writeInvoicesPipelined(
   tally: Tally,
   writes: readonly InvoiceWrite[],
 ): Promise<InvoiceJson[] | null> {
   const send = tally.database.writeStatements;
-  if (!send || writes.some((w) => w.inTransaction)) return null;
+  if (!send) return null;
   const now = tally.clock.now();
   const records = copyRecords(writes);
   const reservations = addressReservationsFor(tally.database);
@@ -56,7 +56,15 @@ export async function writeInvoicesPipelined(
       if (gapCheck) rows.rearm.push(gapCheck);
     }
     const invoices = addNewInvoiceRows(records, now, rows);
-    const statements = [...claims, ...sqliteEffectQueries(tally.database.db, rows)];
+    const responses = writes.flatMap((w, i) => {
+      const invoice = invoices[i];
+      return w.storeResponse && invoice ? [w.storeResponse.row(invoice)] : [];
+    });
+    const statements = [
+      ...claims,
+      ...sqliteEffectQueries(tally.database.db, rows),
+      ...(responses.length > 0 ? insertRows(tally.database.db, 'idempotency_keys', responses) : []),
+    ];
     await send(statements);
     releaseAll(true);
     return invoices;

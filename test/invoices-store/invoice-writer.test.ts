@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { responseRow } from '../../src/api/idempotency.ts';
+import { isUniqueViolation } from '../../src/db/unique-violation.ts';
 import { createInvoice } from '../../src/invoices/create-invoice.ts';
+import type { InvoiceJson } from '../../src/invoices/serialize.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 
@@ -8,7 +11,9 @@ const INPUT = {
   payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
 };
 
-describe.each(DATABASES)('batched invoice writer on $name', ({ fresh }) => {
+const NOW = new Date('2026-11-21T12:00:00Z');
+
+describe.each(DATABASES)('batched invoice writer on $name', ({ name, fresh }) => {
   let h: Harness;
   beforeAll(async () => {
     h = await createHarness(await fresh(), { poolTarget: 50 });
@@ -20,9 +25,20 @@ describe.each(DATABASES)('batched invoice writer on $name', ({ fresh }) => {
     const before = await h.tally.database.db.selectFrom('invoices').select('id').execute();
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
-        createInvoice(h.tally, h.merchantId, { ...INPUT, merchant_order_id: `batch-${i}` }, async () => {
-          if (i === 7) throw new Error('store failed for #7');
-        }),
+        createInvoice(
+          h.tally,
+          h.merchantId,
+          { ...INPUT, merchant_order_id: `batch-${i}` },
+          {
+            inTransaction: async () => {
+              if (i === 7) throw new Error('store failed for #7');
+            },
+            row: (invoice) => {
+              if (i === 7) throw new Error('store failed for #7');
+              return responseRow(h.merchantId, `batch-key-${i}`, 'hash', { status: 201, body: invoice }, NOW);
+            },
+          },
+        ),
       ),
     );
     const rejected = results.filter((r) => r.status === 'rejected');
@@ -49,5 +65,68 @@ describe.each(DATABASES)('batched invoice writer on $name', ({ fresh }) => {
       )
       .execute();
     expect(orphans).toEqual([]);
+  });
+
+  it('stores each idempotent response with its invoice; a key that collides fails that invoice alone', async () => {
+    await h.tally.database.db
+      .insertInto('idempotency_keys')
+      .values(responseRow(h.merchantId, 'taken-key', 'other', { status: 201, body: {} }, NOW))
+      .execute();
+    const stored: string[] = [];
+    const create = (i: number, key: string) => {
+      const row = (invoice: InvoiceJson) =>
+        responseRow(h.merchantId, key, 'hash', { status: 201, body: invoice }, NOW);
+      return createInvoice(
+        h.tally,
+        h.merchantId,
+        { ...INPUT, merchant_order_id: `resp-${i}` },
+        {
+          inTransaction: async (trx, invoice) => {
+            stored.push(key);
+            await trx.insertInto('idempotency_keys').values(row(invoice)).execute();
+          },
+          row,
+        },
+      );
+    };
+    // Without a collision, SQLite's pipelined batches store the responses as rows of their own
+    // transaction; the transaction hook is for the ordinary path (PostgreSQL, retries).
+    const clean = await Promise.all(Array.from({ length: 4 }, (_, i) => create(100 + i, `clean-key-${i}`)));
+    if (name === 'sqlite') expect(stored).toEqual([]);
+    const cleanRows = await h.tally.database.db
+      .selectFrom('idempotency_keys')
+      .select(['key', 'response_body'])
+      .where('key', 'like', 'clean-key-%')
+      .orderBy('key')
+      .execute();
+    expect(cleanRows.map((r) => JSON.parse(r.response_body).id)).toEqual(clean.map((inv) => inv.id));
+
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) => {
+        const key = i === 5 ? 'taken-key' : `resp-key-${i}`;
+        return create(i, key);
+      }),
+    );
+    const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    expect(rejected).toEqual([5]);
+    expect(isUniqueViolation((results[5] as PromiseRejectedResult).reason)).toBe(true);
+    const rows = await h.tally.database.db
+      .selectFrom('idempotency_keys')
+      .select(['key', 'response_body'])
+      .where('key', 'like', 'resp-key-%')
+      .execute();
+    expect(rows).toHaveLength(11);
+    for (const [i, r] of results.entries()) {
+      if (r.status !== 'fulfilled') continue;
+      const row = rows.find((x) => x.key === `resp-key-${i}`);
+      expect(JSON.parse(row?.response_body ?? '{}').id).toBe(r.value.id);
+    }
+    const orders = await h.tally.database.db
+      .selectFrom('invoices')
+      .select('merchant_order_id')
+      .where('merchant_order_id', 'like', 'resp-%')
+      .execute();
+    expect(orders.map((o) => o.merchant_order_id)).not.toContain('resp-5');
+    expect(orders).toHaveLength(4 + 11);
   });
 });

@@ -68,7 +68,9 @@ export const invoiceRoutes = [
         ctx.tally,
         ctx.principal.merchantId,
         body as CreateInvoiceInput,
-        ctx.storeIdempotentResponse ?? undefined,
+        ctx.storeIdempotentResponse && ctx.idempotentResponseRow
+          ? { inTransaction: ctx.storeIdempotentResponse, row: ctx.idempotentResponseRow }
+          : undefined,
       ),
   }),
   defineRoute<unknown, Static<typeof ListQuery>>({
