@@ -70,11 +70,15 @@ describe('SQLite writer thread', () => {
     await send([insert('mer_t1'), insert('mer_t2')]);
     // A fresh connection sees both: the promise resolved after the COMMIT.
     const fresh = new SQLite(testDb.url, { readonly: true });
-    expect(fresh.prepare("select count(*) as n from merchants where id like 'mer_t%'").get()).toEqual({ n: 2 });
+    expect(fresh.prepare("select count(*) as n from merchants where id like 'mer_t%'").get()).toEqual({
+      n: 2,
+    });
     fresh.close();
 
     // A failing statement in the middle rolls back the ones before it, with its code kept.
-    const failed = await send([insert('mer_t3'), insert('mer_t1'), insert('mer_t4')]).catch((e: unknown) => e);
+    const failed = await send([insert('mer_t3'), insert('mer_t1'), insert('mer_t4')]).catch(
+      (e: unknown) => e,
+    );
     expect(isUniqueViolation(failed)).toBe(true);
     // A statement that changes a different number of rows than it must also rolls everything back.
     const rename = database.db
