@@ -66,7 +66,11 @@ function runTransaction(message) {
     execute('commit', []);
     parentPort.postMessage({ id: message.id, result: { rows: [] } });
   } catch (error) {
-    if (sqlite.inTransaction) sqlite.exec('rollback');
+    // A failed ROLLBACK (it should not happen) must not take the thread down: the caller still
+    // hears of the original error, and the next BEGIN reports whatever state is left.
+    try {
+      if (sqlite.inTransaction) sqlite.exec('rollback');
+    } catch {}
     parentPort.postMessage({
       id: message.id,
       error: { name: error?.name, message: String(error?.message ?? error), code: error?.code },

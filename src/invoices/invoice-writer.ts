@@ -2,6 +2,7 @@ import type { Insertable, Transaction } from 'kysely';
 import type { Tally } from '../context.ts';
 import type { IdempotencyKeysTable, Schema } from '../db/schema.ts';
 import { jobRow } from '../jobs/job-store.ts';
+import { addressReservationsFor } from '../wallets/address-reservations.ts';
 import { allocateAddresses } from '../wallets/allocator.ts';
 import {
   addTransitionEffects,
@@ -128,6 +129,8 @@ export async function writeInvoices(
   const records = copyRecords(writes);
   const byWallet = optionsByWallet(records);
   const rows = emptyEffects();
+  const reservations = tally.database.writeStatements ? addressReservationsFor(tally.database) : null;
+  for (const walletId of byWallet.keys()) reservations?.forget(walletId);
   // Wallets in id order: concurrent batches touching the same wallets lock them in one order.
   for (const [walletId, options] of byWallet) {
     const derive = writes.find((w) => w.derivers.has(walletId))?.derivers.get(walletId);

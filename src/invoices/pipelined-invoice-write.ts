@@ -18,8 +18,9 @@ import type { InvoiceJson } from './serialize.ts';
  * an address taken elsewhere meanwhile fails the batch instead of being handed out twice; the
  * caller then writes those invoices one by one through the ordinary allocator.
  *
- * Returns null, having written nothing, when this path cannot take the batch: not SQLite, or a
- * pool with too few free addresses (the allocator derives more inline). An idempotent response
+ * Returns null, having written nothing, when this path cannot take the batch: not SQLite, a pool
+ * with too few free addresses (the allocator derives more inline), or a chosen address that turned
+ * out to be taken (the transaction rolled back). An idempotent response
  * goes in as a row of the same transaction, so it exists exactly when the invoice does.
  */
 export async function writeInvoicesPipelined(
@@ -65,7 +66,17 @@ export async function writeInvoicesPipelined(
       ...sqliteEffectQueries(tally.database.db, rows),
       ...(responses.length > 0 ? insertRows(tally.database.db, 'idempotency_keys', responses) : []),
     ];
-    await send(statements);
+    try {
+      await send(statements);
+    } catch (error) {
+      // A cached address was claimed elsewhere (the allocator path, another process): nothing was
+      // written, so the batch goes the ordinary way. Anything else fails the batch as before.
+      if ((error as { code?: unknown }).code === CLAIM_TAKEN) {
+        releaseAll(false);
+        return null;
+      }
+      throw error;
+    }
     releaseAll(true);
     return invoices;
   } catch (error) {
@@ -73,3 +84,6 @@ export async function writeInvoicesPipelined(
     throw error;
   }
 }
+
+/** The writer thread's code for a statement that changed another number of rows than it must. */
+const CLAIM_TAKEN = 'TALLY_CHANGES_MISMATCH';

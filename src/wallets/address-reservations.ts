@@ -39,7 +39,11 @@ export class AddressReservations {
       list = rows.filter((a) => !held.has(a.index));
       this.free.set(walletId, list);
     }
-    if (list.length < count) return null;
+    if (list.length < count) {
+      // The allocator will claim (or derive) this wallet's next addresses: the list goes stale.
+      this.free.delete(walletId);
+      return null;
+    }
     const taken = list.splice(0, count);
     for (const a of taken) held.add(a.index);
     return taken;
@@ -54,6 +58,15 @@ export class AddressReservations {
     const held = this.heldFor(walletId);
     for (const a of addresses) held.delete(a.index);
     if (!committed) this.free.delete(walletId);
+  }
+
+  /**
+   * Drops the wallet's cached list: the allocator path (transaction writes) has claimed or is about
+   * to claim addresses it may hold. A stale list is still safe — the claim fails and the batch is
+   * redone — but each such miss costs a rolled-back batch.
+   */
+  forget(walletId: string): void {
+    this.free.delete(walletId);
   }
 
   private heldFor(walletId: string): Set<number> {

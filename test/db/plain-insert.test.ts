@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/connect.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { plainInsert } from '../../src/db/plain-insert.ts';
+import { jobRow } from '../../src/jobs/job-store.ts';
 import { freshSqlite, type TestDatabase } from '../helpers/databases.ts';
 
 const row = (id: string, name: string) => ({
@@ -43,6 +44,38 @@ describe('plainInsert', () => {
     expect(plain.map((r) => ({ ...r, id: r.id.slice(5) }))).toEqual(
       built.map((r) => ({ ...r, id: r.id.slice(5) })),
     );
+  });
+
+  it('writes numbers, nulls and bigints as Kysely does', async () => {
+    const jobs = (prefix: string) =>
+      [0, 1].map((i) => ({
+        ...jobRow({
+          kind: 'wallet.gap_check',
+          dedupeKey: `${prefix}-${i}`,
+          payload: { n: i },
+          runAt: new Date('2026-11-21T12:00:00Z'),
+          now: new Date('2026-11-21T12:00:00Z'),
+        }),
+        // A bigint where the schema says number: both writers hand it to SQLite as an integer.
+        attempts: (i === 0 ? 7 : 2n ** 40n) as number,
+        last_error: i === 0 ? null : 'boom',
+      }));
+    const query = plainInsert('jobs', jobs('plain'));
+    if (!query) throw new Error('plain rows must be written plainly');
+    await database.write((trx) => trx.executeQuery(query));
+    await database.write((trx) => trx.insertInto('jobs').values(jobs('kysely')).execute());
+    const read = await database.read
+      .selectFrom('jobs')
+      .select(['dedupe_key', 'attempts', 'last_error', 'locked_by', 'payload', 'status'])
+      .orderBy('dedupe_key')
+      .execute();
+    const strip = (prefix: string) =>
+      read
+        .filter((r) => r.dedupe_key.startsWith(prefix))
+        .map((r) => ({ ...r, dedupe_key: r.dedupe_key.slice(-1) }));
+    expect(strip('plain')).toHaveLength(2);
+    expect(strip('plain')).toEqual(strip('kysely'));
+    expect(strip('plain').map((r) => Number(r.attempts))).toEqual([7, 2 ** 40]);
   });
 
   it('leaves to Kysely rows with differing columns, non-plain values, or odd names', () => {

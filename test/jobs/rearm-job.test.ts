@@ -3,11 +3,15 @@
  * and leave a pending one alone — without locking it. Every invoice batch re-arms its wallet's gap
  * check; an upsert that locked the pending row made concurrent batches on PostgreSQL queue on it.
  */
+
+import type { Transaction } from 'kysely';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/connect.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { rearmJob } from '../../src/jobs/job-store.ts';
+import type { Schema } from '../../src/db/schema.ts';
+import { emptyEffects, insertEffects } from '../../src/invoices/effect-rows.ts';
+import { type NewJob, rearmJob } from '../../src/jobs/job-store.ts';
 import { DATABASES, freshPostgres, type TestDatabase } from '../helpers/databases.ts';
 
 const job = (key: string, at: string) => ({
@@ -26,7 +30,21 @@ async function statusOf(database: Database, key: string) {
     .execute();
 }
 
-describe.each(DATABASES)('rearmJob on $name', ({ fresh }) => {
+/**
+ * Two ways to re-arm: rearmJob's two statements, and insertEffects, which sends them with a
+ * batch's other rows (one statement of data-modifying CTEs on PostgreSQL).
+ */
+const WAYS = [
+  { way: 'rearmJob', rearm: (trx: Transaction<Schema>, _database: Database, j: NewJob) => rearmJob(trx, j) },
+  {
+    way: 'insertEffects',
+    rearm: (trx: Transaction<Schema>, database: Database, j: NewJob) =>
+      insertEffects(trx, { ...emptyEffects(), rearm: [j] }, database.dialect),
+  },
+] as const;
+const CASES = DATABASES.flatMap((d) => WAYS.map((w) => ({ ...d, ...w })));
+
+describe.each(CASES)('re-arming a job through $way on $name', ({ fresh, rearm }) => {
   let testDb: TestDatabase;
   let database: Database;
   beforeAll(async () => {
@@ -40,8 +58,8 @@ describe.each(DATABASES)('rearmJob on $name', ({ fresh }) => {
   });
 
   it('enqueues once, leaves a pending job alone, and re-arms a finished one', async () => {
-    await database.write((trx) => rearmJob(trx, job('k1', '2026-11-21T12:00:00Z')));
-    await database.write((trx) => rearmJob(trx, job('k1', '2026-11-21T13:00:00Z')));
+    await database.write((trx) => rearm(trx, database, job('k1', '2026-11-21T12:00:00Z')));
+    await database.write((trx) => rearm(trx, database, job('k1', '2026-11-21T13:00:00Z')));
     let rows = await statusOf(database, 'k1');
     expect(rows).toHaveLength(1);
     expect(rows[0]?.status).toBe('pending');
@@ -53,7 +71,7 @@ describe.each(DATABASES)('rearmJob on $name', ({ fresh }) => {
         .set({ status: finished, attempts: 3 })
         .where('dedupe_key', '=', 'k1')
         .execute();
-      await database.write((trx) => rearmJob(trx, job('k1', '2026-11-21T14:00:00Z')));
+      await database.write((trx) => rearm(trx, database, job('k1', '2026-11-21T14:00:00Z')));
       rows = await statusOf(database, 'k1');
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ status: 'pending', attempts: 0 });
@@ -62,7 +80,7 @@ describe.each(DATABASES)('rearmJob on $name', ({ fresh }) => {
   });
 });
 
-describe('rearmJob on postgres, concurrently', () => {
+describe.each(WAYS)('re-arming through $way on postgres, concurrently', ({ rearm }) => {
   let testDb: TestDatabase;
   let database: Database;
   beforeAll(async () => {
@@ -76,7 +94,7 @@ describe('rearmJob on postgres, concurrently', () => {
   });
 
   it('does not wait for another open transaction that re-armed the same pending job', async () => {
-    await database.write((trx) => rearmJob(trx, job('k2', '2026-11-21T12:00:00Z')));
+    await database.write((trx) => rearm(trx, database, job('k2', '2026-11-21T12:00:00Z')));
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => {
       release = resolve;
@@ -86,7 +104,7 @@ describe('rearmJob on postgres, concurrently', () => {
       armed = resolve;
     });
     const first = database.db.transaction().execute(async (trx) => {
-      await rearmJob(trx, job('k2', '2026-11-21T12:00:01Z'));
+      await rearm(trx, database, job('k2', '2026-11-21T12:00:01Z'));
       armed();
       await held; // keeps its transaction open
     });
@@ -95,7 +113,7 @@ describe('rearmJob on postgres, concurrently', () => {
       // Would block until the first transaction ends if the re-arm locked the pending row.
       await database.db.transaction().execute(async (trx) => {
         await sql`set local lock_timeout = '500ms'`.execute(trx);
-        await rearmJob(trx, job('k2', '2026-11-21T12:00:02Z'));
+        await rearm(trx, database, job('k2', '2026-11-21T12:00:02Z'));
       });
     } finally {
       release();

@@ -95,6 +95,28 @@ describe('pipelined address claims on SQLite', () => {
     expect(indexes).toEqual([firstIndex + 3, firstIndex + 4, firstIndex + 5, firstIndex + 6, firstIndex + 7]);
   });
 
+  it('a lone invoice whose cached address was taken elsewhere is still created', async () => {
+    await createInvoice(h.tally, h.merchantId, INPUT);
+    const next = await h.tally.database.db
+      .selectFrom('wallet_addresses')
+      .select('derivation_index')
+      .where('wallet_id', '=', walletId)
+      .where('option_id', 'is', null)
+      .orderBy('derivation_index')
+      .executeTakeFirstOrThrow();
+    const other = new SQLite(db.url);
+    other.pragma('busy_timeout = 5000');
+    other
+      .prepare(
+        "update wallet_addresses set option_id = 'opt_lone_elsewhere' where wallet_id = ? and derivation_index = ?",
+      )
+      .run(walletId, next.derivation_index);
+    other.close();
+    // Alone in its batch: its stale choice fails the claim, and it is written through the allocator.
+    const lone = await createInvoice(h.tally, h.merchantId, INPUT);
+    expect(await indexOf(h, lone.payment_options[0]?.id)).toBe(next.derivation_index + 1);
+  });
+
   it('falls back to inline derivation when the pool holds too few free addresses', async () => {
     const free = await h.tally.database.db
       .selectFrom('wallet_addresses')
@@ -114,5 +136,21 @@ describe('pipelined address claims on SQLite', () => {
       .execute();
     const indexes = options.map((o) => o.derivation_index);
     expect(new Set(indexes).size).toBe(indexes.length);
+  });
+
+  it('a lone invoice after a burst the allocator served from a short pool is still created', async () => {
+    // The previous test emptied the pool through the allocator. Refill it a little, warm the cache,
+    // then outrun it: the burst goes through the allocator, which claims what the cache held.
+    await h.tally.database.db
+      .updateTable('wallets')
+      .set({ pool_target: 5 })
+      .where('id', '=', walletId)
+      .execute();
+    await topUpAddressPool(h.tally.database, walletId);
+    await createInvoice(h.tally, h.merchantId, INPUT);
+    await Promise.all(Array.from({ length: 8 }, () => createInvoice(h.tally, h.merchantId, INPUT)));
+    await topUpAddressPool(h.tally.database, walletId);
+    const lone = await createInvoice(h.tally, h.merchantId, INPUT);
+    expect(lone.payment_options[0]?.address).toBeTruthy();
   });
 });
