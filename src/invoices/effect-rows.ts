@@ -296,7 +296,7 @@ export function insertRows<T extends keyof Schema>(
   return plain ? [plain] : insertQueries(db, table, rows);
 }
 
-function effectTables(rows: EffectRows) {
+export function effectTables(rows: EffectRows) {
   return (
     [
       ['invoices', rows.invoices],

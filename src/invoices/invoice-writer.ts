@@ -129,8 +129,8 @@ export async function writeInvoices(
   const records = copyRecords(writes);
   const byWallet = optionsByWallet(records);
   const rows = emptyEffects();
-  const reservations = tally.database.writeStatements ? addressReservationsFor(tally.database) : null;
-  for (const walletId of byWallet.keys()) reservations?.forget(walletId);
+  const reservations = addressReservationsFor(tally.database);
+  for (const walletId of byWallet.keys()) reservations.forget(walletId);
   // Wallets in id order: concurrent batches touching the same wallets lock them in one order.
   for (const [walletId, options] of byWallet) {
     const derive = writes.find((w) => w.derivers.has(walletId))?.derivers.get(walletId);
@@ -219,9 +219,9 @@ export function optionsByWallet(records: readonly InvoiceRecord[]): Map<string, 
 const writers = new WeakMap<Tally, InvoiceWriter>();
 
 /**
- * One writer per gateway. SQLite has one writer connection, so one batch at a time. PostgreSQL
- * writes TALLY_INVOICE_WRITE_BATCHES batches in parallel (default 2: one is built while the other
- * waits on the server; measured in docs/decisions/0012).
+ * One writer per gateway, with batches in flight at once: on SQLite two (one is built, and queued
+ * on the writer thread, while the other commits); on PostgreSQL TALLY_INVOICE_WRITE_BATCHES
+ * (default 2; decisions 0012 and 0013).
  */
 export function invoiceWriterFor(tally: Tally): InvoiceWriter {
   let writer = writers.get(tally);

@@ -1,34 +1,34 @@
+import type { Insertable } from 'kysely';
 import type { Tally } from '../context.ts';
-import type { CheckedStatement } from '../db/sqlite-writer.ts';
+import type { IdempotencyKeysTable } from '../db/schema.ts';
 import { addressReservationsFor, claimReservedStatement } from '../wallets/address-reservations.ts';
 import { gapCheckJob } from '../wallets/allocator.ts';
-import { emptyEffects, insertRows, sqliteEffectQueries } from './effect-rows.ts';
+import { type EffectRows, emptyEffects, insertRows, sqliteEffectQueries } from './effect-rows.ts';
 import { addNewInvoiceRows, copyRecords, type InvoiceWrite, optionsByWallet } from './invoice-writer.ts';
+import { type WalletClaims, writeInvoiceStatement } from './pg-invoice-statement.ts';
 import type { InvoiceJson } from './serialize.ts';
 
 /**
- * SQLite's fast path for a batch of new invoices: the whole batch — address claims, rows, COMMIT —
- * is built on the main thread and sent to the writer thread as one message. Through Kysely a batch
- * was four hops (BEGIN with the claim, the rows, COMMIT), each waiting for the main thread to get
- * back to it, and no next batch could start until the COMMIT returned: both threads sat about half
- * idle (decision 0013). Here the writer runs one batch while the main thread builds the next.
+ * The fast path for a batch of new invoices: the whole batch — address claims, rows, idempotent
+ * responses — is built before anything is sent, then written in one go.
+ * - SQLite: one message to the writer thread, run as one transaction. Through Kysely a batch was
+ *   four hops, each waiting for the main thread, and no next batch could start until the COMMIT
+ *   returned; now the writer runs one batch while the main thread builds the next.
+ * - PostgreSQL: one statement in autocommit (pg-invoice-statement.ts): one round trip, not four.
+ * (Decision 0013.)
  *
- * Addresses are chosen before the transaction from the reader's view of the pool
- * (address-reservations.ts) and claimed inside it by statements that must each change one row, so
- * an address taken elsewhere meanwhile fails the batch instead of being handed out twice; the
- * caller then writes those invoices one by one through the ordinary allocator.
+ * Addresses are chosen beforehand from a view of the free pool (address-reservations.ts) and
+ * claimed inside the write by statements that must each find their address still free, so an
+ * address taken elsewhere meanwhile aborts the write instead of being handed out twice.
  *
- * Returns null, having written nothing, when this path cannot take the batch: not SQLite, a pool
- * with too few free addresses (the allocator derives more inline), or a chosen address that turned
- * out to be taken (the transaction rolled back). An idempotent response
- * goes in as a row of the same transaction, so it exists exactly when the invoice does.
+ * Returns null, having written nothing, when this path cannot take the batch: a pool with too few
+ * free addresses (the allocator derives more inline), or a chosen address that turned out to be
+ * taken. The caller then writes the batch the ordinary way (invoice-writer.ts).
  */
 export async function writeInvoicesPipelined(
   tally: Tally,
   writes: readonly InvoiceWrite[],
 ): Promise<InvoiceJson[] | null> {
-  const send = tally.database.writeStatements;
-  if (!send) return null;
   const now = tally.clock.now();
   const records = copyRecords(writes);
   const reservations = addressReservationsFor(tally.database);
@@ -36,7 +36,7 @@ export async function writeInvoicesPipelined(
   const releaseAll = (committed: boolean) => {
     for (const h of held) reservations.release(h.walletId, h.addresses, committed);
   };
-  const claims: CheckedStatement[] = [];
+  const wallets: WalletClaims[] = [];
   const rows = emptyEffects();
   try {
     for (const [walletId, options] of optionsByWallet(records)) {
@@ -46,13 +46,14 @@ export async function writeInvoicesPipelined(
         return null;
       }
       held.push({ walletId, addresses });
-      for (const [i, option] of options.entries()) {
+      const claims = options.map((option, i) => {
         const free = addresses[i];
         if (!free) throw new Error(`no reserved address for option ${option.id}`);
         option.address = free.address;
         option.derivationIndex = free.index;
-        claims.push(claimReservedStatement(walletId, { ...free, optionId: option.id }, now));
-      }
+        return { index: free.index, optionId: option.id };
+      });
+      wallets.push({ walletId, claims });
       const gapCheck = await gapCheckJob(tally.database.read, walletId, addresses, now);
       if (gapCheck) rows.rearm.push(gapCheck);
     }
@@ -61,26 +62,35 @@ export async function writeInvoicesPipelined(
       const invoice = invoices[i];
       return w.storeResponse && invoice ? [w.storeResponse.row(invoice)] : [];
     });
-    const statements = [
-      ...claims,
-      ...sqliteEffectQueries(tally.database.db, rows),
-      ...(responses.length > 0 ? insertRows(tally.database.db, 'idempotency_keys', responses) : []),
-    ];
-    try {
-      await send(statements);
-    } catch (error) {
-      // A cached address was claimed elsewhere (the allocator path, another process): nothing was
-      // written, so the batch goes the ordinary way. Anything else fails the batch as before.
-      if ((error as { code?: unknown }).code === CLAIM_TAKEN) {
-        releaseAll(false);
-        return null;
-      }
-      throw error;
-    }
-    releaseAll(true);
-    return invoices;
+    const committed = await send(tally, wallets, rows, responses, now);
+    releaseAll(committed);
+    return committed ? invoices : null;
   } catch (error) {
     releaseAll(false);
+    throw error;
+  }
+}
+
+/** Writes the batch in one go; false when a claim found its address taken (nothing written). */
+async function send(
+  tally: Tally,
+  wallets: readonly WalletClaims[],
+  rows: EffectRows,
+  responses: readonly Insertable<IdempotencyKeysTable>[],
+  now: Date,
+): Promise<boolean> {
+  const database = tally.database;
+  if (!database.writeStatements) return writeInvoiceStatement(database, wallets, rows, responses, now);
+  const statements = [
+    ...wallets.flatMap((w) => w.claims.map((c) => claimReservedStatement(w.walletId, c, now))),
+    ...sqliteEffectQueries(database.db, rows),
+    ...(responses.length > 0 ? insertRows(database.db, 'idempotency_keys', [...responses]) : []),
+  ];
+  try {
+    await database.writeStatements(statements);
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === CLAIM_TAKEN) return false;
     throw error;
   }
 }

@@ -12,14 +12,15 @@ interface FreeAddress {
 const READ_AHEAD = 512;
 
 /**
- * SQLite's pipelined invoice batches (invoice-writer.ts) choose their addresses before they reach
- * the writer thread, so a whole batch is one message and the next can be built while it commits.
- * The choice is made here, on the main thread, from free addresses read on the reader connection;
- * addresses handed to a batch not yet committed are held back from every other batch.
+ * Pipelined invoice batches (pipelined-invoice-write.ts) choose their addresses before they write,
+ * so a whole batch is one message to SQLite's writer thread or one PostgreSQL statement. The
+ * choice is made here from free addresses read beforehand (SQLite's reader connection, or the
+ * PostgreSQL pool); addresses handed to a batch not yet committed are held back from every other
+ * batch of this process.
  *
  * This is a cache, not the allocator's authority: each chosen address is claimed by a conditional
- * UPDATE that must change exactly one row (`option_id is null`), in the batch's own transaction.
- * If another process (say the CLI) took one meanwhile, the batch rolls back whole and its invoices
+ * UPDATE that must find it still free (`option_id is null`), in the batch's own write. If another
+ * process (the CLI, another gateway) took one meanwhile, the batch is aborted whole and its invoices
  * are written again through the ordinary allocator. An index is still never handed out twice.
  */
 export class AddressReservations {
@@ -98,7 +99,7 @@ export class AddressReservations {
  */
 export function claimReservedStatement(
   walletId: string,
-  allocation: Allocation,
+  allocation: Pick<Allocation, 'index' | 'optionId'>,
   now: Date,
 ): CheckedStatement {
   return {

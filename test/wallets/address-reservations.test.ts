@@ -1,13 +1,14 @@
 /**
- * SQLite's pipelined invoice batches choose addresses from a cached view of the free pool before
- * their transaction (src/wallets/address-reservations.ts). The cache may be stale — another
- * process can claim an address meanwhile — and must never turn that into a double hand-out.
+ * Pipelined invoice batches (SQLite's writer-thread message, PostgreSQL's one statement) choose
+ * addresses from a cached view of the free pool before they write (address-reservations.ts). The
+ * cache may be stale — another process can claim an address meanwhile — and must never turn that
+ * into a double hand-out, a half-written batch, or a failed request.
  */
-import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/connect.ts';
 import { type CreateInvoiceInput, createInvoice } from '../../src/invoices/create-invoice.ts';
 import { topUpAddressPool } from '../../src/wallets/address-pool.ts';
-import { freshSqlite, type TestDatabase } from '../helpers/databases.ts';
+import { DATABASES, type TestDatabase } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 
 const INPUT: CreateInvoiceInput = {
@@ -24,12 +25,37 @@ async function indexOf(h: Harness, optionId: string | undefined): Promise<number
   return row.derivation_index;
 }
 
-describe('pipelined address claims on SQLite', () => {
+/** Claims the addresses through a connection of its own, as another process would. */
+async function claimElsewhere(
+  db: TestDatabase,
+  walletId: string,
+  indexes: number[],
+): Promise<Array<{ derivation_index: number; address: string }>> {
+  const other = openDatabase({ url: db.url, poolSize: 1 });
+  try {
+    const claimed = [];
+    for (const index of indexes) {
+      const row = await other.db
+        .updateTable('wallet_addresses')
+        .set({ option_id: `opt_elsewhere_${index}`, allocated_at: '2026-11-21T12:00:00.000Z' })
+        .where('wallet_id', '=', walletId)
+        .where('derivation_index', '=', index)
+        .returning(['derivation_index', 'address'])
+        .executeTakeFirstOrThrow();
+      claimed.push(row);
+    }
+    return claimed;
+  } finally {
+    await other.close();
+  }
+}
+
+describe.each(DATABASES)('pipelined address claims on $name', ({ fresh }) => {
   let db: TestDatabase;
   let h: Harness;
   let walletId: string;
   beforeAll(async () => {
-    db = await freshSqlite();
+    db = await fresh();
     h = await createHarness(db, { poolTarget: 30 });
     const wallet = await h.tally.database.db
       .selectFrom('wallets')
@@ -50,16 +76,8 @@ describe('pipelined address claims on SQLite', () => {
     const first = await createInvoice(h.tally, h.merchantId, INPUT);
     const firstIndex = await indexOf(h, first.payment_options[0]?.id);
 
-    // Another process (a second connection to the file, as the CLI would be) claims the next two.
-    const other = new SQLite(db.url);
-    other.pragma('busy_timeout = 5000');
-    const taken = other
-      .prepare(
-        `update wallet_addresses set option_id = 'opt_elsewhere_' || derivation_index, allocated_at = '2026-11-21T12:00:00.000Z'
-         where wallet_id = ? and derivation_index in (?, ?) returning derivation_index, address`,
-      )
-      .all(walletId, firstIndex + 1, firstIndex + 2) as Array<{ derivation_index: number; address: string }>;
-    other.close();
+    // Another process (its own connection, as the CLI or a second gateway would be) claims the next two.
+    const taken = await claimElsewhere(db, walletId, [firstIndex + 1, firstIndex + 2]);
     expect(taken).toHaveLength(2);
 
     // Created together: one batch whose stale choice collides; it must fail and be redone.
@@ -104,14 +122,7 @@ describe('pipelined address claims on SQLite', () => {
       .where('option_id', 'is', null)
       .orderBy('derivation_index')
       .executeTakeFirstOrThrow();
-    const other = new SQLite(db.url);
-    other.pragma('busy_timeout = 5000');
-    other
-      .prepare(
-        "update wallet_addresses set option_id = 'opt_lone_elsewhere' where wallet_id = ? and derivation_index = ?",
-      )
-      .run(walletId, next.derivation_index);
-    other.close();
+    await claimElsewhere(db, walletId, [next.derivation_index]);
     // Alone in its batch: its stale choice fails the claim, and it is written through the allocator.
     const lone = await createInvoice(h.tally, h.merchantId, INPUT);
     expect(await indexOf(h, lone.payment_options[0]?.id)).toBe(next.derivation_index + 1);
