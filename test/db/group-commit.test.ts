@@ -10,10 +10,10 @@ import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/core/ids.ts';
-import { type Database, openDatabase } from '../../src/db/connect.ts';
+import { openDatabase } from '../../src/db/connect.ts';
 import { GroupCommitter } from '../../src/db/group-commit.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { freshSqlite, type TestDatabase } from '../helpers/databases.ts';
+import { freshSqlite, type TestDatabase, useMigratedDatabase } from '../helpers/databases.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WRITER = join(HERE, 'fixtures', 'burst-writer.ts');
@@ -26,22 +26,12 @@ const merchantRow = (id: string, name = 'm') => ({
 });
 
 describe('SQLite GroupCommitter', () => {
-  let testDb: TestDatabase;
-  let database: Database;
-  beforeEach(async () => {
-    testDb = await freshSqlite();
-    database = openDatabase({ url: testDb.url });
-    await migrate(database);
-  });
-  afterEach(async () => {
-    await database?.close();
-    await testDb?.drop();
-  });
+  const handle = useMigratedDatabase(freshSqlite);
 
   const countMerchants = async () =>
     Number(
       (
-        await database.db
+        await handle.database.db
           .selectFrom('merchants')
           .select((eb) => eb.fn.countAll<number>().as('n'))
           .executeTakeFirstOrThrow()
@@ -49,7 +39,7 @@ describe('SQLite GroupCommitter', () => {
     );
 
   it('batches 100 concurrent writes into fewer commits than units', async () => {
-    const committer = new GroupCommitter(database.db);
+    const committer = new GroupCommitter(handle.database.db);
     const ids = Array.from({ length: 100 }, () => newId('mer'));
     const results = await Promise.all(
       ids.map((id) =>
@@ -82,7 +72,7 @@ describe('SQLite GroupCommitter', () => {
   });
 
   it('splits a queue longer than maxBatch into several commits, in order', async () => {
-    const committer = new GroupCommitter(database.db, 10);
+    const committer = new GroupCommitter(handle.database.db, 10);
     const order: number[] = [];
     await Promise.all(
       Array.from({ length: 35 }, (_, i) =>
@@ -101,7 +91,7 @@ describe('SQLite GroupCommitter', () => {
   });
 
   it('rolls a failing unit back alone while the rest of its batch commits', async () => {
-    const committer = new GroupCommitter(database.db);
+    const committer = new GroupCommitter(handle.database.db);
     const ids = Array.from({ length: 10 }, () => newId('mer'));
     const duplicate = ids[2] as string;
     const outcomes = await Promise.allSettled(
@@ -142,7 +132,11 @@ describe('SQLite GroupCommitter', () => {
       /UNIQUE|constraint/i,
     );
 
-    const rows = await database.db.selectFrom('merchants').select(['id', 'name']).orderBy('name').execute();
+    const rows = await handle.database.db
+      .selectFrom('merchants')
+      .select(['id', 'name'])
+      .orderBy('name')
+      .execute();
     expect(rows.map((r) => r.name)).toEqual(
       ['unit-0', 'unit-1', 'unit-2', 'unit-3', 'unit-5', 'unit-6', 'unit-8', 'unit-9'].sort(),
     );
@@ -163,7 +157,7 @@ describe('SQLite GroupCommitter', () => {
   it('Database.write on SQLite goes through the committer: failures stay isolated there too', async () => {
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
-        database.write(async (trx) => {
+        handle.database.write(async (trx) => {
           await trx
             .insertInto('merchants')
             .values(merchantRow(newId('mer'), `w-${i}`))
@@ -174,14 +168,16 @@ describe('SQLite GroupCommitter', () => {
     );
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(4);
     expect(await countMerchants()).toBe(16);
-    const names = (await database.db.selectFrom('merchants').select('name').execute()).map((r) => r.name);
+    const names = (await handle.database.db.selectFrom('merchants').select('name').execute()).map(
+      (r) => r.name,
+    );
     for (const i of [0, 5, 10, 15]) expect(names).not.toContain(`w-${i}`);
   });
 
   it('resolves a write only after its COMMIT: another connection sees it at once', async () => {
-    const committer = new GroupCommitter(database.db);
+    const committer = new GroupCommitter(handle.database.db);
     const ids = Array.from({ length: 20 }, () => newId('mer'));
-    const other = new SQLite(testDb.url, { readonly: true });
+    const other = new SQLite(handle.testDb.url, { readonly: true });
     try {
       const lookup = other.prepare('select id from merchants where id = ?');
       await Promise.all(

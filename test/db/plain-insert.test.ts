@@ -2,12 +2,10 @@
  * plainInsert (src/db/plain-insert.ts) writes SQLite's hot multi-row INSERTs without Kysely's
  * builder. It must insert exactly what Kysely would, and refuse rows it cannot write the same way.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../src/db/connect.ts';
-import { migrate } from '../../src/db/migrate.ts';
+import { describe, expect, it } from 'vitest';
 import { plainInsert } from '../../src/db/plain-insert.ts';
 import { jobRow } from '../../src/jobs/job-store.ts';
-import { freshSqlite, type TestDatabase } from '../helpers/databases.ts';
+import { freshSqlite, useMigratedDatabase } from '../helpers/databases.ts';
 
 const row = (id: string, name: string) => ({
   id,
@@ -17,27 +15,17 @@ const row = (id: string, name: string) => ({
 });
 
 describe('plainInsert', () => {
-  let testDb: TestDatabase;
-  let database: Database;
-  beforeEach(async () => {
-    testDb = await freshSqlite();
-    database = openDatabase({ url: testDb.url });
-    await migrate(database);
-  });
-  afterEach(async () => {
-    await database?.close();
-    await testDb?.drop();
-  });
+  const handle = useMigratedDatabase(freshSqlite);
 
   it('inserts the same rows as Kysely does', async () => {
     const rows = [row('mer_p1', 'first'), row('mer_p2', 'ünïcode ✓'), row('mer_p3', '')];
     const query = plainInsert('merchants', rows);
     if (!query) throw new Error('plain rows must be written plainly');
     expect(query.parameters).toHaveLength(12);
-    await database.write((trx) => trx.executeQuery(query));
+    await handle.database.write((trx) => trx.executeQuery(query));
     const kyselyRows = rows.map((r) => ({ ...r, id: r.id.replace('mer_p', 'mer_k') }));
-    await database.write((trx) => trx.insertInto('merchants').values(kyselyRows).execute());
-    const read = await database.read.selectFrom('merchants').selectAll().orderBy('id').execute();
+    await handle.database.write((trx) => trx.insertInto('merchants').values(kyselyRows).execute());
+    const read = await handle.database.read.selectFrom('merchants').selectAll().orderBy('id').execute();
     const plain = read.filter((r) => r.id.startsWith('mer_p'));
     const built = read.filter((r) => r.id.startsWith('mer_k'));
     expect(plain).toHaveLength(3);
@@ -62,9 +50,9 @@ describe('plainInsert', () => {
       }));
     const query = plainInsert('jobs', jobs('plain'));
     if (!query) throw new Error('plain rows must be written plainly');
-    await database.write((trx) => trx.executeQuery(query));
-    await database.write((trx) => trx.insertInto('jobs').values(jobs('kysely')).execute());
-    const read = await database.read
+    await handle.database.write((trx) => trx.executeQuery(query));
+    await handle.database.write((trx) => trx.insertInto('jobs').values(jobs('kysely')).execute());
+    const read = await handle.database.read
       .selectFrom('jobs')
       .select(['dedupe_key', 'attempts', 'last_error', 'locked_by', 'payload', 'status'])
       .orderBy('dedupe_key')

@@ -10,33 +10,21 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../src/db/connect.ts';
-import { migrate } from '../../src/db/migrate.ts';
+import { describe, expect, it } from 'vitest';
 import { statementBatch } from '../../src/db/sqlite-driver.ts';
 import { SqliteWriter } from '../../src/db/sqlite-writer.ts';
 import { isUniqueViolation } from '../../src/db/unique-violation.ts';
-import { freshSqlite, type TestDatabase } from '../helpers/databases.ts';
+import { freshSqlite, useMigratedDatabase } from '../helpers/databases.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const merchant = (id: string) => ({ id, name: id, policy: '{}', created_at: '2026-01-01T00:00:00.000Z' });
 
 describe('SQLite writer thread', () => {
-  let testDb: TestDatabase;
-  let database: Database;
-  beforeEach(async () => {
-    testDb = await freshSqlite();
-    database = openDatabase({ url: testDb.url });
-    await migrate(database);
-  });
-  afterEach(async () => {
-    await database?.close();
-    await testDb?.drop();
-  });
+  const handle = useMigratedDatabase(freshSqlite);
 
   it('keeps the SQLite error code, so a unique violation is recognised as one', async () => {
-    await database.write((trx) => trx.insertInto('merchants').values(merchant('mer_a')).execute());
-    const error = await database
+    await handle.database.write((trx) => trx.insertInto('merchants').values(merchant('mer_a')).execute());
+    const error = await handle.database
       .write((trx) => trx.insertInto('merchants').values(merchant('mer_a')).execute())
       .catch((e: unknown) => e);
     expect(isUniqueViolation(error)).toBe(true);
@@ -44,13 +32,13 @@ describe('SQLite writer thread', () => {
   });
 
   it('runs a statement batch in order, and a failing statement rolls the whole transaction back', async () => {
-    await database.write(async (trx) => {
+    await handle.database.write(async (trx) => {
       const queries = ['mer_b1', 'mer_b2'].map((id) =>
         trx.insertInto('merchants').values(merchant(id)).compile(),
       );
       await trx.executeQuery(statementBatch(queries));
     });
-    const failed = await database
+    const failed = await handle.database
       .write(async (trx) => {
         const queries = ['mer_c1', 'mer_b1', 'mer_c2'].map((id) =>
           trx.insertInto('merchants').values(merchant(id)).compile(),
@@ -59,17 +47,17 @@ describe('SQLite writer thread', () => {
       })
       .catch((e: unknown) => e);
     expect(isUniqueViolation(failed)).toBe(true);
-    const ids = await database.read.selectFrom('merchants').select('id').orderBy('id').execute();
+    const ids = await handle.database.read.selectFrom('merchants').select('id').orderBy('id').execute();
     expect(ids.map((r) => r.id)).toEqual(['mer_b1', 'mer_b2']);
   });
 
   it('runs a whole transaction sent as one message: committed when it resolves, all or nothing', async () => {
-    const send = database.writeStatements;
+    const send = handle.database.writeStatements;
     if (!send) throw new Error('SQLite must offer writeStatements');
-    const insert = (id: string) => database.db.insertInto('merchants').values(merchant(id)).compile();
+    const insert = (id: string) => handle.database.db.insertInto('merchants').values(merchant(id)).compile();
     await send([insert('mer_t1'), insert('mer_t2')]);
     // A fresh connection sees both: the promise resolved after the COMMIT.
-    const fresh = new SQLite(testDb.url, { readonly: true });
+    const fresh = new SQLite(handle.testDb.url, { readonly: true });
     expect(fresh.prepare("select count(*) as n from merchants where id like 'mer_t%'").get()).toEqual({
       n: 2,
     });
@@ -81,50 +69,50 @@ describe('SQLite writer thread', () => {
     );
     expect(isUniqueViolation(failed)).toBe(true);
     // A statement that changes a different number of rows than it must also rolls everything back.
-    const rename = database.db
+    const rename = handle.database.db
       .updateTable('merchants')
       .set({ name: 'renamed' })
       .where('id', '=', 'mer_missing')
       .compile();
     const mismatch = await send([insert('mer_t5'), { ...rename, expectChanges: 1 }]).catch((e: unknown) => e);
     expect((mismatch as { code?: string }).code).toBe('TALLY_CHANGES_MISMATCH');
-    const ids = await database.read.selectFrom('merchants').select('id').orderBy('id').execute();
+    const ids = await handle.database.read.selectFrom('merchants').select('id').orderBy('id').execute();
     expect(ids.map((r) => r.id)).toEqual(['mer_t1', 'mer_t2']);
 
     // The connection is not left inside a transaction: an ordinary write after it commits on its own.
-    await database.write((trx) => trx.insertInto('merchants').values(merchant('mer_t6')).execute());
-    const after = new SQLite(testDb.url, { readonly: true });
+    await handle.database.write((trx) => trx.insertInto('merchants').values(merchant('mer_t6')).execute());
+    const after = new SQLite(handle.testDb.url, { readonly: true });
     expect(after.prepare("select count(*) as n from merchants where id = 'mer_t6'").get()).toEqual({ n: 1 });
     after.close();
   });
 
   it('queues a whole-transaction message behind an open transaction, never inside it', async () => {
-    const send = database.writeStatements;
+    const send = handle.database.writeStatements;
     if (!send) throw new Error('SQLite must offer writeStatements');
     let sent: Promise<void> | null = null;
-    const failed = await database
+    const failed = await handle.database
       .write(async (trx) => {
         await trx.insertInto('merchants').values(merchant('mer_open')).execute();
         // Sent while this transaction is open: it must wait for the connection, not join this
         // transaction (it would then be rolled back with it).
-        sent = send([database.db.insertInto('merchants').values(merchant('mer_queued')).compile()]);
+        sent = send([handle.database.db.insertInto('merchants').values(merchant('mer_queued')).compile()]);
         await new Promise((resolve) => setTimeout(resolve, 20));
         throw new Error('the open transaction fails');
       })
       .catch((e: unknown) => e);
     expect((failed as Error).message).toBe('the open transaction fails');
     await sent;
-    const ids = await database.read.selectFrom('merchants').select('id').orderBy('id').execute();
+    const ids = await handle.database.read.selectFrom('merchants').select('id').orderBy('id').execute();
     expect(ids.map((r) => r.id)).toEqual(['mer_queued']);
   });
 
   it('reports a BEGIN that could not take the write lock as the write error, and keeps working', async () => {
     // The BEGIN is held back and sent with the transaction's first statement (sqlite-driver.ts).
-    const other = new SQLite(testDb.url);
+    const other = new SQLite(handle.testDb.url);
     other.exec('begin immediate');
     let error: unknown;
     try {
-      error = await database
+      error = await handle.database
         .write((trx) => trx.insertInto('merchants').values(merchant('mer_busy')).execute())
         .catch((e: unknown) => e);
     } finally {
@@ -132,9 +120,9 @@ describe('SQLite writer thread', () => {
       other.close();
     }
     expect((error as { code?: string }).code).toBe('SQLITE_BUSY');
-    await database.write((trx) => trx.insertInto('merchants').values(merchant('mer_after')).execute());
-    await expect(database.write(async () => 'nothing written')).resolves.toBe('nothing written');
-    const ids = await database.read.selectFrom('merchants').select('id').execute();
+    await handle.database.write((trx) => trx.insertInto('merchants').values(merchant('mer_after')).execute());
+    await expect(handle.database.write(async () => 'nothing written')).resolves.toBe('nothing written');
+    const ids = await handle.database.read.selectFrom('merchants').select('id').execute();
     expect(ids.map((r) => r.id)).toEqual(['mer_after']);
   }, 20_000);
 
@@ -145,12 +133,12 @@ describe('SQLite writer thread', () => {
     await writer.close();
   });
 
-  it('checkpoints the WAL into the database file on its own thread, not in the commits', async () => {
+  it('checkpoints the WAL into the handle.database file on its own thread, not in the commits', async () => {
     // The writer's own automatic checkpoint waits for 10,000 pages (~40 MB); these ~2 MB reach the
-    // database file only through the checkpoint thread.
-    const before = statSync(testDb.url).size;
+    // handle.database file only through the checkpoint thread.
+    const before = statSync(handle.testDb.url).size;
     for (let i = 0; i < 20; i++) {
-      await database.write((trx) =>
+      await handle.database.write((trx) =>
         trx
           .insertInto('merchants')
           .values(
@@ -162,17 +150,17 @@ describe('SQLite writer thread', () => {
           .execute(),
       );
     }
-    let size = statSync(testDb.url).size;
+    let size = statSync(handle.testDb.url).size;
     for (let waited = 0; size < before + 1_500_000 && waited < 5_000; waited += 50) {
       await new Promise((r) => setTimeout(r, 50));
-      size = statSync(testDb.url).size;
+      size = statSync(handle.testDb.url).size;
     }
     expect(size).toBeGreaterThan(before + 1_500_000);
   });
 
   it('has committed a resolved write: a fresh connection reads it', async () => {
-    await database.write((trx) => trx.insertInto('merchants').values(merchant('mer_d')).execute());
-    const fresh = new SQLite(testDb.url, { readonly: true });
+    await handle.database.write((trx) => trx.insertInto('merchants').values(merchant('mer_d')).execute());
+    const fresh = new SQLite(handle.testDb.url, { readonly: true });
     try {
       expect(fresh.prepare('select name from merchants where id = ?').get('mer_d')).toEqual({
         name: 'mer_d',
@@ -204,7 +192,7 @@ describe('SQLite writer thread', () => {
     async ({ mode, expected }) => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', join(HERE, 'fixtures', 'exit-without-close.ts'), testDb.url, mode],
+        ['--import', 'tsx', join(HERE, 'fixtures', 'exit-without-close.ts'), handle.testDb.url, mode],
         { cwd: join(HERE, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let stdout = '';
@@ -219,7 +207,7 @@ describe('SQLite writer thread', () => {
       expect(stderr).toBe('');
       expect(code).toBe(0);
       expect(stdout).toBe(expected);
-      const row = await database.read
+      const row = await handle.database.read
         .selectFrom('merchants')
         .select('id')
         .where('id', '=', 'mer_exit')

@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { type Database, openDatabase } from '../../src/db/connect.ts';
+import { migrate } from '../../src/db/migrate.ts';
 
 /**
  * The repository suites run against both databases. SQLite: a real file in a temp dir.
@@ -57,3 +60,35 @@ export const DATABASES = [
   { name: 'sqlite', fresh: freshSqlite },
   { name: 'postgres', fresh: freshPostgres },
 ] as const;
+
+/**
+ * A fresh, migrated database opened for each test (`each`) or once for the describe block
+ * (`all`), closed and dropped afterwards. Read `handle.database` and `handle.testDb` inside tests.
+ */
+export function useMigratedDatabase(
+  fresh: () => Promise<TestDatabase>,
+  scope: 'each' | 'all' = 'each',
+): { readonly database: Database; readonly testDb: TestDatabase } {
+  let testDb: TestDatabase | undefined;
+  let database: Database | undefined;
+  const [before, after] = scope === 'each' ? [beforeEach, afterEach] : [beforeAll, afterAll];
+  before(async () => {
+    testDb = await fresh();
+    database = openDatabase({ url: testDb.url });
+    await migrate(database);
+  });
+  after(async () => {
+    await database?.close();
+    await testDb?.drop();
+  });
+  return {
+    get database() {
+      if (!database) throw new Error('the database opens in a before hook');
+      return database;
+    },
+    get testDb() {
+      if (!testDb) throw new Error('the database opens in a before hook');
+      return testDb;
+    },
+  };
+}

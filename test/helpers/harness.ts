@@ -117,3 +117,14 @@ export function freshKeys(): { regtest: string; evm: string } {
     evm: HDKey.fromMasterSeed(seed).derive("m/44'/60'/0'/0").publicExtendedKey,
   };
 }
+
+/** The id of the harness merchant's wallet for `scope` (say 'bitcoin-regtest'). */
+export async function walletIdOf(h: Harness, scope: string): Promise<string> {
+  const wallet = await h.tally.database.db
+    .selectFrom('wallets')
+    .select('id')
+    .where('merchant_id', '=', h.merchantId)
+    .where('scope', '=', scope)
+    .executeTakeFirstOrThrow();
+  return wallet.id;
+}

@@ -6,13 +6,12 @@
 
 import type { Transaction } from 'kysely';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../src/db/connect.ts';
-import { migrate } from '../../src/db/migrate.ts';
+import { describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/connect.ts';
 import type { Schema } from '../../src/db/schema.ts';
 import { emptyEffects, insertEffects } from '../../src/invoices/effect-rows.ts';
 import { type NewJob, rearmJob } from '../../src/jobs/job-store.ts';
-import { DATABASES, freshPostgres, type TestDatabase } from '../helpers/databases.ts';
+import { DATABASES, freshPostgres, useMigratedDatabase } from '../helpers/databases.ts';
 
 const job = (key: string, at: string) => ({
   kind: 'wallet.gap_check',
@@ -45,34 +44,24 @@ const WAYS = [
 const CASES = DATABASES.flatMap((d) => WAYS.map((w) => ({ ...d, ...w })));
 
 describe.each(CASES)('re-arming a job through $way on $name', ({ fresh, rearm }) => {
-  let testDb: TestDatabase;
-  let database: Database;
-  beforeAll(async () => {
-    testDb = await fresh();
-    database = openDatabase({ url: testDb.url });
-    await migrate(database);
-  });
-  afterAll(async () => {
-    await database?.close();
-    await testDb?.drop();
-  });
+  const handle = useMigratedDatabase(fresh, 'all');
 
   it('enqueues once, leaves a pending job alone, and re-arms a finished one', async () => {
-    await database.write((trx) => rearm(trx, database, job('k1', '2026-11-21T12:00:00Z')));
-    await database.write((trx) => rearm(trx, database, job('k1', '2026-11-21T13:00:00Z')));
-    let rows = await statusOf(database, 'k1');
+    await handle.database.write((trx) => rearm(trx, handle.database, job('k1', '2026-11-21T12:00:00Z')));
+    await handle.database.write((trx) => rearm(trx, handle.database, job('k1', '2026-11-21T13:00:00Z')));
+    let rows = await statusOf(handle.database, 'k1');
     expect(rows).toHaveLength(1);
     expect(rows[0]?.status).toBe('pending');
     expect(new Date(rows[0]?.run_at ?? '').toISOString()).toBe('2026-11-21T12:00:00.000Z');
 
     for (const finished of ['done', 'failed'] as const) {
-      await database.db
+      await handle.database.db
         .updateTable('jobs')
         .set({ status: finished, attempts: 3 })
         .where('dedupe_key', '=', 'k1')
         .execute();
-      await database.write((trx) => rearm(trx, database, job('k1', '2026-11-21T14:00:00Z')));
-      rows = await statusOf(database, 'k1');
+      await handle.database.write((trx) => rearm(trx, handle.database, job('k1', '2026-11-21T14:00:00Z')));
+      rows = await statusOf(handle.database, 'k1');
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ status: 'pending', attempts: 0 });
       expect(new Date(rows[0]?.run_at ?? '').toISOString()).toBe('2026-11-21T14:00:00.000Z');
@@ -81,20 +70,10 @@ describe.each(CASES)('re-arming a job through $way on $name', ({ fresh, rearm })
 });
 
 describe.each(WAYS)('re-arming through $way on postgres, concurrently', ({ rearm }) => {
-  let testDb: TestDatabase;
-  let database: Database;
-  beforeAll(async () => {
-    testDb = await freshPostgres();
-    database = openDatabase({ url: testDb.url });
-    await migrate(database);
-  });
-  afterAll(async () => {
-    await database?.close();
-    await testDb?.drop();
-  });
+  const handle = useMigratedDatabase(freshPostgres, 'all');
 
   it('does not wait for another open transaction that re-armed the same pending job', async () => {
-    await database.write((trx) => rearm(trx, database, job('k2', '2026-11-21T12:00:00Z')));
+    await handle.database.write((trx) => rearm(trx, handle.database, job('k2', '2026-11-21T12:00:00Z')));
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => {
       release = resolve;
@@ -103,23 +82,23 @@ describe.each(WAYS)('re-arming through $way on postgres, concurrently', ({ rearm
     const firstArmed = new Promise<void>((resolve) => {
       armed = resolve;
     });
-    const first = database.db.transaction().execute(async (trx) => {
-      await rearm(trx, database, job('k2', '2026-11-21T12:00:01Z'));
+    const first = handle.database.db.transaction().execute(async (trx) => {
+      await rearm(trx, handle.database, job('k2', '2026-11-21T12:00:01Z'));
       armed();
       await held; // keeps its transaction open
     });
     await firstArmed;
     try {
       // Would block until the first transaction ends if the re-arm locked the pending row.
-      await database.db.transaction().execute(async (trx) => {
+      await handle.database.db.transaction().execute(async (trx) => {
         await sql`set local lock_timeout = '500ms'`.execute(trx);
-        await rearm(trx, database, job('k2', '2026-11-21T12:00:02Z'));
+        await rearm(trx, handle.database, job('k2', '2026-11-21T12:00:02Z'));
       });
     } finally {
       release();
       await first;
     }
-    const rows = await statusOf(database, 'k2');
+    const rows = await statusOf(handle.database, 'k2');
     expect(rows).toHaveLength(1);
     expect(rows[0]?.status).toBe('pending');
   });

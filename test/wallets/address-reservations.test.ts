@@ -9,7 +9,7 @@ import { openDatabase } from '../../src/db/connect.ts';
 import { type CreateInvoiceInput, createInvoice } from '../../src/invoices/create-invoice.ts';
 import { topUpAddressPool } from '../../src/wallets/address-pool.ts';
 import { DATABASES, type TestDatabase } from '../helpers/databases.ts';
-import { createHarness, type Harness } from '../helpers/harness.ts';
+import { createHarness, type Harness, walletIdOf } from '../helpers/harness.ts';
 
 const INPUT: CreateInvoiceInput = {
   price: { amount: '5.00', currency: 'USD' },
@@ -57,13 +57,7 @@ describe.each(DATABASES)('pipelined address claims on $name', ({ fresh }) => {
   beforeAll(async () => {
     db = await fresh();
     h = await createHarness(db, { poolTarget: 30 });
-    const wallet = await h.tally.database.db
-      .selectFrom('wallets')
-      .select('id')
-      .where('merchant_id', '=', h.merchantId)
-      .where('scope', '=', 'bitcoin-regtest')
-      .executeTakeFirstOrThrow();
-    walletId = wallet.id;
+    walletId = await walletIdOf(h, 'bitcoin-regtest');
     await topUpAddressPool(h.tally.database, walletId);
   });
   afterAll(async () => {

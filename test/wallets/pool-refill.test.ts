@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInvoice } from '../../src/invoices/create-invoice.ts';
 import { DATABASES } from '../helpers/databases.ts';
-import { createHarness, type Harness } from '../helpers/harness.ts';
+import { createHarness, type Harness, walletIdOf } from '../helpers/harness.ts';
 
 const INPUT = {
   price: { amount: '1', currency: 'BTC' },
@@ -16,16 +16,11 @@ describe.each(DATABASES)('address pool refill on $name', ({ fresh }) => {
   afterAll(async () => h?.close());
 
   async function freeAddresses(): Promise<number> {
-    const wallet = await h.tally.database.db
-      .selectFrom('wallets')
-      .select('id')
-      .where('merchant_id', '=', h.merchantId)
-      .where('scope', '=', 'bitcoin-regtest')
-      .executeTakeFirstOrThrow();
+    const walletId = await walletIdOf(h, 'bitcoin-regtest');
     const row = await h.tally.database.db
       .selectFrom('wallet_addresses')
       .select((eb) => eb.fn.countAll<string | number>().as('n'))
-      .where('wallet_id', '=', wallet.id)
+      .where('wallet_id', '=', walletId)
       .where('option_id', 'is', null)
       .executeTakeFirstOrThrow();
     return Number(row.n);
