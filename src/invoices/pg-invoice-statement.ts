@@ -24,7 +24,8 @@ export interface WalletClaims {
  * index: on stale statistics it scanned all of it, 25 ms for two rows, instead of two primary-key
  * lookups (0.6 ms). The statement's result divides by zero unless every claim matched,
  * which aborts it whole: nothing is written, and the caller sends the batch the ordinary way.
- * Returns false in that case (or on a deadlock with another process's claims), true once committed.
+ * Returns false in that case (or on a deadlock with another process's claims, or for a batch too
+ * large for one statement): nothing was written. True once committed.
  */
 export async function writeInvoiceStatement(
   database: Database,
@@ -65,8 +66,12 @@ export async function writeInvoiceStatement(
   const claimed = claimCounts.length > 0 ? sql.join(claimCounts, sql` + `) : sql`0`;
   // Not a constant: PostgreSQL would fold `1/0` at plan time even in a branch never taken.
   const guard = sql`1 / (case when ${claimed} = ${expected} then 1 else 0 end)`;
+  const statement = sql`with ${sql.join(ctes)} select ${guard} as claimed_all`.compile(db);
+  // PostgreSQL binds at most 65,535 parameters; a batch that needs more goes the ordinary way
+  // (insertEffects splits it). 128 invoices with ten options each need ~28,500.
+  if (statement.parameters.length > MAX_PARAMETERS) return false;
   try {
-    await sql`with ${sql.join(ctes)} select ${guard} as claimed_all`.execute(db);
+    await db.executeQuery(statement);
     return true;
   } catch (error) {
     const code = (error as { code?: unknown }).code;
@@ -75,5 +80,6 @@ export async function writeInvoiceStatement(
   }
 }
 
+const MAX_PARAMETERS = 60_000;
 const DIVISION_BY_ZERO = '22012';
 const DEADLOCK = '40P01';

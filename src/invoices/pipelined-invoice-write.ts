@@ -64,14 +64,16 @@ export async function writeInvoicesPipelined(
     });
     const committed = await send(tally, wallets, rows, responses, now);
     releaseAll(committed);
-    return committed ? invoices : null;
+    if (committed) return invoices;
+    for (const w of wallets) reservations.conflicted(w.walletId);
+    return null;
   } catch (error) {
     releaseAll(false);
     throw error;
   }
 }
 
-/** Writes the batch in one go; false when a claim found its address taken (nothing written). */
+/** Writes the batch in one go; false when nothing was written (a claim found its address taken). */
 async function send(
   tally: Tally,
   wallets: readonly WalletClaims[],

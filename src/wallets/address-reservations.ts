@@ -3,13 +3,16 @@ import type { CheckedStatement } from '../db/sqlite-writer.ts';
 import { iso } from '../db/values.ts';
 import type { Allocation } from './allocator.ts';
 
-interface FreeAddress {
+export interface FreeAddress {
   index: number;
   address: string;
 }
 
 /** How many free addresses one read brings in beyond the batch that asked. */
 const READ_AHEAD = 512;
+
+/** How long a wallet is left to the allocator after a cached address was found taken. */
+const CONFLICT_BACKOFF_MS = 2_000;
 
 /**
  * Pipelined invoice batches (pipelined-invoice-write.ts) choose their addresses before they write,
@@ -26,18 +29,35 @@ const READ_AHEAD = 512;
 export class AddressReservations {
   private readonly free = new Map<string, FreeAddress[]>();
   private readonly held = new Map<string, Set<number>>();
+  /** Per wallet: reads in flight, and the indexes committed while any of them was. */
+  private readonly reads = new Map<string, { inFlight: number; committed: Set<number> }>();
+  /** Per wallet: when a claim last found its address taken by someone else. */
+  private readonly conflictAt = new Map<string, number>();
 
   constructor(private readonly database: Database) {}
 
-  /** The wallet's `count` lowest free addresses not held by another batch, or null if too few. */
+  /**
+   * The wallet's `count` lowest free addresses not held by another batch, or null: too few, or
+   * another writer took one of the cached ones less than CONFLICT_BACKOFF_MS ago.
+   */
   async take(walletId: string, count: number): Promise<FreeAddress[] | null> {
+    if (Date.now() - (this.conflictAt.get(walletId) ?? -Infinity) < CONFLICT_BACKOFF_MS) return null;
     const held = this.heldFor(walletId);
     let list = this.free.get(walletId) ?? [];
     if (list.length < count) {
-      const rows = await this.read(walletId, count + held.size);
+      const reads = this.readsFor(walletId);
+      reads.inFlight += 1;
+      let rows: FreeAddress[];
+      try {
+        rows = await this.read(walletId, count + held.size);
+      } finally {
+        reads.inFlight -= 1;
+      }
       // Filtered in the same synchronous step as the taking below: a batch that took addresses
-      // while this read was in flight holds them by now, and no other batch can step in between.
-      list = rows.filter((a) => !held.has(a.index));
+      // while this read was in flight holds them by now, and one that committed meanwhile (the
+      // read may predate its commit) is remembered in `committed` until no read is in flight.
+      list = rows.filter((a) => !held.has(a.index) && !reads.committed.has(a.index));
+      if (reads.inFlight === 0) reads.committed.clear();
       this.free.set(walletId, list);
     }
     if (list.length < count) {
@@ -58,7 +78,20 @@ export class AddressReservations {
   release(walletId: string, addresses: readonly FreeAddress[], committed: boolean): void {
     const held = this.heldFor(walletId);
     for (const a of addresses) held.delete(a.index);
+    const reads = this.readsFor(walletId);
+    if (committed && reads.inFlight > 0) for (const a of addresses) reads.committed.add(a.index);
     if (!committed) this.free.delete(walletId);
+  }
+
+  /**
+   * A claim found a cached address taken by another writer. Most likely another gateway process
+   * shares the database: both caches start at the lowest free index and would keep colliding, each
+   * collision costing an aborted write. For a while this process leaves the wallet to the
+   * allocator, whose SKIP LOCKED claims step around the other's rows.
+   */
+  conflicted(walletId: string): void {
+    this.conflictAt.set(walletId, Date.now());
+    this.free.delete(walletId);
   }
 
   /**
@@ -70,6 +103,15 @@ export class AddressReservations {
     this.free.delete(walletId);
   }
 
+  private readsFor(walletId: string): { inFlight: number; committed: Set<number> } {
+    let reads = this.reads.get(walletId);
+    if (!reads) {
+      reads = { inFlight: 0, committed: new Set() };
+      this.reads.set(walletId, reads);
+    }
+    return reads;
+  }
+
   private heldFor(walletId: string): Set<number> {
     let held = this.held.get(walletId);
     if (!held) {
@@ -79,7 +121,7 @@ export class AddressReservations {
     return held;
   }
 
-  private async read(walletId: string, count: number): Promise<FreeAddress[]> {
+  protected async read(walletId: string, count: number): Promise<FreeAddress[]> {
     const rows = await this.database.read
       .selectFrom('wallet_addresses')
       .select(['derivation_index', 'address'])

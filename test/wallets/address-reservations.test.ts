@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connect.ts';
 import { type CreateInvoiceInput, createInvoice } from '../../src/invoices/create-invoice.ts';
 import { topUpAddressPool } from '../../src/wallets/address-pool.ts';
+import { AddressReservations, type FreeAddress } from '../../src/wallets/address-reservations.ts';
 import { DATABASES, type TestDatabase } from '../helpers/databases.ts';
 import { createHarness, type Harness, walletIdOf } from '../helpers/harness.ts';
 
@@ -25,6 +26,8 @@ async function indexOf(h: Harness, optionId: string | undefined): Promise<number
   return row.derivation_index;
 }
 
+const elsewhere = (walletId: string, index: number) => `opt_elsewhere_${walletId}_${index}`;
+
 /** Claims the addresses through a connection of its own, as another process would. */
 async function claimElsewhere(
   db: TestDatabase,
@@ -37,7 +40,7 @@ async function claimElsewhere(
     for (const index of indexes) {
       const row = await other.db
         .updateTable('wallet_addresses')
-        .set({ option_id: `opt_elsewhere_${index}`, allocated_at: '2026-11-21T12:00:00.000Z' })
+        .set({ option_id: elsewhere(walletId, index), allocated_at: '2026-11-21T12:00:00.000Z' })
         .where('wallet_id', '=', walletId)
         .where('derivation_index', '=', index)
         .returning(['derivation_index', 'address'])
@@ -95,7 +98,7 @@ describe.each(DATABASES)('pipelined address claims on $name', ({ fresh }) => {
       .execute();
     for (const t of taken) {
       expect(rows.find((r) => r.derivation_index === t.derivation_index)?.option_id).toBe(
-        `opt_elsewhere_${t.derivation_index}`,
+        elsewhere(walletId, t.derivation_index),
       );
     }
     for (const inv of created) {
@@ -157,5 +160,94 @@ describe.each(DATABASES)('pipelined address claims on $name', ({ fresh }) => {
     await topUpAddressPool(h.tally.database, walletId);
     const lone = await createInvoice(h.tally, h.merchantId, INPUT);
     expect(lone.payment_options[0]?.address).toBeTruthy();
+  });
+
+  it("a batch across two wallets, the second one's cached address taken, is redone whole", async () => {
+    // A merchant of its own: its wallets have no back-off from the earlier tests' collisions.
+    const { merchantId } = await h.newMerchant('Two wallets');
+    const evmWallet = await h.tally.database.db
+      .selectFrom('wallets')
+      .select('id')
+      .where('merchant_id', '=', merchantId)
+      .where('scope', '=', 'evm')
+      .executeTakeFirstOrThrow();
+    // Both wallets' pools filled: a short pool would send the batch to the allocator at once.
+    for (const wallet of await h.tally.database.db
+      .selectFrom('wallets')
+      .select('id')
+      .where('merchant_id', '=', merchantId)
+      .execute())
+      await topUpAddressPool(h.tally.database, wallet.id);
+    const TWO_WALLETS: CreateInvoiceInput = {
+      price: { amount: '5.00', currency: 'USD' },
+      payment_options: [
+        { asset: 'BTC', network: 'bitcoin-regtest' },
+        { asset: 'ETH', network: 'evm-devnet' },
+      ],
+    };
+    const first = await createInvoice(h.tally, merchantId, TWO_WALLETS);
+    const evmIndex = await indexOf(h, first.payment_options[1]?.id);
+    const [taken] = await claimElsewhere(db, evmWallet.id, [evmIndex + 1]);
+    const next = await createInvoice(h.tally, merchantId, TWO_WALLETS);
+    expect(next.payment_options[1]?.address).not.toBe(taken?.address);
+    expect(await indexOf(h, next.payment_options[1]?.id)).toBe(evmIndex + 2);
+    const row = await h.tally.database.db
+      .selectFrom('wallet_addresses')
+      .select('option_id')
+      .where('wallet_id', '=', evmWallet.id)
+      .where('derivation_index', '=', evmIndex + 1)
+      .executeTakeFirstOrThrow();
+    expect(row.option_id).toBe(elsewhere(evmWallet.id, evmIndex + 1));
+    // Nothing of an aborted attempt is left: one event and one expiry job per invoice created.
+    for (const invoice of [first, next]) {
+      const events = await h.tally.database.db
+        .selectFrom('events')
+        .select('id')
+        .where('invoice_id', '=', invoice.id)
+        .execute();
+      expect(events).toHaveLength(1);
+    }
+    const jobs = await h.tally.database.db
+      .selectFrom('jobs')
+      .select('dedupe_key')
+      .where('dedupe_key', 'in', [`expire:${first.id}`, `expire:${next.id}`])
+      .execute();
+    expect(jobs).toHaveLength(2);
+  });
+});
+
+describe('the reservation cache', () => {
+  /** Its read of the free pool answers only when the test says so. */
+  class GatedReservations extends AddressReservations {
+    gate: { rows: FreeAddress[]; open: () => void } | null = null;
+    protected override async read(): Promise<FreeAddress[]> {
+      const gate = { rows: [] as FreeAddress[], open: () => {} };
+      const opened = new Promise<void>((resolve) => {
+        gate.open = resolve;
+      });
+      this.gate = gate;
+      await opened;
+      return gate.rows;
+    }
+  }
+  const address = (index: number) => ({ index, address: `addr${index}` });
+
+  it('does not hand out an address committed while its read of the pool was in flight', async () => {
+    const reservations = new GatedReservations({} as never);
+    const taking = reservations.take('wal_x', 2);
+    // Another batch commits addresses 0 and 1 while the read runs; the read began before that
+    // commit and still lists them as free.
+    reservations.release('wal_x', [address(0), address(1)], true);
+    if (!reservations.gate) throw new Error('the read must be in flight');
+    reservations.gate.rows = [0, 1, 2, 3].map(address);
+    reservations.gate.open();
+    expect((await taking)?.map((a) => a.index)).toEqual([2, 3]);
+  });
+
+  it('leaves a wallet to the allocator for a while after a cached address was found taken', async () => {
+    const reservations = new GatedReservations({} as never);
+    reservations.conflicted('wal_y');
+    expect(await reservations.take('wal_y', 1)).toBeNull();
+    expect(reservations.gate).toBeNull();
   });
 });
