@@ -1,24 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { postgresInsertRate, sqliteInsertRate } from './db-baselines.ts';
-import { type LoadResult, load, type Row, row, startServer, stopServer } from './lib.ts';
+import { load, type Row, row, startServer, stopServer } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const POOL_SIZE = 10;
 const ADMIN_URL = process.env.TALLY_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-/** The local server's Unix socket (Debian's default directory), if it has one. */
-const SOCKET_DIR = '/var/run/postgresql';
 
-/**
- * A fresh database on the benchmark server. `socket`: connect over the server's Unix socket when it
- * has one (as a gateway beside its database would), else over TCP like ADMIN_URL.
- */
-export async function freshPgUrl(
-  transport: 'tcp' | 'socket' = 'tcp',
-): Promise<{ url: string; transport: 'tcp' | 'socket'; drop: () => Promise<void> }> {
+export async function freshPgUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `tally_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
@@ -26,14 +18,8 @@ export async function freshPgUrl(
   await admin.end();
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
-  const socket =
-    transport === 'socket' &&
-    !process.env.TALLY_TEST_PG_ADMIN_URL &&
-    existsSync(`${SOCKET_DIR}/.s.PGSQL.5432`);
-  if (socket) url.host = encodeURIComponent(SOCKET_DIR);
   return {
     url: url.toString(),
-    transport: socket ? 'socket' : 'tcp',
     drop: async () => {
       const c = new pg.Client({ connectionString: ADMIN_URL });
       await c.connect();
@@ -83,56 +69,38 @@ export async function benchCore(): Promise<Row[]> {
     ),
   );
 
-  // The targets are measured over the local Unix socket when the server has one; loopback TCP is
-  // reported beside them. Both baselines use the same transport as the run they are compared with.
-  const pgSocket = await postgresRun('socket', pool);
+  const base = await freshPgUrl();
+  const pgBase = await postgresInsertRate(base.url, SECONDS, POOL_SIZE);
+  await base.drop();
+  const db = await freshPgUrl();
+  const postgres = await startServer(['gateway', db.url, pool, String(POOL_SIZE)]);
+  const pgLoad = await load(postgres.url, postgres.token, SECONDS);
+  await stopServer(postgres.child);
+  await db.drop();
+  if (pgLoad.non2xx > 0 || pgLoad.errors > 0)
+    throw new Error(`postgres run had ${pgLoad.non2xx} non-2xx and ${pgLoad.errors} errors`);
   rows.push(
     row(
-      `invoice_create_postgres`,
-      pgSocket.load.rps,
+      'invoice_create_postgres',
+      pgLoad.rps,
       'req/s',
-      `postgres_insert_per_statement_pool10_${pgSocket.transport}`,
-      pgSocket.baseline,
+      'postgres_insert_per_statement_pool10',
+      pgBase,
       '>= 0.6 ratio',
-      pgSocket.load.rps / pgSocket.baseline >= 0.6,
+      pgLoad.rps / pgBase >= 0.6,
     ),
   );
   rows.push(
     row(
       'invoice_create_postgres_p99',
-      pgSocket.load.p99,
+      pgLoad.p99,
       'ms',
       'bare_fastify_json_p99',
       bareLoad.p99,
       '<= 25 ms',
-      pgSocket.load.p99 <= 25,
+      pgLoad.p99 <= 25,
     ),
   );
-  if (pgSocket.transport === 'socket') {
-    const pgTcp = await postgresRun('tcp', pool);
-    rows.push(
-      row(
-        'invoice_create_postgres_tcp',
-        pgTcp.load.rps,
-        'req/s',
-        'postgres_insert_per_statement_pool10_tcp',
-        pgTcp.baseline,
-        'informational',
-        true,
-      ),
-    );
-    rows.push(
-      row(
-        'invoice_create_postgres_tcp_p99',
-        pgTcp.load.p99,
-        'ms',
-        'bare_fastify_json_p99',
-        bareLoad.p99,
-        'informational',
-        true,
-      ),
-    );
-  }
   rows.push(
     row(
       'invoice_create_sqlite_vs_bare_http',
@@ -145,22 +113,4 @@ export async function benchCore(): Promise<Row[]> {
     ),
   );
   return rows;
-}
-
-/** The PostgreSQL baseline and invoice-creation run over one transport, each on a fresh database. */
-async function postgresRun(
-  transport: 'tcp' | 'socket',
-  pool: string,
-): Promise<{ transport: 'tcp' | 'socket'; baseline: number; load: LoadResult }> {
-  const base = await freshPgUrl(transport);
-  const baseline = await postgresInsertRate(base.url, SECONDS, POOL_SIZE);
-  await base.drop();
-  const db = await freshPgUrl(transport);
-  const server = await startServer(['gateway', db.url, pool, String(POOL_SIZE)]);
-  const result = await load(server.url, server.token, SECONDS);
-  await stopServer(server.child);
-  await db.drop();
-  if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(`postgres (${transport}) run had ${result.non2xx} non-2xx and ${result.errors} errors`);
-  return { transport: base.transport, baseline, load: result };
 }
