@@ -42,11 +42,12 @@ interface Pending {
 
 /**
  * Batches invoice creations: requests that arrive while a batch is being written wait and form
- * the next batch, which claims its addresses with one query per wallet and inserts invoices,
- * options, transitions, events and expiry jobs with one multi-row INSERT per table, in one durable
- * transaction. The per-invoice cost of statements (and, on SQLite, of fsync) is shared; every
- * caller still resolves only after the COMMIT. If a batch fails (say, an idempotency key raced in
- * another process), each of its invoices is retried alone, so one bad request never fails others.
+ * the next batch, which claims its addresses and inserts invoices, options, transitions, events and
+ * expiry jobs with one multi-row INSERT per table, in one durable write: in one go when it can
+ * (pipelined-invoice-write.ts), else in a transaction through the allocator (writeInvoices). The
+ * per-invoice cost of statements (and, on SQLite, of fsync) is shared; every caller still resolves
+ * only after the COMMIT. If a batch fails (say, an idempotency key raced in another process), each
+ * of its invoices is retried alone, so one bad request never fails others.
  */
 export class InvoiceWriter {
   private queue: Pending[] = [];
