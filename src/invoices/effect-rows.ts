@@ -1,4 +1,11 @@
-import { type CompiledQuery, type Insertable, type Kysely, sql, type Transaction } from 'kysely';
+import {
+  type CompiledQuery,
+  type Insertable,
+  type Kysely,
+  type RawBuilder,
+  sql,
+  type Transaction,
+} from 'kysely';
 import { newId } from '../core/ids.ts';
 import type { DialectName } from '../db/connect.ts';
 import { plainInsert } from '../db/plain-insert.ts';
@@ -241,8 +248,7 @@ export async function insertEffects(
     (sum, [, list]) => sum + list.length * Object.keys((list[0] ?? {}) as object).length,
     0,
   );
-  // One re-arm per job key: PostgreSQL refuses an upsert touching the same row twice in a statement.
-  const rearm = [...new Map(rows.rearm.map((job) => [job.dedupeKey, job])).values()];
+  const rearm = uniqueRearms(rows);
   if (present.length === 0 && rearm.length === 0) return;
   if (dialect === 'postgres') {
     if (parameters > PG_MAX_PARAMS) {
@@ -252,21 +258,7 @@ export async function insertEffects(
       for (const job of rearm) for (const query of rearmJobQueries(trx, job)) await query.execute();
       return;
     }
-    // `as never`: Kysely cannot narrow the insert shape of a generic table name.
-    let query = trx.with('effects_0', (db) => db.selectNoFrom(sql<number>`1`.as('one')));
-    for (const [i, [table, list]] of present.entries()) {
-      query = query.with(
-        `effects_${i + 1}` as never,
-        (db) => db.insertInto(table).values(list as never) as never,
-      );
-    }
-    for (const [i, job] of rearm.entries()) {
-      const [insert, rearmFinished] = rearmJobQueries(trx, job);
-      query = query
-        .with(`rearm_${i}_insert` as never, () => insert as never)
-        .with(`rearm_${i}_finished` as never, () => rearmFinished as never);
-    }
-    await query.selectNoFrom(sql<number>`1`.as('one')).execute();
+    await sql`with ${sql.join(pgEffectCtes(trx, rows))} select 1 as one`.execute(trx);
     return;
   }
   // On SQLite the statements go to the writer thread in one hop (statementBatch).
@@ -278,12 +270,36 @@ export function sqliteEffectQueries(
   db: Pick<Kysely<Schema>, 'insertInto' | 'updateTable'>,
   rows: EffectRows,
 ): CompiledQuery[] {
-  // One re-arm per job key: the same job re-armed twice in a batch is one upsert.
-  const rearm = [...new Map(rows.rearm.map((job) => [job.dedupeKey, job])).values()];
   return [
     ...effectTables(rows).flatMap(([table, list]) => insertRows(db, table, list as never)),
-    ...rearm.flatMap((job) => rearmJobQueries(db, job).map((query) => query.compile())),
+    ...uniqueRearms(rows).flatMap((job) => rearmJobQueries(db, job).map((query) => query.compile())),
   ];
+}
+
+/**
+ * The PostgreSQL data-modifying CTEs that insert every collected row and re-arm its jobs, for one
+ * statement (insertEffects, pg-invoice-statement.ts). Foreign keys are checked at the end of the
+ * statement, when every row is in.
+ */
+export function pgEffectCtes(
+  db: Pick<Kysely<Schema>, 'insertInto' | 'updateTable'>,
+  rows: EffectRows,
+): RawBuilder<unknown>[] {
+  // `as never`: Kysely cannot narrow the insert shape of a generic table name.
+  const ctes = effectTables(rows).map(
+    ([table, list], i) => sql`${sql.ref(`effects_${i}`)} as (${db.insertInto(table).values(list as never)})`,
+  );
+  for (const [i, job] of uniqueRearms(rows).entries()) {
+    const [insert, finished] = rearmJobQueries(db, job);
+    ctes.push(sql`${sql.ref(`rearm_${i}_insert`)} as (${insert})`);
+    ctes.push(sql`${sql.ref(`rearm_${i}_finished`)} as (${finished})`);
+  }
+  return ctes;
+}
+
+/** One re-arm per job key: PostgreSQL refuses a statement that changes one row twice. */
+function uniqueRearms(rows: EffectRows): NewJob[] {
+  return [...new Map(rows.rearm.map((job) => [job.dedupeKey, job])).values()];
 }
 
 /** SQLite INSERTs of the rows: written out plainly when they allow it (plain-insert.ts), else by Kysely. */
@@ -296,7 +312,7 @@ export function insertRows<T extends keyof Schema>(
   return plain ? [plain] : insertQueries(db, table, rows);
 }
 
-export function effectTables(rows: EffectRows) {
+function effectTables(rows: EffectRows) {
   return (
     [
       ['invoices', rows.invoices],

@@ -2,8 +2,7 @@ import { type Insertable, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/connect.ts';
 import type { IdempotencyKeysTable } from '../db/schema.ts';
 import { iso } from '../db/values.ts';
-import { rearmJobQueries } from '../jobs/job-store.ts';
-import { type EffectRows, effectTables } from './effect-rows.ts';
+import { type EffectRows, pgEffectCtes } from './effect-rows.ts';
 
 /** The addresses a batch chose for one wallet, to claim in its statement. */
 export interface WalletClaims {
@@ -51,16 +50,7 @@ export async function writeInvoiceStatement(
     claimCounts.push(sql`(select count(*) from ${name})`);
     expected += wallet.claims.length;
   }
-  for (const [i, [table, list]] of effectTables(rows).entries()) {
-    // `as never`: Kysely cannot narrow the insert shape of a generic table name.
-    ctes.push(sql`${sql.ref(`effects_${i}`)} as (${db.insertInto(table).values(list as never)})`);
-  }
-  const rearm = [...new Map(rows.rearm.map((job) => [job.dedupeKey, job])).values()];
-  for (const [i, job] of rearm.entries()) {
-    const [insert, finished] = rearmJobQueries(db, job);
-    ctes.push(sql`${sql.ref(`rearm_${i}_insert`)} as (${insert})`);
-    ctes.push(sql`${sql.ref(`rearm_${i}_finished`)} as (${finished})`);
-  }
+  ctes.push(...pgEffectCtes(db, rows));
   if (responses.length > 0)
     ctes.push(sql`responses as (${db.insertInto('idempotency_keys').values([...responses])})`);
   const claimed = claimCounts.length > 0 ? sql.join(claimCounts, sql` + `) : sql`0`;
