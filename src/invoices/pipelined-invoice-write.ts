@@ -82,14 +82,16 @@ async function send(
   now: Date,
 ): Promise<boolean> {
   const database = tally.database;
-  if (!database.writeStatements) return writeInvoiceStatement(database, wallets, rows, responses, now);
+  if (database.dialect === 'postgres') return writeInvoiceStatement(database, wallets, rows, responses, now);
+  const writeStatements = database.writeStatements;
+  if (!writeStatements) throw new Error('a SQLite database must offer writeStatements');
   const statements = [
     ...wallets.flatMap((w) => w.claims.map((c) => claimReservedStatement(w.walletId, c, now))),
     ...sqliteEffectQueries(database.db, rows),
     ...(responses.length > 0 ? insertRows(database.db, 'idempotency_keys', [...responses]) : []),
   ];
   try {
-    await database.writeStatements(statements);
+    await writeStatements(statements);
     return true;
   } catch (error) {
     if ((error as { code?: unknown }).code === CLAIM_TAKEN) return false;
