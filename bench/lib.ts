@@ -58,6 +58,8 @@ export interface LoadResult {
   p99: number;
   non2xx: number;
   errors: number;
+  /** Requests sent in all (autocannon counts them whatever their answer). */
+  total: number;
 }
 
 /** 50 connections POSTing invoice bodies for `seconds`; each request a distinct body. */
@@ -96,6 +98,7 @@ export async function load(
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    total: result.requests.sent,
   };
 }
 

@@ -12,6 +12,11 @@ sqlite.pragma('journal_mode = WAL');
 sqlite.pragma('synchronous = FULL');
 sqlite.pragma('foreign_keys = ON');
 sqlite.pragma('busy_timeout = 5000');
+// A multi-row statement inside a transaction keeps a statement journal (to undo just that
+// statement). Past 64 KiB it spilled to a new file in /var/tmp: an open, an unlink and ~170 page
+// writes per invoice batch, a sixth of the writer's time. In memory it is never written at all;
+// durability is unchanged, since the WAL alone decides what a crash keeps (decision 0014).
+sqlite.pragma('temp_store = MEMORY');
 // Checkpoints run on their own thread (sqlite-checkpoint-thread.js); this is only the backstop.
 sqlite.pragma('wal_autocheckpoint = 10000');
 

@@ -5,7 +5,7 @@
  * the thread never keeps a finished process alive.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,6 +183,43 @@ describe('SQLite writer thread', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('keeps statement journals in memory: a transaction rewriting 400 KiB never opens a temp file', async () => {
+    const temp = mkdtempSync(join(tmpdir(), 'tally-sqlite-tmp-'));
+    const dir = mkdtempSync(join(tmpdir(), 'tally-journal-'));
+    // SQLite opens and at once unlinks a spilled journal; inotify still reports its creation.
+    const created: string[] = [];
+    const watcher = watch(temp, (_event, name) => created.push(String(name)));
+    try {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(HERE, 'fixtures', 'statement-journal.ts'), join(dir, 'journal.db')],
+        {
+          cwd: join(HERE, '..', '..'),
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, SQLITE_TMPDIR: temp },
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).toBe('done\n');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(created).toEqual([]);
+    } finally {
+      watcher.close();
+      rmSync(temp, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it.each([
     { mode: '', expected: 'written\n', what: 'without closing the database' },
