@@ -10,6 +10,7 @@ import * as m0009 from './0009_money.ts';
 import * as m0011 from './0011_movement_reversal.ts';
 import * as m0012 from './0012_wallet_key_origin.ts';
 import * as m0013 from './0013_evm_pending_outflows.ts';
+import * as m0014 from './0014_drop_events_merchant_index.ts';
 import type { ColumnTypes } from './column-types.ts';
 
 export interface ForwardMigration {
@@ -29,4 +30,5 @@ export const MIGRATIONS: Record<string, ForwardMigration> = {
   '0011_movement_reversal': m0011,
   '0012_wallet_key_origin': m0012,
   '0013_evm_pending_outflows': m0013,
+  '0014_drop_events_merchant_index': m0014,
 };
