@@ -19,6 +19,29 @@ import { freshSqlite, useMigratedDatabase } from '../helpers/databases.ts';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const merchant = (id: string) => ({ id, name: id, policy: '{}', created_at: '2026-01-01T00:00:00.000Z' });
 
+/** Runs a fixture script in its own Node process (through tsx) and collects what it printed. */
+async function runFixture(
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'fixtures', file), ...args], {
+    cwd: join(HERE, '..', '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, stdout, stderr };
+}
+
 describe('SQLite writer thread', () => {
   const handle = useMigratedDatabase(freshSqlite);
 
@@ -191,24 +214,9 @@ describe('SQLite writer thread', () => {
     const created: string[] = [];
     const watcher = watch(temp, (_event, name) => created.push(String(name)));
     try {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(HERE, 'fixtures', 'statement-journal.ts'), join(dir, 'journal.db')],
-        {
-          cwd: join(HERE, '..', '..'),
-          stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, SQLITE_TMPDIR: temp },
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString();
+      const { code, stdout, stderr } = await runFixture('statement-journal.ts', [join(dir, 'journal.db')], {
+        SQLITE_TMPDIR: temp,
       });
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       expect(stderr).toBe('');
       expect(code).toBe(0);
       expect(stdout).toBe('done\n');
@@ -227,20 +235,7 @@ describe('SQLite writer thread', () => {
   ])(
     'lets a process exit $what, after its write committed',
     async ({ mode, expected }) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(HERE, 'fixtures', 'exit-without-close.ts'), handle.testDb.url, mode],
-        { cwd: join(HERE, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString();
-      });
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      const { code, stdout, stderr } = await runFixture('exit-without-close.ts', [handle.testDb.url, mode]);
       expect(stderr).toBe('');
       expect(code).toBe(0);
       expect(stdout).toBe(expected);
