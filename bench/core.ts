@@ -8,6 +8,8 @@ import { type LoadResult, load, type Row, row, startServer, stopServer } from '.
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const POOL_SIZE = 10;
+/** TALLY_ADDRESS_POOL_TARGET's upper bound (src/config.ts). */
+const MAX_POOL = 1_000_000;
 const ADMIN_URL = process.env.TALLY_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export async function freshPgUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -49,14 +51,18 @@ export async function benchCore(): Promise<Row[]> {
   // figure would measure key derivation (the Bitcoin benchmark's subject), not invoice creation.
   // 15,000/s is above anything this machine's SQLite can commit; checked after each run.
   const poolSize = Math.ceil(SECONDS * 15_000);
+  if (poolSize > MAX_POOL)
+    throw new Error(
+      `BENCH_SECONDS=${SECONDS} needs a ${poolSize}-address pool; the gateway allows ${MAX_POOL} (at most ${MAX_POOL / 15_000} s)`,
+    );
   const pool = String(poolSize);
-  const checkPool = (rows: LoadResult, database: string) => {
-    if (rows.total >= poolSize)
-      throw new Error(`${database} run sent ${rows.total} requests, past its ${poolSize}-address pool`);
+  const checkPool = (result: LoadResult, database: string) => {
+    if (result.total >= poolSize)
+      throw new Error(`${database} run sent ${result.total} requests, past its ${poolSize}-address pool`);
   };
 
   // Each database's baseline is measured before and after its gateway run and averaged: on this
-  // shared machine a baseline drifted by up to 20% within a minute, which alone moved the ratio.
+  // shared machine a baseline drifted by up to 20% within an hour, which alone moved the ratio.
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-'));
   const sqliteBefore = sqliteInsertRate(SECONDS);
   const sqlite = await startServer(['gateway', join(dir, 'tally.db'), pool]);

@@ -12,11 +12,6 @@ sqlite.pragma('journal_mode = WAL');
 sqlite.pragma('synchronous = FULL');
 sqlite.pragma('foreign_keys = ON');
 sqlite.pragma('busy_timeout = 5000');
-// A multi-row statement inside a transaction keeps a statement journal (to undo just that
-// statement). Past 64 KiB it spilled to a new file in /var/tmp: an open, an unlink and ~170 page
-// writes per invoice batch, a sixth of the writer's time. In memory it is never written at all;
-// durability is unchanged, since the WAL alone decides what a crash keeps (decision 0014).
-sqlite.pragma('temp_store = MEMORY');
 // Checkpoints run on their own thread (sqlite-checkpoint-thread.js); this is only the backstop.
 sqlite.pragma('wal_autocheckpoint = 10000');
 
@@ -55,8 +50,17 @@ function runBatch(message) {
 // A whole transaction in one message: BEGIN IMMEDIATE, the statements, COMMIT — all or nothing.
 // A statement with `expectChanges` must change exactly that many rows (a conditional claim that
 // found its row already taken), or the transaction is rolled back with code TALLY_CHANGES_MISMATCH.
+//
+// Its statement journals stay in memory (temp_store, read by SQLite at BEGIN). A multi-row
+// statement inside a transaction keeps one, to undo just that statement; past 64 KiB it spilled to
+// a new file in /var/tmp: an open, an unlink and ~170 page writes per invoice batch, a sixth of the
+// writer's time. These transactions are bounded (one invoice batch), so their journals are too.
+// Everything else on this connection — migrations' CREATE INDEX, large sorts, the group-commit
+// units — keeps SQLite's temporary files, whose size no memory limit has to absorb. Durability is
+// the same either way: the WAL alone decides what a crash keeps (decision 0014).
 function runTransaction(message) {
   try {
+    execute('pragma temp_store = memory', []);
     execute('begin immediate', []);
     for (const query of message.transaction) {
       const result = execute(query.sql, query.parameters);
@@ -80,6 +84,10 @@ function runTransaction(message) {
       id: message.id,
       error: { name: error?.name, message: String(error?.message ?? error), code: error?.code },
     });
+  } finally {
+    try {
+      execute('pragma temp_store = default', []);
+    } catch {}
   }
 }
 

@@ -38,7 +38,10 @@ async function runFixture(
   child.stderr.on('data', (c: Buffer) => {
     stderr += c.toString();
   });
+  // A fixture that hangs must not outlive its test.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(timer);
   return { code, stdout, stderr };
 }
 
@@ -207,26 +210,39 @@ describe('SQLite writer thread', () => {
     }
   });
 
-  it('keeps statement journals in memory: a transaction rewriting 400 KiB never opens a temp file', async () => {
+  /** Files SQLite created in its temporary directory while the fixture ran in `mode`. */
+  async function spilledJournals(mode: 'batch' | 'unit'): Promise<string[]> {
     const temp = mkdtempSync(join(tmpdir(), 'tally-sqlite-tmp-'));
     const dir = mkdtempSync(join(tmpdir(), 'tally-journal-'));
     // SQLite opens and at once unlinks a spilled journal; inotify still reports its creation.
     const created: string[] = [];
     const watcher = watch(temp, (_event, name) => created.push(String(name)));
     try {
-      const { code, stdout, stderr } = await runFixture('statement-journal.ts', [join(dir, 'journal.db')], {
-        SQLITE_TMPDIR: temp,
-      });
+      const { code, stdout, stderr } = await runFixture(
+        'statement-journal.ts',
+        [join(dir, 'journal.db'), mode],
+        { SQLITE_TMPDIR: temp },
+      );
       expect(stderr).toBe('');
       expect(code).toBe(0);
       expect(stdout).toBe('done\n');
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(created).toEqual([]);
+      return created;
     } finally {
       watcher.close();
       rmSync(temp, { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  it("keeps a batch transaction's statement journals in memory: rewriting 400 KiB opens no temp file", async () => {
+    expect(await spilledJournals('batch')).toEqual([]);
+  }, 30_000);
+
+  it('leaves other writes on temp files (bounded by disk, not memory); also shows the watch sees a spill', async () => {
+    const created = await spilledJournals('unit');
+    expect(created.length).toBeGreaterThan(0);
+    expect(created.every((name) => name.startsWith('etilqs_'))).toBe(true);
   }, 30_000);
 
   it.each([
