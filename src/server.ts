@@ -7,6 +7,7 @@ import type { Tally } from './context.ts';
 import type { Devnet } from './dev/devnet.ts';
 import { seedDemoIfEmpty } from './dev/seed-demo.ts';
 import { scheduleMoneyJobs } from './jobs/money-jobs.ts';
+import { schedulePruneJob } from './jobs/prune-jobs.ts';
 import { Worker } from './jobs/worker.ts';
 import { DeliveryWorker } from './webhooks/delivery-worker.ts';
 
@@ -33,8 +34,10 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
   chains.start();
   const { server } = buildApp(tally);
   const worker = new Worker(tally);
-  // Hourly reconciliation and the daily settlement cutoff (src/jobs/money-jobs.ts).
+  // Hourly reconciliation, the daily settlement cutoff (src/jobs/money-jobs.ts) and the hourly
+  // prune of finished jobs (src/jobs/prune-jobs.ts).
   await scheduleMoneyJobs(tally);
+  await schedulePruneJob(tally);
   worker.start();
   // Webhooks: numbers committed events and delivers them (src/webhooks/delivery-worker.ts).
   const deliveries = new DeliveryWorker(tally);

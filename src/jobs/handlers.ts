@@ -6,6 +6,7 @@ import { checkWalletGap } from '../wallets/address-gap.ts';
 import { topUpAddressPool } from '../wallets/address-pool.ts';
 import { enqueueJob } from './job-store.ts';
 import { MONEY_JOB_HANDLERS } from './money-jobs.ts';
+import { PRUNE_JOB_HANDLERS } from './prune-jobs.ts';
 
 export type JobHandler = (tally: Tally, payload: Record<string, unknown>) => Promise<JobResult>;
 /** `retryAt` reschedules without counting as a failure (e.g. waiting for a chain watcher to catch up). */
@@ -77,4 +78,6 @@ export const JOB_HANDLERS: Record<string, JobHandler> = {
   'wallet.gap_check': gapCheck,
   // Reconciliation and settlement cutoffs (src/jobs/money-jobs.ts).
   ...MONEY_JOB_HANDLERS,
+  // Finished jobs' rows are deleted after a week (src/jobs/prune-jobs.ts).
+  ...PRUNE_JOB_HANDLERS,
 };
