@@ -7,7 +7,7 @@ import { reconcileBitcoin } from '../reconciliation/reconcile-bitcoin.ts';
 import { checkEvmRefunds } from '../refunds/evm-refund-watch.ts';
 import { closeSettlementBatches, nextMidnight } from '../settlement/batches.ts';
 import type { JobHandler } from './handlers.ts';
-import { enqueueJob } from './job-store.ts';
+import { rearmJob } from './job-store.ts';
 
 /** How often the scheduled reconciliation runs. */
 export const RECONCILE_EVERY_MS = 60 * 60_000;
@@ -71,24 +71,28 @@ export const MONEY_JOB_HANDLERS: Record<string, JobHandler> = {
   'refunds.evm_check': checkEvmRefundsJob,
 };
 
-/** Arms the recurring jobs once (their dedupe keys make this idempotent across starts and processes). */
+/**
+ * Arms the recurring jobs once (their dedupe keys make this idempotent across starts and processes),
+ * and re-arms one that failed for good: a recurring job must not stop for the life of the database
+ * because of ten passing errors (attempts add up over its whole life; decision 0015).
+ */
 export async function scheduleMoneyJobs(tally: Tally): Promise<void> {
   const now = tally.clock.now();
-  await enqueueJob(tally.database.db, {
+  await rearmJob(tally.database.db, {
     kind: 'reconciliation.run',
     dedupeKey: 'reconciliation.run',
     payload: {},
     runAt: new Date(now.getTime() + RECONCILE_EVERY_MS),
     now,
   });
-  await enqueueJob(tally.database.db, {
+  await rearmJob(tally.database.db, {
     kind: 'refunds.evm_check',
     dedupeKey: 'refunds.evm_check',
     payload: {},
     runAt: new Date(now.getTime() + EVM_REFUND_CHECK_MS),
     now,
   });
-  await enqueueJob(tally.database.db, {
+  await rearmJob(tally.database.db, {
     kind: 'settlement.close_batches',
     dedupeKey: 'settlement.close_batches',
     payload: {},

@@ -2,7 +2,7 @@ import type { Tally } from '../context.ts';
 import type { Database } from '../db/connect.ts';
 import { iso } from '../db/values.ts';
 import type { JobHandler } from './handlers.ts';
-import { enqueueJob } from './job-store.ts';
+import { rearmJob } from './job-store.ts';
 
 /**
  * How long a finished job's row is kept. Every invoice leaves at least one (its expiry, then its
@@ -27,21 +27,31 @@ export const PRUNABLE_KINDS = ['invoice.expire', 'invoice.window_close'];
 const PRUNE_CHUNK = 5_000;
 
 /**
- * Deletes one-shot jobs that finished (`done`) before `now − retentionMs`, in chunks; returns how
- * many.
+ * Statements per run. The worker runs the jobs it claimed one after another, so a run that cleared
+ * a deployment's whole backlog (millions of rows, the first time) would hold up expiries behind it
+ * and could outlast the job's lease; a run that stops with rows left comes back in seconds.
+ */
+const PRUNE_CHUNKS_PER_RUN = 20;
+
+/** When a run stopped with rows left, the next one starts this soon. */
+const PRUNE_AGAIN_MS = 5_000;
+
+/**
+ * Deletes one-shot jobs that finished (`done`) before `now − retentionMs`, at most `chunks`
+ * statements of `chunk` rows; returns how many it deleted and whether some may be left.
  * Pruning a finished one-shot job lets its dedupe key be enqueued again, which would run it once
- * more: the handlers are idempotent (each applies a fact with a fixed cause id), and nothing
- * enqueues a one-shot key a week after it ran.
+ * more: the handlers are idempotent (each applies a fact with a fixed id, recorded once per
+ * invoice), and nothing enqueues an invoice's expiry or window close again.
  */
 export async function pruneFinishedJobs(
   database: Database,
   now: Date,
-  retentionMs = JOB_RETENTION_MS,
-  chunk = PRUNE_CHUNK,
-): Promise<number> {
+  options: { retentionMs?: number; chunk?: number; chunks?: number } = {},
+): Promise<{ deleted: number; more: boolean }> {
+  const { retentionMs = JOB_RETENTION_MS, chunk = PRUNE_CHUNK, chunks = PRUNE_CHUNKS_PER_RUN } = options;
   const cutoff = iso(new Date(now.getTime() - retentionMs));
   let deleted = 0;
-  for (;;) {
+  for (let i = 0; i < chunks; i++) {
     const result = await database.write((trx) =>
       trx
         .deleteFrom('jobs')
@@ -61,23 +71,28 @@ export async function pruneFinishedJobs(
     );
     const n = Number(result.numDeletedRows);
     deleted += n;
-    if (n < chunk) return deleted;
+    if (n < chunk) return { deleted, more: false };
   }
+  return { deleted, more: true };
 }
 
 const pruneJobs: JobHandler = async (tally) => {
   const now = tally.clock.now();
-  const deleted = await pruneFinishedJobs(tally.database, now);
-  if (deleted > 0) tally.log.info({ deleted }, 'finished jobs pruned');
-  return { retryAt: new Date(now.getTime() + PRUNE_EVERY_MS) };
+  const { deleted, more } = await pruneFinishedJobs(tally.database, now);
+  if (deleted > 0) tally.log.info({ deleted, more }, 'finished jobs pruned');
+  return { retryAt: new Date(now.getTime() + (more ? PRUNE_AGAIN_MS : PRUNE_EVERY_MS)) };
 };
 
 export const PRUNE_JOB_HANDLERS: Record<string, JobHandler> = { 'jobs.prune': pruneJobs };
 
-/** Arms the recurring prune once (its dedupe key makes this idempotent across starts and processes). */
+/**
+ * Arms the recurring prune (its dedupe key makes this idempotent across starts and processes), and
+ * re-arms it if it ever failed for good: a recurring job must not stop for the life of the database
+ * because of ten passing errors.
+ */
 export async function schedulePruneJob(tally: Tally): Promise<void> {
   const now = tally.clock.now();
-  await enqueueJob(tally.database.db, {
+  await rearmJob(tally.database.db, {
     kind: 'jobs.prune',
     dedupeKey: 'jobs.prune',
     payload: {},
