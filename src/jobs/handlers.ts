@@ -78,6 +78,6 @@ export const JOB_HANDLERS: Record<string, JobHandler> = {
   'wallet.gap_check': gapCheck,
   // Reconciliation and settlement cutoffs (src/jobs/money-jobs.ts).
   ...MONEY_JOB_HANDLERS,
-  // Finished jobs' rows are deleted after a week (src/jobs/prune-jobs.ts).
+  // An invoice's finished one-shot jobs are deleted after a week (src/jobs/prune-jobs.ts).
   ...PRUNE_JOB_HANDLERS,
 };
