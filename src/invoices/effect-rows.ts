@@ -21,7 +21,7 @@ import type {
 import { statementBatch } from '../db/sqlite-driver.ts';
 import { flag, iso } from '../db/values.ts';
 import { serializeException } from '../exceptions/serialize-exception.ts';
-import { type NewJob, rearmJobQueries } from '../jobs/job-store.ts';
+import { type NewJob, rearmJobQueries, rearmJobStatements } from '../jobs/job-store.ts';
 import type { InvoiceRecord } from './record.ts';
 import { type InvoiceJson, serializeInvoice, serializePayment } from './serialize.ts';
 import type { TransitionResult } from './transition.ts';
@@ -267,12 +267,12 @@ export async function insertEffects(
 
 /** The SQLite statements that insert every collected row, parents before children (see insertEffects). */
 export function sqliteEffectQueries(
-  db: Pick<Kysely<Schema>, 'insertInto' | 'updateTable'>,
+  db: Pick<Kysely<Schema>, 'insertInto'>,
   rows: EffectRows,
 ): CompiledQuery[] {
   return [
     ...effectTables(rows).flatMap(([table, list]) => insertRows(db, table, list as never)),
-    ...uniqueRearms(rows).flatMap((job) => rearmJobQueries(db, job).map((query) => query.compile())),
+    ...uniqueRearms(rows).flatMap(rearmJobStatements),
   ];
 }
 

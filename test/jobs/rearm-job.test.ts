@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/connect.ts';
 import type { Schema } from '../../src/db/schema.ts';
 import { emptyEffects, insertEffects } from '../../src/invoices/effect-rows.ts';
-import { type NewJob, rearmJob } from '../../src/jobs/job-store.ts';
-import { DATABASES, freshPostgres, useMigratedDatabase } from '../helpers/databases.ts';
+import { type NewJob, rearmJob, rearmJobQueries, rearmJobStatements } from '../../src/jobs/job-store.ts';
+import { DATABASES, freshPostgres, freshSqlite, useMigratedDatabase } from '../helpers/databases.ts';
 
 const job = (key: string, at: string) => ({
   kind: 'wallet.gap_check',
@@ -101,5 +101,21 @@ describe.each(WAYS)('re-arming through $way on postgres, concurrently', ({ rearm
     const rows = await statusOf(handle.database, 'k2');
     expect(rows).toHaveLength(1);
     expect(rows[0]?.status).toBe('pending');
+  });
+});
+
+describe('the re-arm statements SQLite batches send', () => {
+  const handle = useMigratedDatabase(freshSqlite, 'all');
+
+  it('are the statements Kysely compiles, apart from the new job id', () => {
+    const armed = job('k3', '2026-11-21T12:00:00Z');
+    const plain = rearmJobStatements(armed);
+    const built = rearmJobQueries(handle.database.db, armed).map((q) => q.compile());
+    expect(plain.map((q) => q.sql)).toEqual(built.map((q) => q.sql));
+    // The insert's first parameter is a freshly generated job id, different on each call.
+    const ids = [plain[0].parameters[0], built[0]?.parameters[0]];
+    expect(ids.every((id) => typeof id === 'string' && id.startsWith('job_'))).toBe(true);
+    expect(plain[0].parameters.slice(1)).toEqual(built[0]?.parameters.slice(1));
+    expect(plain[1].parameters).toEqual(built[1]?.parameters);
   });
 });
