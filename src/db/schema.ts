@@ -80,6 +80,9 @@ export interface InvoicesTable {
   fulfilment: string | null;
   created_at: Time;
   updated_at: Time;
+  /** The invoice's next clock fact (`expiry_due`, `window_closed`) and when it is due; null once both ran. */
+  clock_fact: string | null;
+  clock_at: Time | null;
 }
 export interface PaymentOptionsTable {
   id: string;

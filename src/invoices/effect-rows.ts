@@ -69,6 +69,9 @@ export function invoiceRow(inv: InvoiceRecord): Insertable<InvoicesTable> {
     fulfilment: inv.fulfilment ? JSON.stringify(inv.fulfilment) : null,
     created_at: iso(inv.createdAt),
     updated_at: iso(inv.updatedAt),
+    // A new invoice's clock starts with its expiry (src/invoices/invoice-clock.ts).
+    clock_fact: 'expiry_due',
+    clock_at: iso(inv.expiresAt),
   };
 }
 

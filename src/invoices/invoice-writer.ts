@@ -1,7 +1,6 @@
 import type { Insertable, Transaction } from 'kysely';
 import type { Tally } from '../context.ts';
 import type { IdempotencyKeysTable, Schema } from '../db/schema.ts';
-import { jobRow } from '../jobs/job-store.ts';
 import { addressReservationsFor } from '../wallets/address-reservations.ts';
 import { allocateAddresses } from '../wallets/allocator.ts';
 import {
@@ -42,8 +41,8 @@ interface Pending {
 
 /**
  * Batches invoice creations: requests that arrive while a batch is being written wait and form
- * the next batch, which claims its addresses and inserts invoices, options, transitions, events and
- * expiry jobs with one multi-row INSERT per table, in one durable write: in one go when it can
+ * the next batch, which claims its addresses and inserts invoices, options, transitions and events
+ * with one multi-row INSERT per table, in one durable write: in one go when it can
  * (pipelined-invoice-write.ts), else in a transaction through the allocator (writeInvoices). The
  * per-invoice cost of statements (and, on SQLite, of fsync) is shared; every caller still resolves
  * only after the COMMIT. If a batch fails (say, an idempotency key raced in another process), each
@@ -170,9 +169,9 @@ export function copyRecords(writes: readonly InvoiceWrite[]): InvoiceRecord[] {
 }
 
 /**
- * Adds the rows of each new invoice, its addresses assigned, to `rows`: the invoice, its options,
- * created → awaiting_payment with its event, and the expiry job. Returns the invoices as written,
- * in their wire shape.
+ * Adds the rows of each new invoice, its addresses assigned, to `rows`: the invoice (its clock set
+ * to expire it, see invoice-clock.ts), its options, and created → awaiting_payment with its event.
+ * Returns the invoices as written, in their wire shape.
  */
 export function addNewInvoiceRows(
   records: readonly InvoiceRecord[],
@@ -190,17 +189,7 @@ export function addNewInvoiceRows(
     };
     rows.invoices.push(invoiceRow(after));
     rows.options.push(...optionRows(after));
-    const invoice = addTransitionEffects(rows, after, result, now);
-    rows.jobs.push(
-      jobRow({
-        kind: 'invoice.expire',
-        dedupeKey: `expire:${after.id}`,
-        payload: { merchantId: after.merchantId, invoiceId: after.id },
-        runAt: after.expiresAt,
-        now,
-      }),
-    );
-    return invoice;
+    return addTransitionEffects(rows, after, result, now);
   });
 }
 

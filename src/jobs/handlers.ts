@@ -1,10 +1,7 @@
 import type { Tally } from '../context.ts';
-import { applyFact } from '../invoices/apply-fact.ts';
-import { loadInvoice } from '../invoices/invoice-store.ts';
-import { monitoringUntil } from '../invoices/types.ts';
 import { checkWalletGap } from '../wallets/address-gap.ts';
 import { topUpAddressPool } from '../wallets/address-pool.ts';
-import { enqueueJob } from './job-store.ts';
+import { CLOCK_JOB_HANDLERS } from './invoice-clock-job.ts';
 import { MONEY_JOB_HANDLERS } from './money-jobs.ts';
 import { PRUNE_JOB_HANDLERS } from './prune-jobs.ts';
 
@@ -13,45 +10,6 @@ export type JobHandler = (tally: Tally, payload: Record<string, unknown>) => Pro
 export type JobResult = { done: true } | { retryAt: Date };
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-
-/**
- * Expiry fails closed: if the watcher of any of the invoice's networks has not read the chain up
- * to the expiry time, a payment may be sitting in an unread block, so the job waits instead.
- */
-const expireInvoice: JobHandler = async (tally, payload) => {
-  const merchantId = str(payload.merchantId);
-  const invoiceId = str(payload.invoiceId);
-  const invoice = await loadInvoice(tally.database.db, tally.database.dialect, merchantId, invoiceId);
-  if (!invoice) return { done: true };
-  const now = tally.clock.now();
-  if (now < invoice.expiresAt) return { retryAt: invoice.expiresAt };
-  const lagging = invoice.options.some((o) => !tally.chainHealth.caughtUpTo(o.network, invoice.expiresAt));
-  if (lagging) return { retryAt: new Date(now.getTime() + 30_000) };
-  await applyFact(tally, merchantId, invoiceId, { kind: 'expiry_due', id: 'expiry_due' });
-  const windowEnd = monitoringUntil(invoice);
-  await enqueueJob(tally.database.db, {
-    kind: 'invoice.window_close',
-    dedupeKey: `window:${invoiceId}`,
-    payload,
-    runAt: windowEnd,
-    now,
-  });
-  return { done: true };
-};
-
-const closeWindow: JobHandler = async (tally, payload) => {
-  const merchantId = str(payload.merchantId);
-  const invoiceId = str(payload.invoiceId);
-  const invoice = await loadInvoice(tally.database.db, tally.database.dialect, merchantId, invoiceId);
-  if (!invoice) return { done: true };
-  const now = tally.clock.now();
-  const end = monitoringUntil(invoice);
-  if (now < end) return { retryAt: end };
-  if (invoice.options.some((o) => !tally.chainHealth.caughtUpTo(o.network, end)))
-    return { retryAt: new Date(now.getTime() + 30_000) };
-  await applyFact(tally, merchantId, invoiceId, { kind: 'window_closed', id: 'window_closed' });
-  return { done: true };
-};
 
 const topUp: JobHandler = async (tally, payload) => {
   await topUpAddressPool(tally.database, str(payload.walletId));
@@ -72,8 +30,8 @@ const gapCheck: JobHandler = async (tally, payload) => {
 };
 
 export const JOB_HANDLERS: Record<string, JobHandler> = {
-  'invoice.expire': expireInvoice,
-  'invoice.window_close': closeWindow,
+  // Each invoice's expiry and window close (src/jobs/invoice-clock-job.ts).
+  ...CLOCK_JOB_HANDLERS,
   'wallet.top_up': topUp,
   'wallet.gap_check': gapCheck,
   // Reconciliation and settlement cutoffs (src/jobs/money-jobs.ts).

@@ -5,10 +5,10 @@ import type { JobHandler } from './handlers.ts';
 import { rearmJob } from './job-store.ts';
 
 /**
- * How long a finished job's row is kept. Every invoice leaves at least one (its expiry, then its
- * monitoring-window close), so without pruning the jobs table and its three indexes grew by a row
- * per invoice forever. A week keeps recent runs for support to look at (attempts, last error);
- * failed jobs are never pruned: they wait for an operator.
+ * How long a finished job's row is kept. Until migration 0015 every invoice left at least one (its
+ * expiry, then its monitoring-window close), so without pruning the jobs table and its three
+ * indexes grew by a row per invoice forever. A week keeps recent runs for support to look at
+ * (attempts, last error); failed jobs are never pruned: they wait for an operator.
  */
 export const JOB_RETENTION_MS = 7 * 24 * 60 * 60_000;
 
@@ -16,10 +16,12 @@ export const JOB_RETENTION_MS = 7 * 24 * 60 * 60_000;
 export const PRUNE_EVERY_MS = 60 * 60_000;
 
 /**
- * The one-shot kinds, one row per invoice: the ones that pile up. Recurring jobs keep their one
- * row per wallet or per schedule for good: a wallet's top-up or gap check is re-armed by flipping
- * its finished row back to pending (rearmJob), and on PostgreSQL a prune deleting that row while a
- * batch re-arms it could lose the re-arm.
+ * The one-shot kinds, one row per invoice: the ones that pile up. Since migration 0015 the invoice
+ * clock does their work (decision 0016), so only rows from before it, and those a gateway of an
+ * earlier version still enqueues during a rolling upgrade, are left to prune. Recurring jobs keep
+ * their one row per wallet or per schedule for good: a wallet's top-up or gap check is re-armed by
+ * flipping its finished row back to pending (rearmJob), and on PostgreSQL a prune deleting that
+ * row while a batch re-arms it could lose the re-arm.
  */
 export const PRUNABLE_KINDS = ['invoice.expire', 'invoice.window_close'];
 

@@ -249,13 +249,15 @@ describe('SQLite durability under SIGKILL', () => {
       const missing = printed.filter((id) => !stored.has(id));
       expect(missing).toEqual([]);
       expect(stored.size).toBeGreaterThanOrEqual(printed.length);
-      // Every stored invoice is whole: its option, transition and expiry job committed with it.
+      // Every stored invoice is whole: its option, transition and event committed with it, and its
+      // clock set to expire it.
       const orphans = raw
         .prepare(
           `select count(*) as n from invoices i
            where not exists (select 1 from payment_options o where o.invoice_id = i.id)
               or not exists (select 1 from transitions t where t.invoice_id = i.id)
-              or not exists (select 1 from jobs j where j.dedupe_key = 'expire:' || i.id)`,
+              or not exists (select 1 from events e where e.invoice_id = i.id)
+              or i.clock_fact is not 'expiry_due' or i.clock_at is not i.expires_at`,
         )
         .get() as { n: number };
       expect(orphans.n).toBe(0);

@@ -1,22 +1,22 @@
 /**
- * The durable job worker: jobs survive restarts, expiry happens only at/after expires_at and fails
- * closed while a chain watcher lags, failures back off and finally fail, a dead worker's lease
- * runs out and its job is reclaimed, and concurrent workers never run a job twice.
+ * The durable job worker: jobs survive restarts, failures back off and finally fail, a dead
+ * worker's lease runs out and its job is reclaimed, and concurrent workers never run a job twice.
+ * Expiry, which runs as a job, has its own tests (invoice-clock.test.ts).
  */
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMerchant } from '../../src/auth/merchants.ts';
 import { openTally } from '../../src/bootstrap.ts';
 import { loadConfig } from '../../src/config.ts';
-import { ALWAYS_CAUGHT_UP, type Tally } from '../../src/context.ts';
+import type { Tally } from '../../src/context.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { type Database, openDatabase } from '../../src/db/connect.ts';
 import { toDate } from '../../src/db/values.ts';
 import { DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
-import { applyFact } from '../../src/invoices/apply-fact.ts';
 import { createInvoice } from '../../src/invoices/create-invoice.ts';
 import { loadInvoice } from '../../src/invoices/invoice-store.ts';
 import { JOB_HANDLERS, type JobHandler } from '../../src/jobs/handlers.ts';
+import { scheduleInvoiceClock } from '../../src/jobs/invoice-clock-job.ts';
 import { claimJobs, enqueueJob } from '../../src/jobs/job-store.ts';
 import { backoffMs, LEASE_MS, Worker } from '../../src/jobs/worker.ts';
 import { addWallet } from '../../src/wallets/wallet-service.ts';
@@ -39,14 +39,6 @@ async function jobByKey(database: Database, dedupeKey: string) {
     .executeTakeFirstOrThrow();
 }
 
-async function statusOf(
-  h: Harness,
-  invoiceId: string,
-  merchantId = h.merchantId,
-): Promise<string | undefined> {
-  return (await loadInvoice(h.tally.database.db, h.tally.database.dialect, merchantId, invoiceId))?.status;
-}
-
 describe.each(DATABASES)('job worker on $name', ({ name, fresh }) => {
   let testDb: TestDatabase;
   let h: Harness;
@@ -54,6 +46,9 @@ describe.each(DATABASES)('job worker on $name', ({ name, fresh }) => {
     testDb = await fresh();
     h = await createHarness(testDb);
     await h.worker.runDue(); // the wallets' pool top-ups
+    // These tests count the jobs they enqueue; the invoice clock the harness arms, a recurring job
+    // always due again, is tested on its own (invoice-clock.test.ts).
+    await h.tally.database.db.deleteFrom('jobs').where('kind', '=', 'invoices.clock').execute();
   });
   afterEach(async () => h?.close());
 
@@ -67,6 +62,7 @@ describe.each(DATABASES)('job worker on $name', ({ name, fresh }) => {
     try {
       const merchant = await createMerchant(tally.database.db, 'Restart', clock.now());
       await addWallet(tally, merchant.id, { scope: 'bitcoin-regtest', xpub: DEV_REGTEST_TPUB });
+      await scheduleInvoiceClock(tally); // as the gateway does when it starts
       const invoice = await createInvoice(tally, merchant.id, { ...BTC_INVOICE, expires_in_seconds: 60 });
       await enqueueJob(tally.database.db, {
         kind: 'test.echo',
@@ -87,20 +83,26 @@ describe.each(DATABASES)('job worker on $name', ({ name, fresh }) => {
           return { done: true };
         },
       });
-      expect(await worker.runDue()).toBe(3); // top-up, expiry, echo
+      expect(await worker.runDue()).toBe(3); // top-up, the invoice clock, echo
       expect(seen).toEqual([{ hello: 'after restart' }]);
       const jobs = await tally.database.db
         .selectFrom('jobs')
         .select(['kind', 'status', 'attempts'])
         .execute();
-      expect(jobs).toHaveLength(4);
+      expect(jobs).toHaveLength(3);
       const byKind = new Map(jobs.map((j) => [j.kind, j]));
       expect(byKind.get('test.echo')).toMatchObject({ status: 'done', attempts: 1 });
       expect(byKind.get('wallet.top_up')).toMatchObject({ status: 'done', attempts: 1 });
-      expect(byKind.get('invoice.expire')).toMatchObject({ status: 'done', attempts: 1 });
-      expect(byKind.get('invoice.window_close')).toMatchObject({ status: 'pending', attempts: 0 });
+      // The clock is a recurring job: pending again, its attempt given back.
+      expect(byKind.get('invoices.clock')).toMatchObject({ status: 'pending', attempts: 0 });
       const stored = await loadInvoice(tally.database.db, tally.database.dialect, merchant.id, invoice.id);
       expect(stored?.status).toBe('expired');
+      const next = await tally.database.db
+        .selectFrom('invoices')
+        .select(['clock_fact'])
+        .where('id', '=', invoice.id)
+        .executeTakeFirstOrThrow();
+      expect(next.clock_fact).toBe('window_closed');
       const pool = await tally.database.db
         .selectFrom('wallet_addresses')
         .select((eb) => eb.fn.countAll<string | number>().as('n'))
@@ -111,79 +113,6 @@ describe.each(DATABASES)('job worker on $name', ({ name, fresh }) => {
       await tally.database.close();
       await own.drop();
     }
-  });
-
-  it('expires an awaiting invoice only at/after expires_at, then schedules the window close', async () => {
-    const invoice = await createInvoice(h.tally, h.merchantId, { ...BTC_INVOICE, expires_in_seconds: 600 });
-    const expiresAt = new Date(invoice.expires_at);
-    const expireJob = await jobByKey(h.tally.database, `expire:${invoice.id}`);
-    expect(toDate(expireJob.run_at).getTime()).toBe(expiresAt.getTime());
-
-    h.clock.set(new Date(expiresAt.getTime() - 1));
-    expect(await h.worker.runDue()).toBe(0);
-    expect(await statusOf(h, invoice.id)).toBe('awaiting_payment');
-    // Even run early by hand, the handler refuses and asks to be run at expires_at.
-    const early = await JOB_HANDLERS['invoice.expire']?.(h.tally, {
-      merchantId: h.merchantId,
-      invoiceId: invoice.id,
-    });
-    expect(early).toEqual({ retryAt: expiresAt });
-    expect(await statusOf(h, invoice.id)).toBe('awaiting_payment');
-
-    h.clock.set(expiresAt);
-    expect(await h.worker.runDue()).toBe(1);
-    expect(await statusOf(h, invoice.id)).toBe('expired');
-    expect(await jobByKey(h.tally.database, `expire:${invoice.id}`)).toMatchObject({ status: 'done' });
-    const transitions = await h.tally.database.db
-      .selectFrom('transitions')
-      .select(['from_status', 'to_status', 'cause_kind'])
-      .where('invoice_id', '=', invoice.id)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-    expect(transitions.at(-1)).toEqual({
-      from_status: 'awaiting_payment',
-      to_status: 'expired',
-      cause_kind: 'expiry_due',
-    });
-
-    const windowJob = await jobByKey(h.tally.database, `window:${invoice.id}`);
-    const windowEnd = expiresAt.getTime() + invoice.policy.monitoring_window_seconds * 1000;
-    expect(windowJob).toMatchObject({ kind: 'invoice.window_close', status: 'pending', attempts: 0 });
-    expect(toDate(windowJob.run_at).getTime()).toBe(windowEnd);
-    expect(JSON.parse(windowJob.payload)).toEqual({ merchantId: h.merchantId, invoiceId: invoice.id });
-
-    h.clock.set(new Date(windowEnd - 1));
-    expect(await h.worker.runDue()).toBe(0);
-    h.clock.set(new Date(windowEnd));
-    expect(await h.worker.runDue()).toBe(1);
-    expect(await jobByKey(h.tally.database, `window:${invoice.id}`)).toMatchObject({ status: 'done' });
-    expect(await statusOf(h, invoice.id)).toBe('expired');
-  });
-
-  it('leaves a paid invoice alone when its expiry job runs', async () => {
-    const invoice = await createInvoice(h.tally, h.merchantId, { ...BTC_INVOICE, expires_in_seconds: 60 });
-    const option = invoice.payment_options[0];
-    await applyFact(h.tally, h.merchantId, invoice.id, {
-      kind: 'payment_seen',
-      id: 'seen:paid',
-      payment: {
-        paymentId: 'pay_paid',
-        optionId: option?.id ?? '',
-        txid: 'aa'.repeat(32),
-        outputIndex: 0,
-        amount: BigInt(option?.amount_due_base_units ?? '0'),
-        rbf: false,
-        confirmations: 6,
-        blockHash: 'bb'.repeat(32),
-        blockHeight: 100,
-      },
-    });
-    expect(await statusOf(h, invoice.id)).toBe('paid');
-    h.clock.advance(61_000);
-    await h.worker.runDue();
-    expect(await statusOf(h, invoice.id)).toBe('paid');
-    expect(await jobByKey(h.tally.database, `expire:${invoice.id}`)).toMatchObject({ status: 'done' });
   });
 
   it('retries a throwing handler with exponential backoff and fails it after max attempts', async () => {
@@ -345,45 +274,6 @@ describe.each(DATABASES)('job worker on $name', ({ name, fresh }) => {
     expect(await worker.runDue()).toBe(1);
     expect(payloads).toEqual([{ n: 7 }]);
     expect(await jobByKey(h.tally.database, 'orphan:1')).toMatchObject({ status: 'done', attempts: 2 });
-  });
-
-  it('fails closed: does not expire while a chain watcher lags, and reschedules', async () => {
-    const asked: Array<[string, number]> = [];
-    let caughtUp = false;
-    h.tally.chainHealth = {
-      caughtUpTo: (network, at) => {
-        asked.push([network, at.getTime()]);
-        return caughtUp;
-      },
-      statuses: () => [],
-    };
-    const invoice = await createInvoice(h.tally, h.merchantId, { ...BTC_INVOICE, expires_in_seconds: 300 });
-    const expiresAt = new Date(invoice.expires_at).getTime();
-    h.clock.set(new Date(expiresAt + 5_000));
-    for (let i = 0; i < 12; i++) {
-      expect(await h.worker.runDue()).toBe(1);
-      expect(await statusOf(h, invoice.id)).toBe('awaiting_payment');
-      const job = await jobByKey(h.tally.database, `expire:${invoice.id}`);
-      expect(job.status).toBe('pending');
-      expect(job.attempts).toBe(0); // waiting is not failing
-      expect(toDate(job.run_at).getTime()).toBe(h.clock.now().getTime() + 30_000);
-      expect(
-        await h.tally.database.db
-          .selectFrom('jobs')
-          .select('id')
-          .where('dedupe_key', '=', `window:${invoice.id}`)
-          .executeTakeFirst(),
-      ).toBeUndefined();
-      h.clock.advance(30_000);
-    }
-    expect(asked.length).toBeGreaterThanOrEqual(12);
-    expect(asked.every(([network, at]) => network === 'bitcoin-regtest' && at === expiresAt)).toBe(true);
-
-    caughtUp = true;
-    expect(await h.worker.runDue()).toBe(1);
-    expect(await statusOf(h, invoice.id)).toBe('expired');
-    expect(await jobByKey(h.tally.database, `window:${invoice.id}`)).toMatchObject({ status: 'pending' });
-    h.tally.chainHealth = ALWAYS_CAUGHT_UP;
   });
 
   it('concurrent workers never run the same job twice', async () => {

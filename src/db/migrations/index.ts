@@ -11,6 +11,7 @@ import * as m0011 from './0011_movement_reversal.ts';
 import * as m0012 from './0012_wallet_key_origin.ts';
 import * as m0013 from './0013_evm_pending_outflows.ts';
 import * as m0014 from './0014_drop_events_merchant_index.ts';
+import * as m0015 from './0015_invoice_clock.ts';
 import type { ColumnTypes } from './column-types.ts';
 
 export interface ForwardMigration {
@@ -31,4 +32,5 @@ export const MIGRATIONS: Record<string, ForwardMigration> = {
   '0012_wallet_key_origin': m0012,
   '0013_evm_pending_outflows': m0013,
   '0014_drop_events_merchant_index': m0014,
+  '0015_invoice_clock': m0015,
 };
