@@ -473,25 +473,32 @@ const NUM_RUNS = 3_000;
 
 describe('transition() over random fact sequences', () => {
   it('never throws and keeps every invariant after every step', () => {
+    fc.assert(
+      fc.property(scenarioArb, (s) => play(s)),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('its generator reaches every status, most allowed moves and reverted refunds', () => {
+    // A fixed sample, so that this check of the generator's reach is the same on every run: with a
+    // fresh seed each time, a run now and then reached no reverted refund at all and failed. The
+    // test above explores new sequences on every run.
     const reached = new Set<string>();
     const causes = new Set<string>();
     const reverts = new Set<string>();
-    fc.assert(
-      fc.property(scenarioArb, (s) => {
-        play(s, (_before, _fact, _now, result) => {
-          reached.add(result.invoice.status);
-          for (const t of result.transitions) causes.add(`${t.from} → ${t.to}`);
-          for (const t of result.transitions)
-            if (t.causeKind === 'refund_reverted') reverts.add(`${t.from} → ${t.to}`);
-        });
-      }),
-      { numRuns: NUM_RUNS },
-    );
+    for (const s of fc.sample(scenarioArb, { numRuns: NUM_RUNS, seed: 20261122 })) {
+      play(s, (_before, _fact, _now, result) => {
+        reached.add(result.invoice.status);
+        for (const t of result.transitions) causes.add(`${t.from} → ${t.to}`);
+        for (const t of result.transitions)
+          if (t.causeKind === 'refund_reverted') reverts.add(`${t.from} → ${t.to}`);
+      });
+    }
     // The generator reaches every status and most allowed pairs, so the invariants are exercised everywhere.
     expect([...reached].sort()).toEqual([...INVOICE_STATUSES].sort());
     // Random runs reach many of the 102 allowed pairs (the reverts' targets less often); the table test covers every pair by construction.
     expect(causes.size).toBeGreaterThan(50);
-    // Reverted refunds are exercised too (1-8 targets per run; the table test covers each by construction).
+    // Reverted refunds are exercised too (the table test covers each target by construction).
     expect(reverts.size).toBeGreaterThan(0);
   });
 
