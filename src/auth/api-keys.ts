@@ -18,8 +18,8 @@ export interface ApiKeyPrincipal {
   scopes: ApiScope[];
 }
 
-function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
 }
 
 export async function createApiKey(
@@ -37,7 +37,7 @@ export async function createApiKey(
       id,
       merchant_id: merchantId,
       name,
-      secret_hash: hashSecret(secret),
+      secret_hash: hashSecret(secret).toString('hex'),
       scopes: JSON.stringify(scopes),
       created_at: iso(now),
       revoked_at: null,
@@ -50,7 +50,7 @@ export async function createApiKey(
  * Cache of verified keys. A revocation evicts at once in this process; other gateway processes
  * (PostgreSQL deployments) re-read a key at most 10 s after it was cached.
  */
-const cache = new Map<string, { principal: ApiKeyPrincipal; hash: string; until: number }>();
+const cache = new Map<string, { principal: ApiKeyPrincipal; hash: Buffer; until: number }>();
 /**
  * Keys revoked by this process. A lookup that read the row before the revocation committed must not
  * put the key back into the cache afterwards; revocation is permanent, so the set only grows.
@@ -61,19 +61,21 @@ export async function authenticate(db: Kysely<Schema>, token: string | undefined
   const match = token ? TOKEN.exec(token) : null;
   if (!match) throw new TallyError('unauthenticated');
   const [, keyId = '', secret = ''] = match;
-  const presented = Buffer.from(hashSecret(secret), 'hex');
+  const presented = hashSecret(secret);
   const cached = cache.get(keyId);
   if (cached && cached.until > Date.now()) {
-    if (timingSafeEqual(presented, Buffer.from(cached.hash, 'hex'))) return cached.principal;
+    // The cached hash is kept as bytes: every request compares against it.
+    if (timingSafeEqual(presented, cached.hash)) return cached.principal;
     throw new TallyError('unauthenticated');
   }
   const row = await db.selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst();
   if (!row || row.revoked_at !== null) throw new TallyError('unauthenticated');
-  if (!timingSafeEqual(presented, Buffer.from(row.secret_hash, 'hex')))
+  const stored = Buffer.from(row.secret_hash, 'hex');
+  if (stored.length !== presented.length || !timingSafeEqual(presented, stored))
     throw new TallyError('unauthenticated');
   const principal = { keyId, merchantId: row.merchant_id, scopes: JSON.parse(row.scopes) as ApiScope[] };
   if (revoked.has(keyId)) throw new TallyError('unauthenticated');
-  cache.set(keyId, { principal, hash: row.secret_hash, until: Date.now() + 10_000 });
+  cache.set(keyId, { principal, hash: stored, until: Date.now() + 10_000 });
   return principal;
 }
 
