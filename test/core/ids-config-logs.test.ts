@@ -13,6 +13,15 @@ describe('ids', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(newId('inv', 1_800_000_000_001) > (ids.at(-1) ?? '')).toBe(true);
   });
+
+  it('take fresh random bits each millisecond, across refills of the random pool', () => {
+    // 2,000 milliseconds: the 4 KiB pool serves 409, so it is refilled four times.
+    const tails = Array.from({ length: 2000 }, (_, i) => newId('evt', 1_900_000_000_000 + i).slice(14));
+    expect(new Set(tails).size).toBe(tails.length);
+    // Each of the 16 random digits takes many values across the run, as random bits would.
+    for (let digit = 0; digit < 16; digit++)
+      expect(new Set(tails.map((t) => t[digit])).size, `digit ${digit}`).toBeGreaterThan(20);
+  });
 });
 
 describe('config', () => {

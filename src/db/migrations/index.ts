@@ -12,6 +12,7 @@ import * as m0012 from './0012_wallet_key_origin.ts';
 import * as m0013 from './0013_evm_pending_outflows.ts';
 import * as m0014 from './0014_drop_events_merchant_index.ts';
 import * as m0015 from './0015_invoice_clock.ts';
+import * as m0016 from './0016_events_position_partial.ts';
 import type { ColumnTypes } from './column-types.ts';
 
 export interface ForwardMigration {
@@ -33,4 +34,5 @@ export const MIGRATIONS: Record<string, ForwardMigration> = {
   '0013_evm_pending_outflows': m0013,
   '0014_drop_events_merchant_index': m0014,
   '0015_invoice_clock': m0015,
+  '0016_events_position_partial': m0016,
 };
