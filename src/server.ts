@@ -6,7 +6,6 @@ import { type Config, redactedConfig } from './config.ts';
 import type { Tally } from './context.ts';
 import type { Devnet } from './dev/devnet.ts';
 import { seedDemoIfEmpty } from './dev/seed-demo.ts';
-import { scheduleInvoiceClock } from './jobs/invoice-clock-job.ts';
 import { scheduleMoneyJobs } from './jobs/money-jobs.ts';
 import { schedulePruneJob } from './jobs/prune-jobs.ts';
 import { Worker } from './jobs/worker.ts';
@@ -35,10 +34,8 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
   chains.start();
   const { server } = buildApp(tally);
   const worker = new Worker(tally);
-  // The invoice clock (expiries and window closes, src/jobs/invoice-clock-job.ts), hourly
-  // reconciliation, the daily settlement cutoff (src/jobs/money-jobs.ts) and the hourly prune of
-  // finished jobs (src/jobs/prune-jobs.ts).
-  await scheduleInvoiceClock(tally);
+  // Hourly reconciliation, the daily settlement cutoff (src/jobs/money-jobs.ts) and the hourly
+  // prune of finished jobs (src/jobs/prune-jobs.ts). The worker also runs the invoice clock.
   await scheduleMoneyJobs(tally);
   await schedulePruneJob(tally);
   worker.start();

@@ -7,12 +7,15 @@ import { type Invoice, monitoringUntil } from './types.ts';
 /**
  * The invoice clock: the two facts the clock owes every invoice, `expiry_due` at its expiry and
  * then `window_closed` at the end of its monitoring window. Each invoice row carries the next one
- * and when it is due (`clock_fact`, `clock_at`; null once both ran); a sweep applies the due ones.
+ * and when it is due (`clock_fact`, `clock_at`; null once both ran); the job worker's loop sweeps
+ * the due ones on every round (src/jobs/worker.ts).
  *
  * Before, each invoice had a job row for this, written with the invoice: four more B-trees per
  * invoice on the creation path, and a jobs table that grew by a row per invoice. The clock is two
  * columns on a row written anyway, and a partial index that only holds running clocks
- * (decision 0016).
+ * (decision 0016). It is not a job of its own either: any gateway's worker claims any due job, so
+ * during a rolling upgrade a gateway of an earlier version would claim it, fail it for want of a
+ * handler, and after ten such failures stop every expiry.
  */
 export type ClockFact = 'expiry_due' | 'window_closed';
 
@@ -26,13 +29,23 @@ export const CLOCK_PAGE = 200;
  */
 export const CLOCK_PAGES_PER_SWEEP = 10;
 
+/**
+ * A tick that failed (the invoice cannot be loaded, say) is tried again this much later: its clock
+ * is moved on by this much, so a few broken invoices at the head of the queue never use up every
+ * sweep's pages and hold up the expiries behind them. Later is always safe: a clock fact applied
+ * late changes nothing a payment's timing depends on (that is decided by its time, not the status).
+ */
+export const CLOCK_FAILURE_DELAY_MS = 60_000;
+
 export interface ClockSweep {
   /** Invoices whose clock fact was applied (or found not to apply) and whose clock moved on. */
   ticked: number;
   /** Due invoices left for later: a chain watcher of theirs has not read the chain up to the time. */
   waiting: number;
-  /** Invoices whose tick failed; logged, and retried by the next sweep. */
+  /** Invoices whose tick failed: logged, and tried again CLOCK_FAILURE_DELAY_MS later. */
   failed: number;
+  /** Invoices another gateway process was ticking at the same moment (PostgreSQL). */
+  skipped: number;
   /** True when the sweep stopped at its page limit with due invoices possibly left. */
   more: boolean;
 }
@@ -58,7 +71,7 @@ export async function sweepInvoiceClocks(
   const { page = CLOCK_PAGE, pages = CLOCK_PAGES_PER_SWEEP } = options;
   const now = tally.clock.now();
   const behind = new Set<string>();
-  const sweep: ClockSweep = { ticked: 0, waiting: 0, failed: 0, more: false };
+  const sweep: ClockSweep = { ticked: 0, waiting: 0, failed: 0, skipped: 0, more: false };
   let after: DueClock | null = null;
   for (let i = 0; i < pages; i++) {
     const due = await dueClocks(tally, now, after, behind, page);
@@ -77,19 +90,22 @@ export async function sweepInvoiceClocks(
         continue;
       }
       try {
-        await tick(tally, clock, now);
-        sweep.ticked += 1;
+        if (await tick(tally, clock, now)) sweep.ticked += 1;
+        else sweep.skipped += 1;
       } catch (error) {
-        // Another process changed the invoice meanwhile: the next sweep reads it again.
-        if (!(error instanceof ConcurrentUpdateError))
-          tally.log.warn(
-            {
-              invoice: clock.id,
-              fact: clock.clock_fact,
-              err: error instanceof Error ? error.message : String(error),
-            },
-            'invoice clock tick failed',
-          );
+        if (error instanceof ConcurrentUpdateError) {
+          sweep.skipped += 1; // changed by another process meanwhile: the next sweep reads it again
+          continue;
+        }
+        tally.log.warn(
+          {
+            invoice: clock.id,
+            fact: clock.clock_fact,
+            err: error instanceof Error ? error.message : String(error),
+          },
+          'invoice clock tick failed; tried again later',
+        );
+        await postpone(tally, clock, now);
         sweep.failed += 1;
       }
     }
@@ -154,12 +170,21 @@ async function networksOf(tally: Tally, invoiceIds: string[]): Promise<Map<strin
 
 /**
  * Applies the invoice's due clock fact and moves its clock on, in one transaction: a crash leaves
- * either both or neither, and a fact applied twice is skipped (applied_facts), so the sweep may
- * always run a tick again.
+ * either both or neither, and a fact applied twice is skipped (applied_facts), so a tick may always
+ * run again. The clock is read again under the invoice's row lock first: if it is no longer the one
+ * the sweep saw, or (PostgreSQL) another gateway process holds the row, this tick leaves it alone
+ * and returns false. Times are compared as instants, never as text: a clock stored with another
+ * precision or spelling must still match, or it would be ticked again forever.
  */
-async function tick(tally: Tally, clock: DueClock, now: Date): Promise<void> {
+async function tick(tally: Tally, clock: DueClock, now: Date): Promise<boolean> {
   const fact = clock.clock_fact as ClockFact;
-  await tally.database.write(async (trx) => {
+  const seenAt = toDate(clock.clock_at).getTime();
+  return tally.database.write(async (trx) => {
+    let current = trx.selectFrom('invoices').select(['clock_fact', 'clock_at']).where('id', '=', clock.id);
+    if (tally.database.dialect === 'postgres') current = current.forUpdate().skipLocked();
+    const row = await current.executeTakeFirst();
+    if (!row || row.clock_fact !== fact || row.clock_at === null || toDate(row.clock_at).getTime() !== seenAt)
+      return false;
     const outcome = await applyFactInTransaction(tally, trx, clock.merchant_id, clock.id, {
       kind: fact,
       id: fact,
@@ -169,10 +194,21 @@ async function tick(tally: Tally, clock: DueClock, now: Date): Promise<void> {
       .updateTable('invoices')
       .set({ clock_fact: next?.fact ?? null, clock_at: next ? iso(next.at) : null })
       .where('id', '=', clock.id)
-      .where('clock_fact', '=', clock.clock_fact)
-      .where('clock_at', '=', iso(toDate(clock.clock_at)))
       .execute();
+    return true;
   });
+}
+
+/** Moves a clock whose tick failed CLOCK_FAILURE_DELAY_MS on, unless it changed meanwhile. */
+async function postpone(tally: Tally, clock: DueClock, now: Date): Promise<void> {
+  await tally.database.write((trx) =>
+    trx
+      .updateTable('invoices')
+      .set({ clock_at: iso(new Date(now.getTime() + CLOCK_FAILURE_DELAY_MS)) })
+      .where('id', '=', clock.id)
+      .where('clock_fact', '=', clock.clock_fact)
+      .execute(),
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Tally } from '../context.ts';
 import { checkWalletGap } from '../wallets/address-gap.ts';
 import { topUpAddressPool } from '../wallets/address-pool.ts';
-import { CLOCK_JOB_HANDLERS } from './invoice-clock-job.ts';
+import { LEGACY_INVOICE_JOB_HANDLERS } from './legacy-invoice-jobs.ts';
 import { MONEY_JOB_HANDLERS } from './money-jobs.ts';
 import { PRUNE_JOB_HANDLERS } from './prune-jobs.ts';
 
@@ -30,8 +30,8 @@ const gapCheck: JobHandler = async (tally, payload) => {
 };
 
 export const JOB_HANDLERS: Record<string, JobHandler> = {
-  // Each invoice's expiry and window close (src/jobs/invoice-clock-job.ts).
-  ...CLOCK_JOB_HANDLERS,
+  // Per-invoice expiry jobs of an earlier version, handed to the invoice clock (legacy-invoice-jobs.ts).
+  ...LEGACY_INVOICE_JOB_HANDLERS,
   'wallet.top_up': topUp,
   'wallet.gap_check': gapCheck,
   // Reconciliation and settlement cutoffs (src/jobs/money-jobs.ts).

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Tally } from '../context.ts';
+import { sweepInvoiceClocks } from '../invoices/invoice-clock.ts';
 import { JOB_HANDLERS, type JobHandler } from './handlers.ts';
 import { claimJobs, completeJob, rescheduleJob, retryJob } from './job-store.ts';
 
@@ -44,8 +45,16 @@ export class Worker {
     await this.running;
   }
 
-  /** Runs every due job once; returns how many ran. Tests call this directly. */
+  /**
+   * One round: runs every due job once, then sweeps the due invoice clocks (invoice-clock.ts).
+   * Returns how much it did (jobs run, clocks moved on); the loop comes straight back while that
+   * is more than zero. Tests call this directly.
+   */
   async runDue(limit = 10): Promise<number> {
+    return (await this.runJobs(limit)) + (await this.sweepClocks());
+  }
+
+  private async runJobs(limit: number): Promise<number> {
     const { database, clock, log } = this.tally;
     const jobs = await claimJobs(database.db, database.dialect, this.id, clock.now(), LEASE_MS, limit);
     for (const job of jobs) {
@@ -72,6 +81,25 @@ export class Worker {
       }
     }
     return jobs.length;
+  }
+
+  /**
+   * Every gateway process sweeps on every round: a read of a small index when nothing is due. A
+   * sweep that fails as a whole (the database is unreachable) is logged and tried on the next
+   * round; it never stops the jobs or the loop.
+   */
+  private async sweepClocks(): Promise<number> {
+    try {
+      const sweep = await sweepInvoiceClocks(this.tally);
+      if (sweep.ticked > 0 || sweep.failed > 0) this.tally.log.info(sweep, 'invoice clocks ticked');
+      return sweep.ticked + sweep.failed;
+    } catch (error) {
+      this.tally.log.error(
+        { err: error instanceof Error ? error.message : String(error) },
+        'invoice clock sweep failed',
+      );
+      return 0;
+    }
   }
 
   private schedule(delay: number): void {

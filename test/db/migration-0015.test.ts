@@ -10,8 +10,9 @@ import { type Database, openDatabase } from '../../src/db/connect.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { POSTGRES_TYPES, SQLITE_TYPES } from '../../src/db/migrations/column-types.ts';
 import { MIGRATIONS } from '../../src/db/migrations/index.ts';
+import type { Schema } from '../../src/db/schema.ts';
 import { toDate } from '../../src/db/values.ts';
-import { DATABASES, freshSqlite, type TestDatabase } from '../helpers/databases.ts';
+import { DATABASES, freshPostgres, freshSqlite, type TestDatabase } from '../helpers/databases.ts';
 
 const CREATED = '2026-11-01T10:00:00.000Z';
 
@@ -87,11 +88,15 @@ async function legacyRows(database: Database): Promise<void> {
   }
 }
 
-async function migratedWithLegacyRows(fresh: () => Promise<TestDatabase>) {
+async function migratedWithLegacyRows(
+  fresh: () => Promise<TestDatabase>,
+  before: (db: Kysely<Schema>) => Promise<unknown> = async () => {},
+) {
   const testDb = await fresh();
   const database = openDatabase({ url: testDb.url });
   await migrateTo(database, '0014_drop_events_merchant_index');
   await legacyRows(database);
+  await before(database.db);
   expect(await migrate(database)).toContain('0015_invoice_clock');
   return { testDb, database };
 }
@@ -158,5 +163,26 @@ describe('migration 0015 on sqlite', () => {
       database.db,
     );
     expect(plan.rows.map((r) => r.detail).join(' | ')).toMatch(/USING (COVERING )?INDEX invoices_clock/);
+  });
+});
+
+describe('migration 0015 on postgres', () => {
+  it('keeps a backfilled clock to whole milliseconds, as the gateway writes it', async () => {
+    // A job's run_at set by hand (`now()`) carries microseconds.
+    const { testDb, database } = await migratedWithLegacyRows(freshPostgres, (db) =>
+      sql`update jobs set run_at = ${'2026-11-01T10:15:00.123456Z'} where dedupe_key = 'expire:inv_pending'`.execute(
+        db,
+      ),
+    );
+    try {
+      const row = await sql<{
+        exact: boolean;
+      }>`select clock_at = ${'2026-11-01T10:15:00.123Z'}::timestamptz as exact
+        from invoices where id = 'inv_pending'`.execute(database.db);
+      expect(row.rows).toEqual([{ exact: true }]);
+    } finally {
+      await database.close();
+      await testDb.drop();
+    }
   });
 });

@@ -10,7 +10,6 @@ import { loadConfig } from '../../src/config.ts';
 import type { QuoteSource, Tally } from '../../src/context.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { DEV_EVM_XPUB, DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
-import { scheduleInvoiceClock } from '../../src/jobs/invoice-clock-job.ts';
 import { Worker } from '../../src/jobs/worker.ts';
 import { FixedRateProvider, RateService } from '../../src/rates/index.ts';
 import { addWallet } from '../../src/wallets/wallet-service.ts';
@@ -57,8 +56,6 @@ export async function createHarness(
   const tally = await openTally(config, { clock, rates, log: pino({ level: 'silent' }) });
   const app = buildApp(tally);
   const worker = new Worker(tally);
-  // As a starting gateway does (src/server.ts): invoices expire through it.
-  await scheduleInvoiceClock(tally);
 
   let merchants = 0;
   const newMerchant = async (name = 'Test Store') => {

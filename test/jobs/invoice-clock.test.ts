@@ -1,22 +1,24 @@
 /**
- * The invoice clock (src/invoices/invoice-clock.ts, src/jobs/invoice-clock-job.ts): each invoice
- * row carries its next clock fact; a recurring sweep expires invoices at (never before) their
- * expiry, closes their monitoring window at its end, fails closed per network while a chain
- * watcher lags, works through a backlog in bounded sweeps, isolates an invoice that fails, never
- * fails as a job, and adopts the per-invoice jobs of an earlier version.
+ * The invoice clock (src/invoices/invoice-clock.ts): each invoice row carries its next clock fact;
+ * the job worker's every round sweeps them. It expires invoices at (never before) their expiry,
+ * closes their monitoring window at its end, fails closed per network while a chain watcher lags,
+ * works through a backlog in bounded sweeps, moves an invoice that fails out of the way, ticks a
+ * clock stored in another precision once, never twice across gateway processes, and adopts the
+ * per-invoice jobs of an earlier version.
  */
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ALWAYS_CAUGHT_UP } from '../../src/context.ts';
+import { openDatabase } from '../../src/db/connect.ts';
 import { toDate } from '../../src/db/values.ts';
 import { applyFact } from '../../src/invoices/apply-fact.ts';
 import { createInvoice } from '../../src/invoices/create-invoice.ts';
-import { nextClock, sweepInvoiceClocks } from '../../src/invoices/invoice-clock.ts';
+import { CLOCK_FAILURE_DELAY_MS, nextClock, sweepInvoiceClocks } from '../../src/invoices/invoice-clock.ts';
 import type { InvoiceJson } from '../../src/invoices/serialize.ts';
 import { JOB_HANDLERS } from '../../src/jobs/handlers.ts';
-import { CLOCK_EVERY_MS, CLOCK_RETRY_MS, clockSweepJob } from '../../src/jobs/invoice-clock-job.ts';
 import { enqueueJob } from '../../src/jobs/job-store.ts';
 import { Worker } from '../../src/jobs/worker.ts';
-import { DATABASES, type TestDatabase } from '../helpers/databases.ts';
+import { DATABASES, freshPostgres, type TestDatabase } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 
 const BTC = {
@@ -34,7 +36,7 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
   beforeEach(async () => {
     testDb = await fresh();
     h = await createHarness(testDb);
-    await runAll(); // the wallets' pool top-ups, and a first (empty) sweep
+    await runAll(); // the wallets' pool top-ups
   });
   afterEach(async () => {
     await h?.close();
@@ -60,13 +62,6 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
     };
   };
 
-  const clockJob = () =>
-    h.tally.database.db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('dedupe_key', '=', 'invoices.clock')
-      .executeTakeFirstOrThrow();
-
   const windowEnd = (invoice: InvoiceJson) =>
     Date.parse(invoice.expires_at) + invoice.policy.monitoring_window_seconds * 1000;
 
@@ -87,7 +82,13 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
     const expiresAt = Date.parse(invoice.expires_at);
 
     h.clock.set(new Date(expiresAt - 1));
-    expect(await sweepInvoiceClocks(h.tally)).toEqual({ ticked: 0, waiting: 0, failed: 0, more: false });
+    expect(await sweepInvoiceClocks(h.tally)).toEqual({
+      ticked: 0,
+      waiting: 0,
+      failed: 0,
+      skipped: 0,
+      more: false,
+    });
     expect(await clockOf(invoice.id)).toMatchObject({ fact: 'expiry_due', status: 'awaiting_payment' });
 
     h.clock.set(new Date(expiresAt));
@@ -125,18 +126,16 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
     expect((await sweepInvoiceClocks(h.tally)).ticked).toBe(0);
   });
 
-  it('runs as one recurring job that comes back every CLOCK_EVERY_MS and is never done', async () => {
+  it('is swept on every round of the job worker, with no row in the jobs table', async () => {
     const invoice = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
-    h.clock.advance(61_000);
-    expect(await runAll()).toBe(1);
+    h.clock.advance(59_000);
+    expect(await h.worker.runDue()).toBe(0);
+    h.clock.advance(1_000);
+    expect(await h.worker.runDue()).toBe(1); // the expiry
+    expect(await h.worker.runDue()).toBe(0);
     expect((await clockOf(invoice.id)).status).toBe('expired');
-    const job = await clockJob();
-    expect(job).toMatchObject({ kind: 'invoices.clock', status: 'pending', attempts: 0, last_error: null });
-    expect(toDate(job.run_at).getTime()).toBe(h.clock.now().getTime() + CLOCK_EVERY_MS);
-    h.clock.advance(CLOCK_EVERY_MS - 1);
-    expect(await runAll()).toBe(0);
-    h.clock.advance(1);
-    expect(await runAll()).toBe(1);
+    const jobs = await h.tally.database.db.selectFrom('jobs').select('kind').execute();
+    expect(jobs.filter((j) => !j.kind.startsWith('wallet.'))).toEqual([]);
   });
 
   it('runs out on a paid invoice without changing it', async () => {
@@ -185,35 +184,43 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
     const btc2 = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 300 });
     h.clock.advance(1_000);
     const usdc = await createInvoice(h.tally, h.merchantId, { ...USDC, expires_in_seconds: 300 });
-    h.clock.set(new Date(Date.parse(usdc.expires_at) + 5_000));
+    // Offered on both networks, polygon first: bitcoin behind is enough to hold it.
+    const both = await createInvoice(h.tally, h.merchantId, {
+      ...USDC,
+      payment_options: [...USDC.payment_options, ...BTC.payment_options],
+      expires_in_seconds: 300,
+    });
+    h.clock.set(new Date(Date.parse(both.expires_at) + 5_000));
 
     // One invoice per page: once bitcoin is found behind, the next pages leave its invoices out.
     expect(await sweepInvoiceClocks(h.tally, { page: 1, pages: 10 })).toEqual({
       ticked: 1,
       waiting: 1,
       failed: 0,
+      skipped: 0,
       more: false,
     });
     expect((await clockOf(btc1.id)).status).toBe('awaiting_payment');
     expect((await clockOf(btc2.id)).status).toBe('awaiting_payment');
     expect((await clockOf(usdc.id)).status).toBe('expired');
+    expect((await clockOf(both.id)).status).toBe('awaiting_payment');
     // Bitcoin was asked about once, for the first invoice's expiry; the second was never read.
     expect(asked.filter(([n]) => n === 'bitcoin-regtest')).toEqual([
       ['bitcoin-regtest', Date.parse(btc1.expires_at)],
     ]);
 
-    // Waiting is not failing: the job stays healthy.
-    expect(await runAll()).toBe(1);
-    expect(await clockJob()).toMatchObject({ status: 'pending', attempts: 0, last_error: null });
+    // Waiting moves nothing: the worker's loop does not spin on it.
+    expect(await h.worker.runDue()).toBe(0);
 
     bitcoinCaughtUp = true;
-    expect((await sweepInvoiceClocks(h.tally)).ticked).toBe(2);
+    expect((await sweepInvoiceClocks(h.tally)).ticked).toBe(3);
+    expect((await clockOf(both.id)).status).toBe('expired');
     expect((await clockOf(btc1.id)).status).toBe('expired');
     expect((await clockOf(btc2.id)).status).toBe('expired');
     h.tally.chainHealth = ALWAYS_CAUGHT_UP;
   });
 
-  it('works through a backlog in bounded sweeps that come straight back', async () => {
+  it('works through a backlog in bounded sweeps, the worker coming straight back', async () => {
     const invoices: InvoiceJson[] = [];
     for (let i = 0; i < 5; i++)
       invoices.push(await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 }));
@@ -222,57 +229,92 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
       ticked: 4,
       waiting: 0,
       failed: 0,
+      skipped: 0,
       more: true,
     });
     const expired = async () =>
       (await Promise.all(invoices.map((i) => clockOf(i.id)))).filter((c) => c.status === 'expired').length;
     expect(await expired()).toBe(4);
-
-    // Through the job: a sweep that stopped at its limit runs again at once, not CLOCK_EVERY_MS on.
-    const small = new Worker(h.tally, {
-      ...JOB_HANDLERS,
-      'invoices.clock': clockSweepJob({ page: 1, pages: 1 }),
-    });
-    await h.tally.database.db
-      .updateTable('jobs')
-      .set({ run_at: h.clock.now().toISOString() })
-      .where('dedupe_key', '=', 'invoices.clock')
-      .execute();
-    expect(await runAll(small)).toBe(2); // the fifth invoice, then a sweep that finds nothing
+    expect(await h.worker.runDue()).toBe(1);
     expect(await expired()).toBe(5);
-    expect(toDate((await clockJob()).run_at).getTime()).toBe(h.clock.now().getTime() + CLOCK_EVERY_MS);
   });
 
-  it('an invoice whose tick fails keeps its clock and holds up no other', async () => {
-    const broken = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
-    h.clock.advance(1_000);
+  it('moves a clock whose tick fails out of the way: broken invoices never hold up the rest', async () => {
+    const broken: InvoiceJson[] = [];
+    for (let i = 0; i < 3; i++) {
+      broken.push(await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 }));
+      h.clock.advance(1_000);
+    }
     const fine = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
-    // Loading this invoice now throws (its policy snapshot is not JSON).
+    // Loading these invoices now throws (their policy snapshot is not JSON).
     await h.tally.database.db
       .updateTable('invoices')
       .set({ policy: 'not json' })
-      .where('id', '=', broken.id)
+      .where(
+        'id',
+        'in',
+        broken.map((b) => b.id),
+      )
       .execute();
     h.clock.advance(61_000);
-    expect(await sweepInvoiceClocks(h.tally)).toEqual({ ticked: 1, waiting: 0, failed: 1, more: false });
-    expect(await clockOf(broken.id)).toEqual({
-      fact: 'expiry_due',
-      at: Date.parse(broken.expires_at),
-      status: 'awaiting_payment',
-    });
+    // Sweeps of two one-invoice pages: the broken ones come first, yet the fine one is reached.
+    expect(await sweepInvoiceClocks(h.tally, { page: 1, pages: 2 })).toMatchObject({ ticked: 0, failed: 2 });
+    expect(await sweepInvoiceClocks(h.tally, { page: 1, pages: 2 })).toMatchObject({ ticked: 1, failed: 1 });
     expect((await clockOf(fine.id)).status).toBe('expired');
-    // Nothing of the failed tick was written.
-    const facts = await h.tally.database.db
-      .selectFrom('applied_facts')
-      .select('fact_id')
-      .where('invoice_id', '=', broken.id)
-      .where('fact_id', '=', 'expiry_due')
-      .execute();
-    expect(facts).toEqual([]);
+    for (const b of broken) {
+      // Still owed its expiry, a minute on; nothing of the failed tick was written.
+      expect(await clockOf(b.id)).toEqual({
+        fact: 'expiry_due',
+        at: h.clock.now().getTime() + CLOCK_FAILURE_DELAY_MS,
+        status: 'awaiting_payment',
+      });
+      const facts = await h.tally.database.db
+        .selectFrom('applied_facts')
+        .select('fact_id')
+        .where('invoice_id', '=', b.id)
+        .where('fact_id', '=', 'expiry_due')
+        .execute();
+      expect(facts).toEqual([]);
+    }
+    expect((await sweepInvoiceClocks(h.tally)).failed).toBe(0); // not due again for a minute
   });
 
-  it('a sweep that fails as a whole is tried again after CLOCK_RETRY_MS; the job never fails', async () => {
-    await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
+  it('ticks a clock stored with another precision or spelling once, and moves it on', async () => {
+    const invoice = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
+    // PostgreSQL: microseconds a JavaScript Date cannot hold. SQLite: an ISO time without millis.
+    await (h.tally.database.dialect === 'postgres'
+      ? sql`update invoices set clock_at = clock_at + interval '123 microseconds' where id = ${invoice.id}`
+      : sql`update invoices set clock_at = replace(clock_at, '.000Z', 'Z') where id = ${invoice.id}`
+    ).execute(h.tally.database.db);
+    h.clock.advance(61_000);
+    expect(await sweepInvoiceClocks(h.tally, { page: 1, pages: 5 })).toMatchObject({
+      ticked: 1,
+      more: false,
+    });
+    expect(await clockOf(invoice.id)).toEqual({
+      fact: 'window_closed',
+      at: windowEnd(invoice),
+      status: 'expired',
+    });
+  });
+
+  it('a sweep that fails as a whole is logged; the worker runs its jobs and sweeps again next round', async () => {
+    const invoice = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
+    const pings: number[] = [];
+    const worker = new Worker(h.tally, {
+      ...JOB_HANDLERS,
+      'test.ping': async () => {
+        pings.push(1);
+        return { done: true };
+      },
+    });
+    await enqueueJob(h.tally.database.db, {
+      kind: 'test.ping',
+      dedupeKey: 'ping',
+      payload: {},
+      runAt: h.clock.now(),
+      now: h.clock.now(),
+    });
     h.tally.chainHealth = {
       caughtUpTo: () => {
         throw new Error('watcher state unreadable');
@@ -280,53 +322,134 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
       statuses: () => [],
     };
     h.clock.advance(61_000);
-    for (let i = 0; i < 12; i++) {
-      expect(await runAll()).toBe(1);
-      const job = await clockJob();
-      expect(job).toMatchObject({ status: 'pending', attempts: 0, last_error: null });
-      expect(toDate(job.run_at).getTime()).toBe(h.clock.now().getTime() + CLOCK_RETRY_MS);
-      h.clock.advance(CLOCK_RETRY_MS);
-    }
+    expect(await worker.runDue()).toBe(1); // the job; the sweep failed
+    expect(pings).toEqual([1]);
+    expect((await clockOf(invoice.id)).status).toBe('awaiting_payment');
     h.tally.chainHealth = ALWAYS_CAUGHT_UP;
-    expect(await runAll()).toBe(1);
-    expect((await sweepInvoiceClocks(h.tally)).ticked).toBe(0); // the job's sweep already did it
-    const expired = await h.tally.database.db.selectFrom('invoices').select('status').execute();
-    expect(expired.map((r) => r.status)).toEqual(['expired']);
+    expect(await worker.runDue()).toBe(1); // the expiry
+    expect((await clockOf(invoice.id)).status).toBe('expired');
   });
 
-  it("adopts an earlier version's per-invoice job: the clock takes the invoice over", async () => {
-    const legacy = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
-    const running = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 600 });
-    // As a gateway from before migration 0015 writes an invoice: no clock, and a job instead.
-    await h.tally.database.db
-      .updateTable('invoices')
-      .set({ clock_fact: null, clock_at: null })
-      .where('id', '=', legacy.id)
-      .execute();
-    for (const invoice of [legacy, running])
-      await enqueueJob(h.tally.database.db, {
-        kind: 'invoice.expire',
-        dedupeKey: `expire:${invoice.id}`,
+  it("adopts an earlier version's per-invoice jobs: the clock takes their invoices over", async () => {
+    const legacyJob = (
+      kind: 'invoice.expire' | 'invoice.window_close',
+      invoice: InvoiceJson,
+      runAt: number,
+    ) =>
+      enqueueJob(h.tally.database.db, {
+        kind,
+        dedupeKey: `${kind}:${invoice.id}`,
         payload: { merchantId: h.merchantId, invoiceId: invoice.id },
-        runAt: new Date(invoice.expires_at),
+        runAt: new Date(runAt),
         now: h.clock.now(),
       });
+    const noClock = (invoice: InvoiceJson) =>
+      h.tally.database.db
+        .updateTable('invoices')
+        .set({ clock_fact: null, clock_at: null })
+        .where('id', '=', invoice.id)
+        .execute();
+    const movesOf = async (invoice: InvoiceJson) =>
+      (
+        await h.tally.database.db
+          .selectFrom('transitions')
+          .select('id')
+          .where('invoice_id', '=', invoice.id)
+          .execute()
+      ).length;
+
+    // Written by an earlier gateway: no clock, an expiry job instead.
+    const legacy = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
+    await noClock(legacy);
+    await legacyJob('invoice.expire', legacy, Date.parse(legacy.expires_at));
+    // Its window job, after the earlier gateway expired it itself.
+    const expiredEarlier = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
+    // A new invoice with its own clock running, and a stray job for it.
+    const running = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 600 });
+    await legacyJob('invoice.expire', running, Date.parse(running.expires_at));
+
     h.clock.advance(61_000);
-    await runAll();
-    expect(await clockOf(legacy.id)).toMatchObject({ fact: 'expiry_due', at: h.clock.now().getTime() });
-    h.clock.advance(CLOCK_EVERY_MS);
-    await runAll();
-    expect(await clockOf(legacy.id)).toMatchObject({ fact: 'window_closed', status: 'expired' });
-    // An invoice whose clock runs keeps it; its job ends without touching it.
+    await runAll(); // the job hands `legacy` to the clock, which expires it in the same round
+    expect(await clockOf(legacy.id)).toEqual({
+      fact: 'window_closed',
+      at: windowEnd(legacy),
+      status: 'expired',
+    });
+    expect((await clockOf(expiredEarlier.id)).status).toBe('expired');
+    await noClock(expiredEarlier);
+    await legacyJob('invoice.window_close', expiredEarlier, windowEnd(expiredEarlier));
+
     h.clock.advance(600_000);
     await runAll();
     expect(await clockOf(running.id)).toMatchObject({ fact: 'window_closed', status: 'expired' });
+    const runningMoves = await movesOf(running);
+
+    h.clock.set(new Date(windowEnd(expiredEarlier)));
+    await runAll();
+    expect(await clockOf(expiredEarlier.id)).toEqual({ fact: null, at: null, status: 'expired' });
+    const closed = await h.tally.database.db
+      .selectFrom('applied_facts')
+      .select('fact_id')
+      .where('invoice_id', '=', expiredEarlier.id)
+      .where('fact_id', '=', 'window_closed')
+      .execute();
+    expect(closed).toHaveLength(1);
+
+    // A stray job for an invoice whose clock has run out runs both facts again, as no-ops.
+    expect(await clockOf(legacy.id)).toEqual({ fact: null, at: null, status: 'expired' });
+    const legacyMoves = await movesOf(legacy);
+    await legacyJob('invoice.window_close', legacy, h.clock.now().getTime());
+    await runAll();
+    expect(await clockOf(legacy.id)).toEqual({ fact: null, at: null, status: 'expired' });
+    expect(await movesOf(legacy)).toBe(legacyMoves);
+    expect(await movesOf(running)).toBe(runningMoves);
     const jobs = await h.tally.database.db
       .selectFrom('jobs')
-      .select(['status'])
-      .where('kind', '=', 'invoice.expire')
+      .select('status')
+      .where('kind', 'like', 'invoice.%')
       .execute();
-    expect(jobs.map((j) => j.status)).toEqual(['done', 'done']);
+    expect(jobs.map((j) => j.status)).toEqual(['done', 'done', 'done', 'done']);
+  });
+});
+
+describe('the invoice clock across two gateway processes on postgres', () => {
+  let testDb: TestDatabase;
+  let h: Harness;
+  beforeEach(async () => {
+    testDb = await freshPostgres();
+    h = await createHarness(testDb, { poolTarget: 40 });
+    while ((await h.worker.runDue()) > 0) {}
+  });
+  afterEach(async () => {
+    await h?.close();
+    await testDb?.drop();
+  });
+
+  it('two processes sweeping at once apply each due fact exactly once', async () => {
+    const invoices: InvoiceJson[] = [];
+    for (let i = 0; i < 30; i++)
+      invoices.push(await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 }));
+    h.clock.advance(61_000);
+    const second = openDatabase({ url: testDb.url });
+    try {
+      const other = { ...h.tally, database: second };
+      const sweeps = await Promise.all([
+        sweepInvoiceClocks(h.tally, { page: 5 }),
+        sweepInvoiceClocks(other, { page: 5 }),
+        sweepInvoiceClocks(h.tally, { page: 7 }),
+        sweepInvoiceClocks(other, { page: 7 }),
+      ]);
+      expect(sweeps.reduce((n, s) => n + s.ticked, 0)).toBe(30);
+      expect(sweeps.every((s) => s.failed === 0)).toBe(true);
+    } finally {
+      await second.close();
+    }
+    const expiries = await h.tally.database.db
+      .selectFrom('transitions')
+      .select('invoice_id')
+      .where('cause_kind', '=', 'expiry_due')
+      .execute();
+    expect(expiries.map((t) => t.invoice_id).sort()).toEqual(invoices.map((i) => i.id).sort());
   });
 });
 

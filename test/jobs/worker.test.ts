@@ -1,7 +1,7 @@
 /**
  * The durable job worker: jobs survive restarts, failures back off and finally fail, a dead
  * worker's lease runs out and its job is reclaimed, and concurrent workers never run a job twice.
- * Expiry, which runs as a job, has its own tests (invoice-clock.test.ts).
+ * The invoice clock, which the worker sweeps on every round, has its own tests (invoice-clock.test.ts).
  */
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,7 +16,6 @@ import { DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
 import { createInvoice } from '../../src/invoices/create-invoice.ts';
 import { loadInvoice } from '../../src/invoices/invoice-store.ts';
 import { JOB_HANDLERS, type JobHandler } from '../../src/jobs/handlers.ts';
-import { scheduleInvoiceClock } from '../../src/jobs/invoice-clock-job.ts';
 import { claimJobs, enqueueJob } from '../../src/jobs/job-store.ts';
 import { backoffMs, LEASE_MS, Worker } from '../../src/jobs/worker.ts';
 import { addWallet } from '../../src/wallets/wallet-service.ts';
@@ -46,9 +45,6 @@ describe.each(DATABASES)('job worker on $name', ({ name, fresh }) => {
     testDb = await fresh();
     h = await createHarness(testDb);
     await h.worker.runDue(); // the wallets' pool top-ups
-    // These tests count the jobs they enqueue; the invoice clock the harness arms, a recurring job
-    // always due again, is tested on its own (invoice-clock.test.ts).
-    await h.tally.database.db.deleteFrom('jobs').where('kind', '=', 'invoices.clock').execute();
   });
   afterEach(async () => h?.close());
 
@@ -62,7 +58,6 @@ describe.each(DATABASES)('job worker on $name', ({ name, fresh }) => {
     try {
       const merchant = await createMerchant(tally.database.db, 'Restart', clock.now());
       await addWallet(tally, merchant.id, { scope: 'bitcoin-regtest', xpub: DEV_REGTEST_TPUB });
-      await scheduleInvoiceClock(tally); // as the gateway does when it starts
       const invoice = await createInvoice(tally, merchant.id, { ...BTC_INVOICE, expires_in_seconds: 60 });
       await enqueueJob(tally.database.db, {
         kind: 'test.echo',
@@ -83,18 +78,16 @@ describe.each(DATABASES)('job worker on $name', ({ name, fresh }) => {
           return { done: true };
         },
       });
-      expect(await worker.runDue()).toBe(3); // top-up, the invoice clock, echo
+      expect(await worker.runDue()).toBe(3); // top-up and echo, then the invoice's clock
       expect(seen).toEqual([{ hello: 'after restart' }]);
       const jobs = await tally.database.db
         .selectFrom('jobs')
         .select(['kind', 'status', 'attempts'])
         .execute();
-      expect(jobs).toHaveLength(3);
+      expect(jobs).toHaveLength(2);
       const byKind = new Map(jobs.map((j) => [j.kind, j]));
       expect(byKind.get('test.echo')).toMatchObject({ status: 'done', attempts: 1 });
       expect(byKind.get('wallet.top_up')).toMatchObject({ status: 'done', attempts: 1 });
-      // The clock is a recurring job: pending again, its attempt given back.
-      expect(byKind.get('invoices.clock')).toMatchObject({ status: 'pending', attempts: 0 });
       const stored = await loadInvoice(tally.database.db, tally.database.dialect, merchant.id, invoice.id);
       expect(stored?.status).toBe('expired');
       const next = await tally.database.db

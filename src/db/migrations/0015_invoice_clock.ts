@@ -29,7 +29,10 @@ export async function up(db: Kysely<unknown>, types: ColumnTypes): Promise<void>
   ] as const) {
     const legacy = sql`from jobs where jobs.kind = ${kind} and jobs.status in ('pending', 'running', 'failed')
       and jobs.dedupe_key = ${prefix} || invoices.id`;
-    await sql`update invoices set clock_fact = ${fact}, clock_at = (select jobs.run_at ${legacy})
+    // Whole milliseconds, as the gateway writes every time: a job's run_at set by hand on
+    // PostgreSQL (`now()`) carries microseconds.
+    const runAt = types.time === 'text' ? sql`jobs.run_at` : sql`date_trunc('milliseconds', jobs.run_at)`;
+    await sql`update invoices set clock_fact = ${fact}, clock_at = (select ${runAt} ${legacy})
       where exists (select 1 ${legacy})`.execute(db);
   }
   await sql`delete from jobs where kind in ('invoice.expire', 'invoice.window_close')
