@@ -62,6 +62,18 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
     };
   };
 
+  /** The clock facts applied to an invoice (applied_facts), in name order. */
+  const clockFactsOf = async (invoiceId: string) =>
+    (
+      await h.tally.database.db
+        .selectFrom('applied_facts')
+        .select('fact_id')
+        .where('invoice_id', '=', invoiceId)
+        .where('fact_id', 'in', ['expiry_due', 'window_closed'])
+        .orderBy('fact_id')
+        .execute()
+    ).map((f) => f.fact_id);
+
   const windowEnd = (invoice: InvoiceJson) =>
     Date.parse(invoice.expires_at) + invoice.policy.monitoring_window_seconds * 1000;
 
@@ -113,14 +125,7 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
     h.clock.set(new Date(windowEnd(invoice)));
     expect((await sweepInvoiceClocks(h.tally)).ticked).toBe(1);
     expect(await clockOf(invoice.id)).toEqual({ fact: null, at: null, status: 'expired' });
-    const facts = await h.tally.database.db
-      .selectFrom('applied_facts')
-      .select('fact_id')
-      .where('invoice_id', '=', invoice.id)
-      .where('fact_id', 'in', ['expiry_due', 'window_closed'])
-      .orderBy('fact_id')
-      .execute();
-    expect(facts.map((f) => f.fact_id)).toEqual(['expiry_due', 'window_closed']);
+    expect(await clockFactsOf(invoice.id)).toEqual(['expiry_due', 'window_closed']);
     // A clock that has run out is never swept again.
     h.clock.advance(365 * 24 * 3600_000);
     expect((await sweepInvoiceClocks(h.tally)).ticked).toBe(0);
@@ -268,13 +273,7 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
         at: h.clock.now().getTime() + CLOCK_FAILURE_DELAY_MS,
         status: 'awaiting_payment',
       });
-      const facts = await h.tally.database.db
-        .selectFrom('applied_facts')
-        .select('fact_id')
-        .where('invoice_id', '=', b.id)
-        .where('fact_id', '=', 'expiry_due')
-        .execute();
-      expect(facts).toEqual([]);
+      expect(await clockFactsOf(b.id)).toEqual([]);
     }
     expect((await sweepInvoiceClocks(h.tally)).failed).toBe(0); // not due again for a minute
   });
@@ -387,13 +386,7 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
     h.clock.set(new Date(windowEnd(expiredEarlier)));
     await runAll();
     expect(await clockOf(expiredEarlier.id)).toEqual({ fact: null, at: null, status: 'expired' });
-    const closed = await h.tally.database.db
-      .selectFrom('applied_facts')
-      .select('fact_id')
-      .where('invoice_id', '=', expiredEarlier.id)
-      .where('fact_id', '=', 'window_closed')
-      .execute();
-    expect(closed).toHaveLength(1);
+    expect(await clockFactsOf(expiredEarlier.id)).toEqual(['expiry_due', 'window_closed']);
 
     // A stray job for an invoice whose clock has run out runs both facts again, as no-ops.
     expect(await clockOf(legacy.id)).toEqual({ fact: null, at: null, status: 'expired' });
