@@ -1,4 +1,6 @@
+import type { Transaction } from 'kysely';
 import type { Tally } from '../context.ts';
+import type { Schema } from '../db/schema.ts';
 import { iso, toDate } from '../db/values.ts';
 import { applyFactInTransaction } from './apply-fact.ts';
 import { ConcurrentUpdateError } from './invoice-store.ts';
@@ -44,6 +46,8 @@ export interface ClockSweep {
   waiting: number;
   /** Invoices whose tick failed: logged, and tried again CLOCK_FAILURE_DELAY_MS later. */
   failed: number;
+  /** Of those, the ones whose clock was moved on (the write that does it can fail as well). */
+  postponed: number;
   /** Invoices another gateway process was ticking at the same moment (PostgreSQL). */
   skipped: number;
   /** True when the sweep stopped at its page limit with due invoices possibly left. */
@@ -71,7 +75,7 @@ export async function sweepInvoiceClocks(
   const { page = CLOCK_PAGE, pages = CLOCK_PAGES_PER_SWEEP } = options;
   const now = tally.clock.now();
   const behind = new Set<string>();
-  const sweep: ClockSweep = { ticked: 0, waiting: 0, failed: 0, skipped: 0, more: false };
+  const sweep: ClockSweep = { ticked: 0, waiting: 0, failed: 0, postponed: 0, skipped: 0, more: false };
   let after: DueClock | null = null;
   for (let i = 0; i < pages; i++) {
     const due = await dueClocks(tally, now, after, behind, page);
@@ -105,7 +109,7 @@ export async function sweepInvoiceClocks(
           },
           'invoice clock tick failed; tried again later',
         );
-        await postpone(tally, clock, now);
+        if (await postpone(tally, clock)) sweep.postponed += 1;
         sweep.failed += 1;
       }
     }
@@ -124,7 +128,9 @@ async function dueClocks(
   behind: ReadonlySet<string>,
   limit: number,
 ): Promise<DueClock[]> {
-  let query = tally.database.db
+  // Read outside the write: on SQLite the writer connection is for writes, and each tick reads the
+  // clock again under its lock anyway.
+  let query = tally.database.read
     .selectFrom('invoices')
     .select(['id', 'merchant_id', 'clock_fact', 'clock_at'])
     .where('clock_at', '<=', iso(now))
@@ -155,7 +161,7 @@ async function dueClocks(
 async function networksOf(tally: Tally, invoiceIds: string[]): Promise<Map<string, string[]>> {
   const byInvoice = new Map<string, string[]>();
   if (invoiceIds.length === 0) return byInvoice;
-  const rows = await tally.database.db
+  const rows = await tally.database.read
     .selectFrom('payment_options')
     .select(['invoice_id', 'network'])
     .where('invoice_id', 'in', invoiceIds)
@@ -171,20 +177,13 @@ async function networksOf(tally: Tally, invoiceIds: string[]): Promise<Map<strin
 /**
  * Applies the invoice's due clock fact and moves its clock on, in one transaction: a crash leaves
  * either both or neither, and a fact applied twice is skipped (applied_facts), so a tick may always
- * run again. The clock is read again under the invoice's row lock first: if it is no longer the one
- * the sweep saw, or (PostgreSQL) another gateway process holds the row, this tick leaves it alone
- * and returns false. Times are compared as instants, never as text: a clock stored with another
- * precision or spelling must still match, or it would be ticked again forever.
+ * run again. Returns false, writing nothing, if the clock is no longer the one the sweep saw or
+ * another process holds it (stillTheClockSeen).
  */
 async function tick(tally: Tally, clock: DueClock, now: Date): Promise<boolean> {
   const fact = clock.clock_fact as ClockFact;
-  const seenAt = toDate(clock.clock_at).getTime();
   return tally.database.write(async (trx) => {
-    let current = trx.selectFrom('invoices').select(['clock_fact', 'clock_at']).where('id', '=', clock.id);
-    if (tally.database.dialect === 'postgres') current = current.forUpdate().skipLocked();
-    const row = await current.executeTakeFirst();
-    if (!row || row.clock_fact !== fact || row.clock_at === null || toDate(row.clock_at).getTime() !== seenAt)
-      return false;
+    if (!(await stillTheClockSeen(tally, trx, clock))) return false;
     const outcome = await applyFactInTransaction(tally, trx, clock.merchant_id, clock.id, {
       kind: fact,
       id: fact,
@@ -199,15 +198,47 @@ async function tick(tally: Tally, clock: DueClock, now: Date): Promise<boolean> 
   });
 }
 
-/** Moves a clock whose tick failed CLOCK_FAILURE_DELAY_MS on, unless it changed meanwhile. */
-async function postpone(tally: Tally, clock: DueClock, now: Date): Promise<void> {
-  await tally.database.write((trx) =>
-    trx
-      .updateTable('invoices')
-      .set({ clock_at: iso(new Date(now.getTime() + CLOCK_FAILURE_DELAY_MS)) })
-      .where('id', '=', clock.id)
-      .where('clock_fact', '=', clock.clock_fact)
-      .execute(),
+/**
+ * Moves a clock whose tick failed CLOCK_FAILURE_DELAY_MS on from the current time, unless it
+ * changed meanwhile or another process holds it. Returns false if that write failed too (logged):
+ * the sweep goes on to the next invoice either way.
+ */
+async function postpone(tally: Tally, clock: DueClock): Promise<boolean> {
+  try {
+    await tally.database.write(async (trx) => {
+      if (!(await stillTheClockSeen(tally, trx, clock))) return;
+      const later = new Date(tally.clock.now().getTime() + CLOCK_FAILURE_DELAY_MS);
+      await trx
+        .updateTable('invoices')
+        .set({ clock_at: iso(later) })
+        .where('id', '=', clock.id)
+        .execute();
+    });
+    return true;
+  } catch (error) {
+    tally.log.error(
+      { invoice: clock.id, err: error instanceof Error ? error.message : String(error) },
+      'invoice clock could not be postponed',
+    );
+    return false;
+  }
+}
+
+/**
+ * Reads the invoice's clock again inside the caller's write, under its row lock: true if it is
+ * still the one the sweep saw. False if it moved meanwhile or (PostgreSQL) another gateway process
+ * holds the row, which is then left to that process. Times are compared as instants, never as
+ * text: a clock stored with another precision or spelling must still match.
+ */
+async function stillTheClockSeen(tally: Tally, trx: Transaction<Schema>, clock: DueClock): Promise<boolean> {
+  let current = trx.selectFrom('invoices').select(['clock_fact', 'clock_at']).where('id', '=', clock.id);
+  if (tally.database.dialect === 'postgres') current = current.forUpdate().skipLocked();
+  const row = await current.executeTakeFirst();
+  return (
+    row !== undefined &&
+    row.clock_fact === clock.clock_fact &&
+    row.clock_at !== null &&
+    toDate(row.clock_at).getTime() === toDate(clock.clock_at).getTime()
   );
 }
 

@@ -92,7 +92,9 @@ export class Worker {
     try {
       const sweep = await sweepInvoiceClocks(this.tally);
       if (sweep.ticked > 0 || sweep.failed > 0) this.tally.log.info(sweep, 'invoice clocks ticked');
-      return sweep.ticked + sweep.failed;
+      // Only moved clocks count: failed ones were moved a minute on (or could not be), and waiting
+      // or skipped ones are not due again soon, so none of them should spin the loop.
+      return sweep.ticked;
     } catch (error) {
       this.tally.log.error(
         { err: error instanceof Error ? error.message : String(error) },

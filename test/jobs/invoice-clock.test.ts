@@ -98,6 +98,7 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
       ticked: 0,
       waiting: 0,
       failed: 0,
+      postponed: 0,
       skipped: 0,
       more: false,
     });
@@ -202,6 +203,7 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
       ticked: 1,
       waiting: 1,
       failed: 0,
+      postponed: 0,
       skipped: 0,
       more: false,
     });
@@ -234,6 +236,7 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
       ticked: 4,
       waiting: 0,
       failed: 0,
+      postponed: 0,
       skipped: 0,
       more: true,
     });
@@ -263,8 +266,16 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
       .execute();
     h.clock.advance(61_000);
     // Sweeps of two one-invoice pages: the broken ones come first, yet the fine one is reached.
-    expect(await sweepInvoiceClocks(h.tally, { page: 1, pages: 2 })).toMatchObject({ ticked: 0, failed: 2 });
-    expect(await sweepInvoiceClocks(h.tally, { page: 1, pages: 2 })).toMatchObject({ ticked: 1, failed: 1 });
+    expect(await sweepInvoiceClocks(h.tally, { page: 1, pages: 2 })).toMatchObject({
+      ticked: 0,
+      failed: 2,
+      postponed: 2,
+    });
+    expect(await sweepInvoiceClocks(h.tally, { page: 1, pages: 2 })).toMatchObject({
+      ticked: 1,
+      failed: 1,
+      postponed: 1,
+    });
     expect((await clockOf(fine.id)).status).toBe('expired');
     for (const b of broken) {
       // Still owed its expiry, a minute on; nothing of the failed tick was written.
@@ -337,7 +348,8 @@ describe.each(DATABASES)('the invoice clock on $name', ({ fresh }) => {
     ) =>
       enqueueJob(h.tally.database.db, {
         kind,
-        dedupeKey: `${kind}:${invoice.id}`,
+        // The keys the earlier version gave them.
+        dedupeKey: `${kind === 'invoice.expire' ? 'expire' : 'window'}:${invoice.id}`,
         payload: { merchantId: h.merchantId, invoiceId: invoice.id },
         runAt: new Date(runAt),
         now: h.clock.now(),
@@ -416,6 +428,76 @@ describe('the invoice clock across two gateway processes on postgres', () => {
   afterEach(async () => {
     await h?.close();
     await testDb?.drop();
+  });
+
+  const statusOf = async (invoiceId: string) =>
+    (
+      await h.tally.database.db
+        .selectFrom('invoices')
+        .select('status')
+        .where('id', '=', invoiceId)
+        .executeTakeFirstOrThrow()
+    ).status;
+
+  it('passes over an invoice another process holds, and reaches the ones behind it', async () => {
+    const held = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
+    h.clock.advance(1_000);
+    const rest = [
+      await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 }),
+      await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 }),
+    ];
+    h.clock.advance(61_000);
+    const other = openDatabase({ url: testDb.url });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked: () => void = () => {};
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holder = other.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('invoices').select('id').where('id', '=', held.id).forUpdate().execute();
+      locked();
+      await released;
+    });
+    try {
+      await isLocked;
+      // One invoice per page: the held one, first in line, must not be read again on every page.
+      expect(await sweepInvoiceClocks(h.tally, { page: 1, pages: 3 })).toMatchObject({
+        ticked: 2,
+        skipped: 1,
+      });
+    } finally {
+      release();
+      await holder;
+      await other.close();
+    }
+    for (const invoice of rest) expect(await statusOf(invoice.id)).toBe('expired');
+    expect(await statusOf(held.id)).toBe('awaiting_payment');
+    expect((await sweepInvoiceClocks(h.tally)).ticked).toBe(1);
+  });
+
+  it('goes on past an invoice whose tick fails and whose clock cannot be moved on either', async () => {
+    const broken = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
+    h.clock.advance(1_000);
+    const fine = await createInvoice(h.tally, h.merchantId, { ...BTC, expires_in_seconds: 60 });
+    await h.tally.database.db
+      .updateTable('invoices')
+      .set({ policy: 'not json' })
+      .where('id', '=', broken.id)
+      .execute();
+    // Its clock refuses to move: every write that would postpone it fails.
+    await sql`create function refuse_clock() returns trigger language plpgsql as $$
+      begin raise exception 'clock frozen'; end $$`.execute(h.tally.database.db);
+    await sql`create trigger frozen before update on invoices for each row
+      when (new.id = ${sql.lit(broken.id)} and new.clock_at is distinct from old.clock_at)
+      execute function refuse_clock()`.execute(h.tally.database.db);
+    h.clock.advance(61_000);
+    expect(await sweepInvoiceClocks(h.tally)).toMatchObject({ ticked: 1, failed: 1, postponed: 0 });
+    expect(await statusOf(fine.id)).toBe('expired');
+    // The worker's loop does not spin on it.
+    expect(await h.worker.runDue()).toBe(0);
   });
 
   it('two processes sweeping at once apply each due fact exactly once', async () => {
