@@ -25,9 +25,9 @@ export type ClockFact = 'expiry_due' | 'window_closed';
 export const CLOCK_PAGE = 200;
 
 /**
- * Pages per sweep. The worker runs one job at a time, so a sweep through a large backlog (say, after
- * a long outage) stops after this many invoices and comes straight back, instead of holding up
- * every other job behind it.
+ * Pages per sweep. The worker runs its jobs and its sweep one after another, so a sweep through a
+ * large backlog (say, after a long outage) stops after this many invoices and the worker comes
+ * straight back, running the jobs that fell due meanwhile first.
  */
 export const CLOCK_PAGES_PER_SWEEP = 10;
 

@@ -20,8 +20,9 @@ export function backoffMs(attempts: number): number {
 
 /**
  * The durable worker loop: claims due jobs from the jobs table, runs them, and records the
- * outcome. State lives only in the table, so a restart (or a crash mid-job: its lease runs out)
- * resumes where it stopped, and on PostgreSQL any number of gateway processes share the work.
+ * outcome; then applies the invoice clocks that are due (src/invoices/invoice-clock.ts). State
+ * lives only in the database, so a restart (or a crash mid-job: its lease runs out) resumes where
+ * it stopped, and on PostgreSQL any number of gateway processes share the work.
  */
 export class Worker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
