@@ -91,7 +91,26 @@ function runTransaction(message) {
   }
 }
 
+// Asked for by the checkpoint thread, through a shared flag, once the WAL is long (see
+// sqlite-checkpoint-thread.js). Run between transactions only: inside one (a Kysely transaction
+// spans several messages) SQLite refuses it, and the request would be lost.
+const checkpointAsked = workerData.checkpointAsked;
+function checkpointIfAsked() {
+  if (Atomics.load(checkpointAsked, 0) === 0 || !sqlite.open || sqlite.inTransaction) return;
+  Atomics.store(checkpointAsked, 0, 0);
+  try {
+    sqlite.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // Busy: the checkpoint thread asks again; the automatic backstop bounds the WAL meanwhile.
+  }
+}
+
 parentPort.on('message', (message) => {
+  handle(message);
+  checkpointIfAsked();
+});
+
+function handle(message) {
   if (message.close) {
     sqlite.close();
     parentPort.postMessage({ id: message.id, closed: true });
@@ -117,4 +136,4 @@ parentPort.on('message', (message) => {
       error: { name: error?.name, message: String(error?.message ?? error), code: error?.code },
     });
   }
-});
+}

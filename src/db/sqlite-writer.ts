@@ -6,8 +6,17 @@ export interface WriterResult {
   lastInsertRowid?: bigint;
 }
 
-/** How often the WAL is checkpointed into the database file (sqlite-checkpoint-thread.js). */
-const CHECKPOINT_INTERVAL_MS = 200;
+export interface CheckpointOptions {
+  /**
+   * How often the checkpoint thread copies the WAL into the database file. 50 ms, not 200: the
+   * writer's own checkpoint copies what was committed since the last pass (decision 0017).
+   */
+  intervalMs?: number;
+  /** The WAL length, in pages, from which the writer is asked to checkpoint so the WAL starts over. */
+  restartFrames?: number;
+}
+
+const CHECKPOINTS: Required<CheckpointOptions> = { intervalMs: 50, restartFrames: 4096 };
 
 export interface Statement {
   sql: string;
@@ -50,16 +59,19 @@ export class SqliteWriter {
   private closing = false;
   private checkpointerExited = false;
 
-  constructor(path: string) {
+  constructor(path: string, checkpoints: CheckpointOptions = {}) {
+    // The checkpoint thread's way to ask the writer for a checkpoint (sqlite-checkpoint-thread.js):
+    // a flag the writer reads after every message. A message would wait behind the writer's queue.
+    const checkpointAsked = new Int32Array(new SharedArrayBuffer(4));
     this.worker = new Worker(new URL('./sqlite-writer-thread.js', import.meta.url), {
-      workerData: { path },
+      workerData: { path, checkpointAsked },
     });
     this.worker.unref();
     this.worker.on('message', (message: ReplyMessage) => this.answer(message));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => this.fail(new Error(`SQLite writer thread exited (code ${code})`)));
     this.checkpointer = new Worker(new URL('./sqlite-checkpoint-thread.js', import.meta.url), {
-      workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS },
+      workerData: { path, ...CHECKPOINTS, ...checkpoints, checkpointAsked },
     });
     // Never keeps the process alive; a checkpoint it did not finish is redone by the next opener.
     this.checkpointer.unref();
