@@ -11,6 +11,12 @@ export interface FreeAddress {
 /** How many free addresses one read brings in beyond the batch that asked. */
 const READ_AHEAD = 512;
 
+/**
+ * A read looks first at the addresses just past where the last one ended, this many times as many
+ * indexes as it wants (see `read`).
+ */
+const WINDOW_FACTOR = 4;
+
 /** How long a wallet is left to the allocator after a cached address was found taken. */
 const CONFLICT_BACKOFF_MS = 2_000;
 
@@ -33,6 +39,14 @@ export class AddressReservations {
   private readonly reads = new Map<string, { inFlight: number; committed: Set<number> }>();
   /** Per wallet: when a claim last found its address taken by someone else. */
   private readonly conflictAt = new Map<string, number>();
+  /**
+   * Per wallet: the index the next read starts from. Every address below it was claimed, or is
+   * held by a batch of this process; a batch that fails gives its addresses back and the wallet
+   * is read from its start again (`restart`), so the lowest free addresses still go first.
+   */
+  private readonly readFrom = new Map<string, number>();
+  /** Per wallet: bumped by each `restart`, so a read that was in flight meanwhile is done again. */
+  private readonly restarts = new Map<string, number>();
 
   constructor(private readonly database: Database) {}
 
@@ -49,10 +63,18 @@ export class AddressReservations {
       reads.inFlight += 1;
       let rows: FreeAddress[];
       try {
-        rows = await this.read(walletId, count + held.size);
+        for (;;) {
+          const restarts = this.restarts.get(walletId) ?? 0;
+          const from = list[0]?.index ?? this.readFrom.get(walletId) ?? 0;
+          rows = await this.read(walletId, count + held.size, from);
+          if ((this.restarts.get(walletId) ?? 0) === restarts) break;
+          list = [];
+        }
       } finally {
         reads.inFlight -= 1;
       }
+      const last = rows.at(-1);
+      if (last) this.readFrom.set(walletId, last.index + 1);
       // Filtered in the same synchronous step as the taking below: a batch that took addresses
       // while this read was in flight holds them by now, and one that committed meanwhile (the
       // read may predate its commit) is remembered in `committed` until no read is in flight.
@@ -62,7 +84,7 @@ export class AddressReservations {
     }
     if (list.length < count) {
       // The allocator will claim (or derive) this wallet's next addresses: the list goes stale.
-      this.free.delete(walletId);
+      this.restart(walletId);
       return null;
     }
     const taken = list.splice(0, count);
@@ -80,7 +102,7 @@ export class AddressReservations {
     for (const a of addresses) held.delete(a.index);
     const reads = this.readsFor(walletId);
     if (committed && reads.inFlight > 0) for (const a of addresses) reads.committed.add(a.index);
-    if (!committed) this.free.delete(walletId);
+    if (!committed) this.restart(walletId);
   }
 
   /**
@@ -91,7 +113,7 @@ export class AddressReservations {
    */
   conflicted(walletId: string): void {
     this.conflictAt.set(walletId, Date.now());
-    this.free.delete(walletId);
+    this.restart(walletId);
   }
 
   /**
@@ -100,7 +122,14 @@ export class AddressReservations {
    * redone — but each such miss costs a rolled-back batch.
    */
   forget(walletId: string): void {
+    this.restart(walletId);
+  }
+
+  /** Drops the cached list and the read position: the next read starts from the wallet's start. */
+  private restart(walletId: string): void {
     this.free.delete(walletId);
+    this.readFrom.delete(walletId);
+    this.restarts.set(walletId, (this.restarts.get(walletId) ?? 0) + 1);
   }
 
   private readsFor(walletId: string): { inFlight: number; committed: Set<number> } {
@@ -121,15 +150,34 @@ export class AddressReservations {
     return held;
   }
 
-  protected async read(walletId: string, count: number): Promise<FreeAddress[]> {
-    const rows = await this.database.read
+  /**
+   * The wallet's free addresses from index `from` on, in index order: `count` and READ_AHEAD more.
+   * First only among the next WINDOW_FACTOR × that many indexes, and the whole rest of the pool
+   * only if those hold too few: on statistics gathered before the pool was filled, PostgreSQL
+   * read all of a 200,000-address pool (a bitmap scan, then a sort) for 600 rows, 33 ms each
+   * time, half of its time under the core benchmark. Bounded, any plan reads at most the window.
+   */
+  protected async read(walletId: string, count: number, from = 0): Promise<FreeAddress[]> {
+    const wanted = count + READ_AHEAD;
+    const windowed = await this.readRange(walletId, wanted, from, from + WINDOW_FACTOR * wanted);
+    if (windowed.length >= wanted) return windowed;
+    return this.readRange(walletId, wanted, from, null);
+  }
+
+  private async readRange(
+    walletId: string,
+    limit: number,
+    from: number,
+    below: number | null,
+  ): Promise<FreeAddress[]> {
+    let query = this.database.read
       .selectFrom('wallet_addresses')
       .select(['derivation_index', 'address'])
       .where('wallet_id', '=', walletId)
       .where('option_id', 'is', null)
-      .orderBy('derivation_index')
-      .limit(count + READ_AHEAD)
-      .execute();
+      .where('derivation_index', '>=', from);
+    if (below !== null) query = query.where('derivation_index', '<', below);
+    const rows = await query.orderBy('derivation_index').limit(limit).execute();
     return rows.map((r) => ({ index: r.derivation_index, address: r.address }));
   }
 }

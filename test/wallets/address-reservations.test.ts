@@ -4,6 +4,7 @@
  * cache may be stale — another process can claim an address meanwhile — and must never turn that
  * into a double hand-out, a half-written batch, or a failed request.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connect.ts';
 import { type CreateInvoiceInput, createInvoice } from '../../src/invoices/create-invoice.ts';
@@ -216,10 +217,12 @@ describe.each(DATABASES)('pipelined address claims on $name', ({ fresh }) => {
 });
 
 describe('the reservation cache', () => {
-  /** Its read of the free pool answers only when the test says so. */
+  /** Its read of the free pool answers only when the test says so; it records where each began. */
   class GatedReservations extends AddressReservations {
     gate: { rows: FreeAddress[]; open: () => void } | null = null;
-    protected override async read(): Promise<FreeAddress[]> {
+    readsFrom: number[] = [];
+    protected override async read(_walletId: string, _count: number, from = 0): Promise<FreeAddress[]> {
+      this.readsFrom.push(from);
       const gate = { rows: [] as FreeAddress[], open: () => {} };
       const opened = new Promise<void>((resolve) => {
         gate.open = resolve;
@@ -248,5 +251,111 @@ describe('the reservation cache', () => {
     reservations.conflicted('wal_y');
     expect(await reservations.take('wal_y', 1)).toBeNull();
     expect(reservations.gate).toBeNull();
+  });
+
+  /** Takes `count` addresses, answering the read (if one is made) with the free indexes given. */
+  async function takeAnswering(
+    reservations: GatedReservations,
+    count: number,
+    free: number[],
+  ): Promise<number[] | undefined> {
+    reservations.gate = null;
+    const taking = reservations.take('wal_z', count);
+    await Promise.resolve();
+    if (reservations.gate) {
+      const gate = reservations.gate as { rows: FreeAddress[]; open: () => void };
+      gate.rows = free.map(address);
+      gate.open();
+    }
+    return (await taking)?.map((a) => a.index);
+  }
+
+  it('reads on from where the last read ended, not from the start of the pool', async () => {
+    const reservations = new GatedReservations({} as never);
+    expect(await takeAnswering(reservations, 2, [0, 1, 2, 3])).toEqual([0, 1]);
+    reservations.release('wal_z', [0, 1].map(address), true);
+    // Two left in the cached list: no read.
+    expect(await takeAnswering(reservations, 2, [])).toEqual([2, 3]);
+    reservations.release('wal_z', [2, 3].map(address), true);
+    // The list is empty: the read starts past the last one's end (index 3).
+    expect(await takeAnswering(reservations, 1, [4, 5])).toEqual([4]);
+    // One cached, two wanted: the read starts at the cached one, which is still free.
+    expect(await takeAnswering(reservations, 2, [5, 6, 7])).toEqual([5, 6]);
+    expect(reservations.readsFrom).toEqual([0, 4, 5]);
+  });
+
+  it('reads from the start again after a batch gives its addresses back, so they go first', async () => {
+    const reservations = new GatedReservations({} as never);
+    expect(await takeAnswering(reservations, 2, [0, 1])).toEqual([0, 1]);
+    reservations.release('wal_z', [0, 1].map(address), false);
+    expect(await takeAnswering(reservations, 2, [0, 1, 2])).toEqual([0, 1]);
+    expect(reservations.readsFrom).toEqual([0, 0]);
+  });
+
+  it('reads again from the start when addresses were given back while its read was in flight', async () => {
+    const reservations = new GatedReservations({} as never);
+    expect(await takeAnswering(reservations, 2, [0, 1, 2, 3])).toEqual([0, 1]);
+    expect(await takeAnswering(reservations, 2, [])).toEqual([2, 3]);
+    const taking = reservations.take('wal_z', 1);
+    await Promise.resolve();
+    // The read from index 4 is in flight when the batch holding 0 and 1 fails.
+    reservations.release('wal_z', [0, 1].map(address), false);
+    const stale = reservations.gate as { rows: FreeAddress[]; open: () => void } | null;
+    if (!stale) throw new Error('the read must be in flight');
+    stale.rows = [4, 5].map(address);
+    reservations.gate = null;
+    stale.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    const again = reservations.gate as { rows: FreeAddress[]; open: () => void } | null;
+    if (!again) throw new Error('the read must be made again');
+    again.rows = [0, 1, 4, 5].map(address);
+    again.open();
+    expect((await taking)?.map((a) => a.index)).toEqual([0]);
+    expect(reservations.readsFrom).toEqual([0, 4, 0]);
+  });
+});
+
+describe.each(DATABASES)('reading the free pool on $name', ({ fresh }) => {
+  /** Exposes the pool read. */
+  class Reader extends AddressReservations {
+    readPool(walletId: string, count: number, from: number): Promise<FreeAddress[]> {
+      return this.read(walletId, count, from);
+    }
+  }
+  let db: TestDatabase;
+  let h: Harness;
+  let walletId: string;
+  beforeAll(async () => {
+    db = await fresh();
+    h = await createHarness(db, { poolTarget: 3_100 });
+    walletId = await walletIdOf(h, 'bitcoin-regtest');
+    await topUpAddressPool(h.tally.database, walletId);
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+    await db?.drop();
+  });
+
+  it('reads past a window of taken addresses to the lowest free ones', async () => {
+    // Indexes 10 to 2,499 taken (by another process, say): the first window, from index 0, holds
+    // ten free addresses where 513 are wanted, so the read goes on through the rest of the pool.
+    await h.tally.database.db
+      .updateTable('wallet_addresses')
+      .set({ option_id: sql<string>`'opt_taken_' || derivation_index` })
+      .where('wallet_id', '=', walletId)
+      .where('derivation_index', '>=', 10)
+      .where('derivation_index', '<', 2_500)
+      .execute();
+    const rows = await new Reader(h.tally.database).readPool(walletId, 1, 0);
+    expect(rows.map((r) => r.index)).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => i),
+      ...Array.from({ length: 503 }, (_, i) => 2_500 + i),
+    ]);
+    // From index 5, the window holds too few again; from 2,500 it holds enough on its own.
+    expect(
+      (await new Reader(h.tally.database).readPool(walletId, 1, 5)).map((r) => r.index).slice(0, 6),
+    ).toEqual([5, 6, 7, 8, 9, 2_500]);
+    const pastTheTaken = await new Reader(h.tally.database).readPool(walletId, 1, 2_500);
+    expect(pastTheTaken.map((r) => r.index)).toEqual(Array.from({ length: 513 }, (_, i) => 2_500 + i));
   });
 });
