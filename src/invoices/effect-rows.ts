@@ -8,6 +8,7 @@ import {
 } from 'kysely';
 import { newId } from '../core/ids.ts';
 import type { DialectName } from '../db/connect.ts';
+import { pgJsonInsert } from '../db/pg-json-insert.ts';
 import { plainInsert } from '../db/plain-insert.ts';
 import type {
   EventsTable,
@@ -289,9 +290,10 @@ export function pgEffectCtes(
   rows: EffectRows,
 ): RawBuilder<unknown>[] {
   // `as never`: Kysely cannot narrow the insert shape of a generic table name.
-  const ctes = effectTables(rows).map(
-    ([table, list], i) => sql`${sql.ref(`effects_${i}`)} as (${db.insertInto(table).values(list as never)})`,
-  );
+  const ctes = effectTables(rows).map(([table, list], i) => {
+    const insert = pgJsonInsert(table, list) ?? db.insertInto(table).values(list as never);
+    return sql`${sql.ref(`effects_${i}`)} as (${insert})`;
+  });
   for (const [i, job] of uniqueRearms(rows).entries()) {
     const [insert, finished] = rearmJobQueries(db, job);
     ctes.push(sql`${sql.ref(`rearm_${i}_insert`)} as (${insert})`);

@@ -1,5 +1,6 @@
 import { type Insertable, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/connect.ts';
+import { pgJsonInsert } from '../db/pg-json-insert.ts';
 import type { IdempotencyKeysTable } from '../db/schema.ts';
 import { iso } from '../db/values.ts';
 import { type EffectRows, pgEffectCtes } from './effect-rows.ts';
@@ -52,7 +53,9 @@ export async function writeInvoiceStatement(
   }
   ctes.push(...pgEffectCtes(db, rows));
   if (responses.length > 0)
-    ctes.push(sql`responses as (${db.insertInto('idempotency_keys').values([...responses])})`);
+    ctes.push(
+      sql`responses as (${pgJsonInsert('idempotency_keys', responses) ?? db.insertInto('idempotency_keys').values([...responses])})`,
+    );
   const claimed = claimCounts.length > 0 ? sql.join(claimCounts, sql` + `) : sql`0`;
   // Not a constant: PostgreSQL would fold `1/0` at plan time even in a branch never taken.
   const guard = sql`1 / (case when ${claimed} = ${expected} then 1 else 0 end)`;
