@@ -10,19 +10,9 @@ if [ -x /usr/bin/chromium ] && /usr/bin/chromium --version >/dev/null 2>&1; then
   echo /usr/bin/chromium
   exit 0
 fi
-if ! command -v apt-get >/dev/null; then
-  echo "install-chromium: apt-get not found; install Chromium and set TALLY_CHROMIUM=/path/to/chromium" >&2
+bash "$(dirname "$0")/apt-install-pinned.sh" chromium "$PINNED" || {
+  echo "install-chromium: install Chromium and set TALLY_CHROMIUM=/path/to/chromium" >&2
   exit 1
-fi
-SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-echo "install-chromium: installing Debian chromium (once)..." >&2
-$SUDO apt-get update -qq >&2
-if apt-cache madison chromium | grep -qF "$PINNED"; then
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "chromium=$PINNED" >&2
-else
-  echo "install-chromium: pinned $PINNED not offered; installing the archive's candidate" >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >&2
-fi
+}
 /usr/bin/chromium --version >&2
 echo /usr/bin/chromium

@@ -10,18 +10,8 @@ if command -v wrk >/dev/null && { wrk --version 2>&1 || true; } | grep -q '^wrk 
   command -v wrk
   exit 0
 fi
-if ! command -v apt-get >/dev/null; then
-  echo "install-wrk: apt-get not found; install wrk 4.1 and put it on PATH" >&2
+bash "$(dirname "$0")/apt-install-pinned.sh" wrk "$PINNED" || {
+  echo "install-wrk: install wrk 4.1 and put it on PATH" >&2
   exit 1
-fi
-SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-echo "install-wrk: installing Debian wrk (once)..." >&2
-$SUDO apt-get update -qq >&2
-if apt-cache madison wrk | grep -qF "$PINNED"; then
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "wrk=$PINNED" >&2
-else
-  echo "install-wrk: pinned $PINNED not offered; installing the archive's candidate" >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >&2
-fi
+}
 command -v wrk
