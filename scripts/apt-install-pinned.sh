@@ -14,7 +14,8 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 echo "apt-install-pinned: installing Debian $PACKAGE (once)..." >&2
 $SUDO apt-get update -qq >&2
-if apt-cache madison "$PACKAGE" | grep -qF "$PINNED"; then
+# grep without -q reads to the end: an early exit could fail apt-cache with SIGPIPE under pipefail.
+if apt-cache madison "$PACKAGE" | grep -F "$PINNED" >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$PACKAGE=$PINNED" >&2
 else
   echo "apt-install-pinned: pinned $PACKAGE $PINNED not offered; installing the archive's candidate" >&2

@@ -11,7 +11,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
  * one `JSON.stringify`. Each value still goes through its column type's input function, as a
  * parameter would (numeric amounts and timestamps arrive as strings).
  *
- * Only for rows that all define the same columns with plain values (text, number, bigint, null);
+ * Only for rows that all define the same columns with plain values (text, finite number, bigint, null);
  * anything else (bytes, say) returns null and the caller builds a VALUES list. Column and table
  * names come from the schema, never from input, and are checked all the same.
  */
@@ -37,8 +37,12 @@ export function pgJsonInsert(table: string, rows: readonly object[]): RawBuilder
   return sql`insert into ${target} (${list}) select ${list} from json_populate_recordset(null::${target}, ${json}::json)`;
 }
 
+/** JSON carries these exactly; NaN and the infinities it would turn into null. */
 function isPlain(value: unknown): boolean {
   return (
-    value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint'
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'bigint' ||
+    (typeof value === 'number' && Number.isFinite(value))
   );
 }

@@ -13,21 +13,18 @@
 // checkpoint between two transactions: only the frames since this pass are left to copy, and the
 // writer's next transaction starts the WAL over (decision 0017).
 // Plain JavaScript: worker threads do not inherit the tsx loader that `bin/tally.js` registers.
-import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 
 const sqlite = new SQLite(workerData.path);
 sqlite.pragma('busy_timeout = 5000');
-// Opened once more only to flush it: a pass that did not reach the WAL's end leaves the pages it
-// copied unflushed, for the checkpoint that does reach it (the writer's) to fsync. Flushing them
-// here keeps that fsync, on the writer's path, short.
-const databaseFile = openSync(workerData.path, 'r');
+// The file is in WAL mode already when the gateway opens it (connect.ts), but a connection that
+// opened it before the switch and has read nothing since takes it for a rollback journal, and its
+// checkpoints do nothing. Asking for WAL here settles it either way.
+sqlite.pragma('journal_mode = WAL');
 const timer = setInterval(() => {
   try {
     const [{ log }] = sqlite.pragma('wal_checkpoint(PASSIVE)');
-    if (log <= 0) return;
-    fdatasyncSync(databaseFile);
     if (log >= workerData.restartFrames) Atomics.store(workerData.checkpointAsked, 0, 1);
   } catch {
     // Busy or locked: the next tick tries again; the writer's backstop bounds the WAL meanwhile.
@@ -37,7 +34,6 @@ const timer = setInterval(() => {
 parentPort.on('message', (message) => {
   if (message.close) {
     clearInterval(timer);
-    closeSync(databaseFile);
     sqlite.close();
     parentPort.close();
   }

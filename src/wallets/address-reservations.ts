@@ -17,6 +17,9 @@ const READ_AHEAD = 512;
  */
 const WINDOW_FACTOR = 4;
 
+/** How many times one `take` reads the pool while batches keep giving addresses back meanwhile. */
+const MAX_READS = 3;
+
 /** How long a wallet is left to the allocator after a cached address was found taken. */
 const CONFLICT_BACKOFF_MS = 2_000;
 
@@ -41,8 +44,9 @@ export class AddressReservations {
   private readonly conflictAt = new Map<string, number>();
   /**
    * Per wallet: the index the next read starts from. Every address below it was claimed, or is
-   * held by a batch of this process; a batch that fails gives its addresses back and the wallet
-   * is read from its start again (`restart`), so the lowest free addresses still go first.
+   * held by a batch of this process. Dropping the cached list moves it back to the list's first
+   * address, and a batch that fails moves it back to the lowest address it gives back, so the
+   * lowest free addresses still go first (`restart`).
    */
   private readonly readFrom = new Map<string, number>();
   /** Per wallet: bumped by each `restart`, so a read that was in flight meanwhile is done again. */
@@ -61,17 +65,23 @@ export class AddressReservations {
     if (list.length < count) {
       const reads = this.readsFor(walletId);
       reads.inFlight += 1;
-      let rows: FreeAddress[];
+      let rows: FreeAddress[] | null = null;
       try {
-        for (;;) {
+        // A restart while reading (a batch gave addresses back below where this read began)
+        // makes the read stale: read again, a few times at most while batches keep failing.
+        for (let attempt = 0; attempt < MAX_READS && rows === null; attempt++) {
           const restarts = this.restarts.get(walletId) ?? 0;
           const from = list[0]?.index ?? this.readFrom.get(walletId) ?? 0;
-          rows = await this.read(walletId, count + held.size, from);
-          if ((this.restarts.get(walletId) ?? 0) === restarts) break;
-          list = [];
+          const read = await this.read(walletId, count + held.size, from);
+          if ((this.restarts.get(walletId) ?? 0) === restarts) rows = read;
+          else list = [];
         }
       } finally {
         reads.inFlight -= 1;
+      }
+      if (rows === null) {
+        if (reads.inFlight === 0) reads.committed.clear();
+        return null;
       }
       const last = rows.at(-1);
       if (last) this.readFrom.set(walletId, last.index + 1);
@@ -102,7 +112,7 @@ export class AddressReservations {
     for (const a of addresses) held.delete(a.index);
     const reads = this.readsFor(walletId);
     if (committed && reads.inFlight > 0) for (const a of addresses) reads.committed.add(a.index);
-    if (!committed) this.restart(walletId);
+    if (!committed) this.restart(walletId, addresses);
   }
 
   /**
@@ -125,10 +135,17 @@ export class AddressReservations {
     this.restart(walletId);
   }
 
-  /** Drops the cached list and the read position: the next read starts from the wallet's start. */
-  private restart(walletId: string): void {
+  /**
+   * Drops the cached list. The next read starts at the lowest address that may be free again: the
+   * list's first, or the lowest of those a failed batch gave back, if below the read position.
+   */
+  private restart(walletId: string, givenBack: readonly FreeAddress[] = []): void {
+    let from = this.readFrom.get(walletId);
+    if (from !== undefined) {
+      for (const a of [...(this.free.get(walletId) ?? []), ...givenBack]) from = Math.min(from, a.index);
+      this.readFrom.set(walletId, from);
+    }
     this.free.delete(walletId);
-    this.readFrom.delete(walletId);
     this.restarts.set(walletId, (this.restarts.get(walletId) ?? 0) + 1);
   }
 

@@ -109,6 +109,8 @@ describe('pgJsonInsert', () => {
     ).toBeNull();
     expect(pgJsonInsert('merchants', [merchant('mer_1', 'a'), { id: 'mer_2', name: 'b' }])).toBeNull();
     expect(pgJsonInsert('merchants', [{ id: 'mer_1', when: new Date() }])).toBeNull();
+    expect(pgJsonInsert('jobs', [{ id: 'job_1', attempts: Number.NaN }])).toBeNull();
+    expect(pgJsonInsert('jobs', [{ id: 'job_1', attempts: Number.POSITIVE_INFINITY }])).toBeNull();
     expect(pgJsonInsert('merchants; drop table x', [merchant('mer_1', 'a')])).toBeNull();
     expect(pgJsonInsert('merchants', [{ 'id"': 'mer_1' }])).toBeNull();
   });

@@ -284,15 +284,27 @@ describe('the reservation cache', () => {
     expect(reservations.readsFrom).toEqual([0, 4, 5]);
   });
 
-  it('reads from the start again after a batch gives its addresses back, so they go first', async () => {
+  it('reads from the lowest address a failed batch gives back, so those go first', async () => {
     const reservations = new GatedReservations({} as never);
-    expect(await takeAnswering(reservations, 2, [0, 1])).toEqual([0, 1]);
-    reservations.release('wal_z', [0, 1].map(address), false);
-    expect(await takeAnswering(reservations, 2, [0, 1, 2])).toEqual([0, 1]);
-    expect(reservations.readsFrom).toEqual([0, 0]);
+    expect(await takeAnswering(reservations, 2, [3, 4, 5, 6])).toEqual([3, 4]);
+    expect(await takeAnswering(reservations, 2, [])).toEqual([5, 6]);
+    reservations.release('wal_z', [3, 4].map(address), true);
+    reservations.release('wal_z', [5, 6].map(address), false);
+    expect(await takeAnswering(reservations, 2, [5, 6, 7])).toEqual([5, 6]);
+    expect(reservations.readsFrom).toEqual([0, 5]);
   });
 
-  it('reads again from the start when addresses were given back while its read was in flight', async () => {
+  it('reads from the first address of a list it drops, not past the last read', async () => {
+    const reservations = new GatedReservations({} as never);
+    expect(await takeAnswering(reservations, 1, [0, 1, 2, 3])).toEqual([0]);
+    reservations.release('wal_z', [address(0)], true);
+    // The allocator is about to claim this wallet's lowest free addresses: the list is dropped.
+    reservations.forget('wal_z');
+    expect(await takeAnswering(reservations, 1, [2, 3])).toEqual([2]);
+    expect(reservations.readsFrom).toEqual([0, 1]);
+  });
+
+  it('reads again when addresses were given back below it while its read was in flight', async () => {
     const reservations = new GatedReservations({} as never);
     expect(await takeAnswering(reservations, 2, [0, 1, 2, 3])).toEqual([0, 1]);
     expect(await takeAnswering(reservations, 2, [])).toEqual([2, 3]);
@@ -312,6 +324,23 @@ describe('the reservation cache', () => {
     again.open();
     expect((await taking)?.map((a) => a.index)).toEqual([0]);
     expect(reservations.readsFrom).toEqual([0, 4, 0]);
+  });
+
+  it('gives up after three reads made stale by batches failing meanwhile, and leaves it to the allocator', async () => {
+    const reservations = new GatedReservations({} as never);
+    expect(await takeAnswering(reservations, 1, [0, 1])).toEqual([0]);
+    const taking = reservations.take('wal_z', 2);
+    for (let read = 0; read < 3; read++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const gate = reservations.gate as { rows: FreeAddress[]; open: () => void } | null;
+      if (!gate) throw new Error(`read ${read + 1} must be in flight`);
+      reservations.gate = null;
+      reservations.release('wal_z', [address(0)], false);
+      gate.rows = [0, 1, 2].map(address);
+      gate.open();
+    }
+    expect(await taking).toBeNull();
+    expect(reservations.readsFrom).toHaveLength(4);
   });
 });
 
