@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/connect.ts';
+import type { Schema } from '../db/schema.ts';
 import { reserveIndexes } from './allocator.ts';
 import { addressDeriver } from './families.ts';
 
@@ -37,12 +39,7 @@ export async function topUpAddressPool(database: Database, walletId: string, chu
   const derive = deriverFor(wallet);
   let added = 0;
   for (;;) {
-    const free = await database.db
-      .selectFrom('wallet_addresses')
-      .select((eb) => eb.fn.countAll<string | number>().as('n'))
-      .where('wallet_id', '=', walletId)
-      .where('option_id', 'is', null)
-      .executeTakeFirstOrThrow();
+    const free = await freeCountQuery(database.db, walletId).executeTakeFirstOrThrow();
     const missing = wallet.pool_target - Number(free.n);
     if (missing <= 0) return added;
     const count = Math.min(missing, chunk);
@@ -64,4 +61,13 @@ export async function topUpAddressPool(database: Database, walletId: string, chu
     added += count;
     await new Promise((resolve) => setImmediate(resolve));
   }
+}
+
+/** How many of the wallet's addresses are free. */
+export function freeCountQuery(db: Kysely<Schema>, walletId: string) {
+  return db
+    .selectFrom('wallet_addresses')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('wallet_id', '=', walletId)
+    .where('option_id', 'is', null);
 }

@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/connect.ts';
+import type { Schema } from '../db/schema.ts';
 import type { CheckedStatement } from '../db/sqlite-writer.ts';
 import { iso } from '../db/values.ts';
 import type { Allocation } from './allocator.ts';
@@ -187,16 +189,27 @@ export class AddressReservations {
     from: number,
     below: number | null,
   ): Promise<FreeAddress[]> {
-    let query = this.database.read
-      .selectFrom('wallet_addresses')
-      .select(['derivation_index', 'address'])
-      .where('wallet_id', '=', walletId)
-      .where('option_id', 'is', null)
-      .where('derivation_index', '>=', from);
-    if (below !== null) query = query.where('derivation_index', '<', below);
-    const rows = await query.orderBy('derivation_index').limit(limit).execute();
+    const rows = await freeAddressesQuery(this.database.read, walletId, limit, from, below).execute();
     return rows.map((r) => ({ index: r.derivation_index, address: r.address }));
   }
+}
+
+/** The wallet's lowest free addresses from index `from` (and below `below`, when given). */
+export function freeAddressesQuery(
+  db: Kysely<Schema>,
+  walletId: string,
+  limit: number,
+  from: number,
+  below: number | null,
+) {
+  let query = db
+    .selectFrom('wallet_addresses')
+    .select(['derivation_index', 'address'])
+    .where('wallet_id', '=', walletId)
+    .where('option_id', 'is', null)
+    .where('derivation_index', '>=', from);
+  if (below !== null) query = query.where('derivation_index', '<', below);
+  return query.orderBy('derivation_index').limit(limit);
 }
 
 /**

@@ -13,6 +13,8 @@ import * as m0013 from './0013_evm_pending_outflows.ts';
 import * as m0014 from './0014_drop_events_merchant_index.ts';
 import * as m0015 from './0015_invoice_clock.ts';
 import * as m0016 from './0016_events_position_partial.ts';
+import * as m0017 from './0017_address_lookup_on_pool.ts';
+import * as m0018 from './0018_one_free_address_index.ts';
 import type { ColumnTypes } from './column-types.ts';
 
 export interface ForwardMigration {
@@ -35,4 +37,6 @@ export const MIGRATIONS: Record<string, ForwardMigration> = {
   '0014_drop_events_merchant_index': m0014,
   '0015_invoice_clock': m0015,
   '0016_events_position_partial': m0016,
+  '0017_address_lookup_on_pool': m0017,
+  '0018_one_free_address_index': m0018,
 };

@@ -1,5 +1,7 @@
+import type { Kysely } from 'kysely';
 import { getAddress, isAddress } from 'viem';
 import type { Tally } from '../../context.ts';
+import type { Schema } from '../../db/schema.ts';
 import { type InvoiceRow, toInvoiceRow } from './queues.ts';
 
 /**
@@ -27,15 +29,7 @@ export async function searchInvoices(tally: Tally, merchantId: string, query: st
       .limit(50)
       .execute(),
   );
-  add(
-    await db
-      .selectFrom('payment_options')
-      .select('invoice_id as id')
-      .where('merchant_id', '=', merchantId)
-      .where('address', 'in', spellings)
-      .limit(50)
-      .execute(),
-  );
+  add(await invoicesWithAddress(db, merchantId, spellings).execute());
   add(
     await db
       .selectFrom('payments')
@@ -54,4 +48,20 @@ export async function searchInvoices(tally: Tally, merchantId: string, query: st
     .orderBy('id', 'desc')
     .execute();
   return rows.map(toInvoiceRow);
+}
+
+/**
+ * The merchant's invoices with an option at one of these addresses. Through the address pool,
+ * whose index on the address is written when the address is derived, not with each invoice
+ * (migration 0017): every option's address was handed out from its wallet's pool, and the pool's
+ * option_id leads to the option.
+ */
+export function invoicesWithAddress(db: Kysely<Schema>, merchantId: string, spellings: readonly string[]) {
+  return db
+    .selectFrom('wallet_addresses as wa')
+    .innerJoin('payment_options as o', 'o.id', 'wa.option_id')
+    .select('o.invoice_id as id')
+    .where('wa.address', 'in', [...spellings])
+    .where('o.merchant_id', '=', merchantId)
+    .limit(50);
 }
