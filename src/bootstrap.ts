@@ -30,7 +30,13 @@ export interface OpenOptions {
 /** Opens the database, applies migrations, and wires the services. */
 export async function openTally(config: Config, options: OpenOptions = {}): Promise<Tally> {
   const clock = options.clock ?? systemClock;
-  const database = openDatabase({ url: config.databaseUrl, poolSize: config.databasePoolSize });
+  const log = options.log ?? createLogger(config);
+  const database = openDatabase({
+    url: config.databaseUrl,
+    poolSize: config.databasePoolSize,
+    preparedStatements: config.pgPreparedStatements === 'on',
+    warn: (message) => log.warn(message),
+  });
   await migrate(database);
   return {
     config,
@@ -40,6 +46,6 @@ export async function openTally(config: Config, options: OpenOptions = {}): Prom
       options.rates ??
       createRateService({ source: config.rateSources, maxAgeMs: config.rateMaxAgeSeconds * 1000, clock }),
     chainHealth: ALWAYS_CAUGHT_UP,
-    log: options.log ?? createLogger(config),
+    log,
   };
 }

@@ -14,6 +14,13 @@ export interface Config {
   port: number;
   databaseUrl: string;
   databasePoolSize: number;
+  /**
+   * PostgreSQL: the invoice-batch statement as a named prepared statement, parsed once per
+   * connection, and planned once when PostgreSQL settles on a generic plan (decision 0020). `off` behind a pooler that does not keep them (PgBouncer before
+   * 1.21, or with max_prepared_statements = 0); the gateway also turns them off by itself the first
+   * time the server has lost one.
+   */
+  pgPreparedStatements: 'on' | 'off';
   /** Comma-separated providers tried in order: fixed, kraken, coinbase. */
   rateSources: string;
   rateMaxAgeSeconds: number;
@@ -58,6 +65,7 @@ const DEFAULTS: Config = {
   port: 4000,
   databaseUrl: 'sqlite:./.tally/tally.db',
   databasePoolSize: 10,
+  pgPreparedStatements: 'on',
   rateSources: 'fixed',
   rateMaxAgeSeconds: 60,
   logLevel: 'info',
@@ -90,6 +98,7 @@ const ENV: Record<keyof Config, string> = {
   port: 'TALLY_PORT',
   databaseUrl: 'TALLY_DATABASE_URL',
   databasePoolSize: 'TALLY_DATABASE_POOL_SIZE',
+  pgPreparedStatements: 'TALLY_PG_PREPARED_STATEMENTS',
   rateSources: 'TALLY_RATE_SOURCES',
   rateMaxAgeSeconds: 'TALLY_RATE_MAX_AGE_SECONDS',
   logLevel: 'TALLY_LOG_LEVEL',
@@ -141,6 +150,7 @@ function validate(raw: Record<string, unknown>): Config {
     port: int('port', 0, 65535),
     databaseUrl: String(raw.databaseUrl),
     databasePoolSize: int('databasePoolSize', 1, 200),
+    pgPreparedStatements: raw.pgPreparedStatements === 'off' ? 'off' : 'on',
     rateSources: String(raw.rateSources),
     rateMaxAgeSeconds: int('rateMaxAgeSeconds', 1, 3600),
     logLevel: String(raw.logLevel),
@@ -174,6 +184,8 @@ function validate(raw: Record<string, unknown>): Config {
   if (config.bitcoinRpcUrl !== '' && !/^https?:\/\//.test(config.bitcoinRpcUrl))
     problems.push('TALLY_BITCOIN_RPC_URL must be an http(s) URL');
   problems.push(...parseEvmRpc(config.evmRpc).problems);
+  if (raw.pgPreparedStatements !== 'on' && raw.pgPreparedStatements !== 'off')
+    problems.push('TALLY_PG_PREPARED_STATEMENTS must be on or off');
   if (raw.devnet !== undefined && raw.devnet !== 'auto' && raw.devnet !== 'off')
     problems.push('TALLY_DEVNET must be auto or off');
   if (raw.mode !== undefined && raw.mode !== 'dev' && raw.mode !== 'production')

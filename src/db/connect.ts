@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { GroupCommitter, type WriteUnit } from './group-commit.ts';
+import { PgPreparedRunner } from './pg-prepared.ts';
 import { withRetryOnConflict } from './retry.ts';
 import type { Schema } from './schema.ts';
 import { readerDialect, writerAccess } from './sqlite-driver.ts';
@@ -29,6 +30,11 @@ export interface Database {
    * thread runs them in order), so a hot path can prepare its next batch while this one commits.
    */
   writeStatements?: (statements: readonly CheckedStatement[]) => Promise<void>;
+  /**
+   * PostgreSQL only: runs one statement in autocommit, as a named prepared statement unless those
+   * are off (TALLY_PG_PREPARED_STATEMENTS, pg-prepared.ts). For the hot invoice-batch statement.
+   */
+  executePrepared?: (query: CompiledQuery) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,11 +42,15 @@ export interface DatabaseOptions {
   /** `postgres://…` for PostgreSQL; otherwise a SQLite file path (or `sqlite:` + path). */
   url: string;
   poolSize?: number;
+  /** PostgreSQL: whether `executePrepared` names its statements (default true). */
+  preparedStatements?: boolean;
+  /** Where a warning about the database goes (the gateway's log); process warnings if not given. */
+  warn?: (message: string) => void;
 }
 
 export function openDatabase(options: DatabaseOptions): Database {
   return options.url.startsWith('postgres://') || options.url.startsWith('postgresql://')
-    ? openPostgres(options.url, options.poolSize ?? 10)
+    ? openPostgres(options.url, options.poolSize ?? 10, options.preparedStatements ?? true, options.warn)
     : openSqlite(options.url.replace(/^sqlite:/, ''));
 }
 
@@ -71,7 +81,12 @@ function openSqlite(path: string): Database {
   };
 }
 
-function openPostgres(url: string, poolSize: number): Database {
+function openPostgres(
+  url: string,
+  poolSize: number,
+  preparedStatements: boolean,
+  warn: ((message: string) => void) | undefined,
+): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle connection that the server closes (restart, failover, pg_terminate_backend) emits
   // 'error' on the pool; unhandled, that would crash the gateway. pg-pool drops the dead client and
@@ -86,10 +101,12 @@ function openPostgres(url: string, poolSize: number): Database {
     void ended.then(() => connections.delete(ended));
   });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const prepared = new PgPreparedRunner(pool, preparedStatements, warn);
   return {
     db,
     read: db,
     dialect: 'postgres',
+    executePrepared: (query) => prepared.execute(query),
     // PostgreSQL already shares WAL flushes between concurrent commits; each unit is its own transaction.
     write: (unit) => withRetryOnConflict(() => db.transaction().execute(unit)),
     close: async () => {

@@ -33,6 +33,12 @@ describe('config', () => {
     );
   });
 
+  it('has PostgreSQL prepared statements on unless turned off, and refuses other values', () => {
+    expect(loadConfig({}).pgPreparedStatements).toBe('on');
+    expect(loadConfig({ TALLY_PG_PREPARED_STATEMENTS: 'off' }).pgPreparedStatements).toBe('off');
+    expect(() => loadConfig({ TALLY_PG_PREPARED_STATEMENTS: 'no' })).toThrow(/TALLY_PG_PREPARED_STATEMENTS/);
+  });
+
   it('never prints a database password', () => {
     const c = loadConfig({ TALLY_DATABASE_URL: 'postgres://tally:hunter2@db:5432/tally' });
     expect(JSON.stringify(redactedConfig(c))).not.toContain('hunter2');
