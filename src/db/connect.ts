@@ -9,6 +9,7 @@ import { withRetryOnConflict } from './retry.ts';
 import type { Schema } from './schema.ts';
 import { readerDialect, writerAccess } from './sqlite-driver.ts';
 import { type CheckedStatement, SqliteWriter } from './sqlite-writer.ts';
+import { enterWalMode } from './wal-mode.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -58,7 +59,7 @@ function openSqlite(path: string): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   // Put the file in WAL mode before either connection opens it, so both agree from the start.
   const setup = new SQLite(path);
-  setup.pragma('journal_mode = WAL');
+  enterWalMode(setup);
   setup.close();
   // Writes go to the writer thread (sqlite-writer-thread.js), so commits never block request work.
   const writer = writerAccess(new SqliteWriter(path));

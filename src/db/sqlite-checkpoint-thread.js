@@ -15,13 +15,14 @@
 // Plain JavaScript: worker threads do not inherit the tsx loader that `bin/tally.js` registers.
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
+import { enterWalMode } from './wal-mode.js';
 
 const sqlite = new SQLite(workerData.path);
 sqlite.pragma('busy_timeout = 5000');
 // The file is in WAL mode already when the gateway opens it (connect.ts), but a connection that
 // opened it before the switch and has read nothing since takes it for a rollback journal, and its
 // checkpoints do nothing. Asking for WAL here settles it either way.
-sqlite.pragma('journal_mode = WAL');
+enterWalMode(sqlite);
 const timer = setInterval(() => {
   try {
     const [{ log }] = sqlite.pragma('wal_checkpoint(PASSIVE)');

@@ -5,9 +5,10 @@
 // Plain JavaScript: worker threads do not inherit the tsx loader that `bin/tally.js` registers.
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
+import { enterWalMode } from './wal-mode.js';
 
 const sqlite = new SQLite(workerData.path);
-sqlite.pragma('journal_mode = WAL');
+enterWalMode(sqlite);
 // FULL: the WAL is fsynced at every commit, so a committed invoice survives power loss.
 sqlite.pragma('synchronous = FULL');
 sqlite.pragma('foreign_keys = ON');

@@ -68,7 +68,7 @@ export class SqliteWriter {
     });
     this.worker.unref();
     this.worker.on('message', (message: ReplyMessage) => this.answer(message));
-    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('error', (error: unknown) => this.fail(threadFailure(error)));
     this.worker.on('exit', (code) => this.fail(new Error(`SQLite writer thread exited (code ${code})`)));
     this.checkpointer = new Worker(new URL('./sqlite-checkpoint-thread.js', import.meta.url), {
       workerData: { path, ...CHECKPOINTS, ...checkpoints, checkpointAsked },
@@ -170,4 +170,16 @@ interface ReplyMessage {
   id: number;
   result?: WriterResult;
   error?: { message: string; code?: string; name?: string };
+}
+
+/**
+ * What a thread's uncaught error becomes. Node rebuilds an error thrown in a worker from what it can
+ * clone: better-sqlite3's SqliteError arrives as a bare `{ code }`, with no message or stack.
+ */
+function threadFailure(error: unknown): Error {
+  if (error instanceof Error) return error;
+  const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
+  const codeText = typeof code === 'string' ? code : undefined;
+  const detail = typeof message === 'string' && message !== '' ? message : (codeText ?? String(error));
+  return new SqliteWriterError(`SQLite writer thread failed: ${detail}`, codeText);
 }
