@@ -16,9 +16,10 @@ export interface Config {
   databasePoolSize: number;
   /**
    * PostgreSQL: the invoice-batch statement as a named prepared statement, parsed once per
-   * connection, and planned once when PostgreSQL settles on a generic plan (decision 0020). `off` behind a pooler that does not keep them (PgBouncer before
-   * 1.21, or with max_prepared_statements = 0); the gateway also turns them off by itself the first
-   * time the server has lost one.
+   * connection, and planned once when PostgreSQL settles on a generic plan (decision 0020). `off`
+   * behind a pooler that does not keep them (PgBouncer before 1.21, or with
+   * max_prepared_statements = 0); the gateway also turns them off by itself the first time the
+   * server has lost one.
    */
   pgPreparedStatements: 'on' | 'off';
   /** Comma-separated providers tried in order: fixed, kraken, coinbase. */

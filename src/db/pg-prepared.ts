@@ -19,8 +19,9 @@ import type pg from 'pg';
  * Named statements live in the server session. A pooler between the gateway and PostgreSQL that
  * does not keep them (PgBouncer before 1.21 in transaction mode) hands the next transaction
  * another session, where the name is unknown (or already taken); a schema change can also
- * invalidate a cached plan. Each such error comes before anything executes, so the statement is run again unnamed and named
- * statements are switched off for the rest of the process, with a warning: slower, never wrong.
+ * invalidate a cached plan. Each such error comes before anything executes, so the statement is
+ * run again unnamed and named statements are switched off for the rest of the process, with a
+ * warning: slower, never wrong.
  */
 export class PgPreparedRunner {
   private enabled: boolean;
