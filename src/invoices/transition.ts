@@ -327,6 +327,12 @@ function recordPayment(
   }
   invoice.payments.push(payment);
   emit('payment.detected', payment.id);
+  // Seen already at its required depth (found in a block under a one-confirmation rule, by a
+  // catch-up scan after downtime, or zero-confirmation): it has reached its confirmations now, and
+  // a merchant who acts on payment.confirmed must hear it once for every payment, as for one that
+  // got there block by block.
+  const option = invoice.options.find((o) => o.id === payment.optionId);
+  if (!wrong && option && payment.confirmations >= option.requiredConfirmations) emit('payment.confirmed', payment.id);
   // Only a replacement paying the same option takes over the credit; anything else is classified as new money.
   if (replacing?.credited && replacing.optionId === payment.optionId) {
     payment.credited = true;

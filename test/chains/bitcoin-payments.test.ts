@@ -113,6 +113,13 @@ describe.each(DATABASES)('Bitcoin payments against btcd ($name)', ({ fresh }) =>
     expect((await h.get(inv.id)).status).toBe('overpaid');
     const [exception] = await h.exceptions(inv.id);
     expect(exception).toMatchObject({ kind: 'overpayment', evidence: { excess: inv.due.toString() } });
+    // The exception reaches the merchant as a webhook event, and the order can still be fulfilled.
+    expect((await h.eventTypes(inv.id)).filter((t) => t === 'exception.opened')).toHaveLength(1);
+    const fulfilled = await h.request('POST', `/v1/invoices/${inv.id}/fulfilment`, {
+      body: { reference: 'ship-overpaid' },
+    });
+    expect(fulfilled.status).toBe(200);
+    expect(fulfilled.body.fulfilment.reference).toBe('ship-overpaid');
   });
 
   it('8: one exchange batch paying three invoices (plus change) credits each with its own output', async () => {
@@ -144,6 +151,7 @@ describe.each(DATABASES)('Bitcoin payments against btcd ($name)', ({ fresh }) =>
     const exceptions = await h.exceptions(inv.id);
     expect(exceptions.map((e) => e.kind)).toEqual(['duplicate_payment']);
     expect(exceptions[0]?.evidence).toMatchObject({ txid: second.txid });
+    expect((await h.eventTypes(inv.id)).filter((t) => t === 'exception.opened')).toHaveLength(1);
   });
 
   it('an invoice created and paid while a poll is under way is matched by that same poll', async () => {

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTally } from '../../src/bootstrap.ts';
 import { BitcoinNode } from '../../src/chains/bitcoin/bitcoin-node.ts';
 import { BitcoinWatcher } from '../../src/chains/bitcoin/bitcoin-watcher.ts';
 import { BitcoinRpc, NodeUnavailableError } from '../../src/chains/bitcoin/rpc-client.ts';
@@ -48,12 +50,16 @@ describe.each(DATABASES)('Bitcoin timing, restarts and failures against btcd ($n
     await h.sync();
     await h.worker.runDue(50);
     expect((await h.get(inv.id)).status).toBe('expired');
-    await wallet.pay([{ address: inv.address, amount: inv.due }]);
+    const sent = await wallet.pay([{ address: inv.address, amount: inv.due }]);
     await wallet.mine(1);
     await h.sync();
     const body = await h.get(inv.id);
     expect(body.status).toBe('late_paid');
-    expect((await h.exceptions(inv.id)).map((e) => e.kind)).toEqual(['late_payment']);
+    const exceptions = await h.exceptions(inv.id);
+    expect(exceptions.map((e) => e.kind)).toEqual(['late_payment']);
+    // The evidence says why it is late: the payment's txid and the expiry it missed.
+    expect(exceptions[0]?.evidence).toMatchObject({ txid: sent.txid, expires_at: body.expires_at });
+    expect((await h.eventTypes(inv.id)).filter((t) => t === 'exception.opened')).toHaveLength(1);
   });
 
   it('7: a payment after the monitoring window is recorded as an unmatched deposit, never ignored', async () => {
@@ -71,6 +77,7 @@ describe.each(DATABASES)('Bitcoin timing, restarts and failures against btcd ($n
     expect(body.payments[0]).toMatchObject({ txid: sent.txid, credited: false, timing: 'after_window' });
     const [exception] = await h.exceptions(inv.id);
     expect(exception).toMatchObject({ kind: 'unmatched_deposit', evidence: { txid: sent.txid } });
+    expect((await h.eventTypes(inv.id)).filter((t) => t === 'exception.opened')).toHaveLength(1);
   });
 
   it('14: node unreachable while payments are mined, gateway restarted too: the catch-up finds them, no block twice or skipped', async () => {
@@ -112,30 +119,49 @@ describe.each(DATABASES)('Bitcoin timing, restarts and failures against btcd ($n
     await h.worker.runDue(50);
     expect((await h.get(inv.id)).status).toBe('awaiting_payment');
 
-    // The gateway restarts with the node back: a new watcher with nothing in memory, reading the persisted cursor.
-    const restarted = new BitcoinWatcher(h.tally, {
+    // The gateway restarts with the node back: the first gateway's watcher is gone, and a second
+    // gateway opens the same database with its own connections and a watcher with nothing in
+    // memory, reading the persisted cursor.
+    const second = await openTally(h.tally.config, {
+      clock: h.clock,
+      rates: h.tally.rates,
+      log: pino({ level: 'silent' }),
+    });
+    const restarted = new BitcoinWatcher(second, {
       network: 'bitcoin-regtest',
       node: new BitcoinNode(chain.node.rpc, 'bitcoin-regtest'),
       pollIntervalMs: 50,
       droppedAfterMs: 3_600_000,
     });
     h.tally.chainHealth = new ChainWatchers([restarted]);
-    await restarted.pollOnce();
-    for (const id of [inv.id, other.id]) {
-      const body = await h.get(id);
-      // Mined before expiry (block time), found after: on time, so paid, not late.
-      expect(body.status).toBe('paid');
-      expect(body.payments).toHaveLength(1);
-      expect((await h.eventTypes(id)).filter((t) => t === 'payment.detected')).toHaveLength(1);
+    try {
+      await restarted.pollOnce();
+      // A second poll over the same tip must change nothing: no block is processed twice.
+      await restarted.pollOnce();
+      for (const id of [inv.id, other.id]) {
+        const body = await h.get(id);
+        // Mined before expiry (block time), found after: on time, so paid, not late.
+        expect(body.status).toBe('paid');
+        expect(body.payments).toHaveLength(1);
+        // A block processed twice would credit or confirm the payment twice.
+        const types = await h.eventTypes(id);
+        for (const type of ['payment.detected', 'payment.confirmed', 'invoice.paid'])
+          expect(
+            types.filter((t) => t === type),
+            type,
+          ).toHaveLength(1);
+      }
+      // Every height after the last one processed before the outage, each once, none skipped.
+      const after = await processedHeights();
+      const last = before.at(-1) ?? 0;
+      expect(after.filter((height) => height > last)).toEqual(
+        Array.from({ length: tip - last }, (_, i) => last + 1 + i),
+      );
+      expect((await h.request('GET', '/readyz', { token: null })).body.status).toBe('ready');
+    } finally {
+      await restarted.stop();
+      await second.database.close();
     }
-    const after = await processedHeights();
-    const last = before.at(-1) ?? 0;
-    expect(after.filter((height) => height > last)).toEqual(
-      Array.from({ length: tip - last }, (_, i) => last + 1 + i),
-    );
-    expect(new Set(after).size).toBe(after.length);
-    expect((await h.request('GET', '/readyz', { token: null })).body.status).toBe('ready');
-    await restarted.stop();
   });
 
   it('a write failing halfway through a block leaves no trace; the next poll processes that block exactly once', async () => {

@@ -95,6 +95,7 @@ describe.each(DATABASES)('misdirected EVM payments against two anvils ($name)', 
       expected_asset: 'USDC',
       amount: '12500000',
     });
+    expect((await h.eventTypes(inv.id)).filter((t) => t === 'exception.opened')).toHaveLength(1);
     // The right asset afterwards still pays the invoice: the wrong one took nothing away.
     await mint(polygon.rpc, polygon.tokens.USDC as string, DEV_ACCOUNTS.customer, inv.due);
     await transferToken(

@@ -206,6 +206,8 @@ describe('5. overpayment', () => {
     ]);
     expect(eventTypes(results[0] ?? { events: [] })).toEqual([
       'payment.detected',
+      // Seen at its required depth: confirmed at once, as one mined block by block would be.
+      'payment.confirmed',
       'exception.opened',
       'invoice.overpaid',
     ]);
@@ -271,7 +273,8 @@ describe('7. payment after the monitoring window', () => {
       { kind: 'unmatched_deposit', paymentId: 'p1', evidence: { timing: 'after_window', amount: '100000' } },
     ]);
     expect(result.invoice.payments).toMatchObject([{ id: 'p1', credited: false, timing: 'after_window' }]);
-    expect(eventTypes(result)).toEqual(['payment.detected', 'exception.opened']);
+    // Real money at its depth: confirmed like any payment, but credited to nothing.
+    expect(eventTypes(result)).toEqual(['payment.detected', 'payment.confirmed', 'exception.opened']);
   });
 
   it('never credits it even when the clock facts have not run: the invoice just expires', () => {

@@ -67,7 +67,9 @@ describe('event catalogue', () => {
       'invoice.cancelled',
       'invoice.fulfilled',
       'invoice.paid',
-      'payment.detected', // seen already confirmed: no separate payment.confirmed
+      // Seen already at its required depth: payment.confirmed comes right after payment.detected.
+      'payment.confirmed',
+      'payment.detected',
       'webhook.test',
     ]);
     for (const type of byType.keys()) expect(EVENT_CATALOGUE[type], type).toBeDefined();
@@ -110,7 +112,7 @@ describe('event catalogue', () => {
         },
         "refunded_amount": "0",
         "selected_option_id": "opt_…",
-        "sequence": 3,
+        "sequence": 4,
         "shortfall": "0",
         "status": "paid",
         "success_url": null,
