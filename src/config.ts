@@ -125,9 +125,7 @@ const ENV: Record<keyof Config, string> = {
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
-  const file = env.TALLY_CONFIG
-    ? (JSON.parse(readFileSync(env.TALLY_CONFIG, 'utf8')) as Partial<Config>)
-    : {};
+  const file = env.TALLY_CONFIG ? readConfigFile(env.TALLY_CONFIG) : {};
   const merged: Record<string, unknown> = { ...DEFAULTS, ...file };
   for (const [key, name] of Object.entries(ENV)) {
     const value = env[name];
@@ -136,6 +134,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   Object.assign(merged, overrides);
   return validate(merged);
 }
+
+/**
+ * TALLY_CONFIG's JSON file: an object keyed by the Config names (`port`, `databaseUrl`, …), not the
+ * environment variables' names. A key it does not know is refused rather than ignored: a file
+ * saying `{"TALLY_PORT": 4001}` would otherwise start a gateway on the default port.
+ */
+function readConfigFile(path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new TallyError(
+      'service_unavailable',
+      `Invalid configuration: TALLY_CONFIG ${path}: ${(error as Error).message}`,
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new TallyError(
+      'service_unavailable',
+      `Invalid configuration: TALLY_CONFIG ${path} must hold a JSON object`,
+    );
+  const unknown = Object.keys(parsed).filter((key) => !Object.hasOwn(ENV, key));
+  if (unknown.length > 0) {
+    const hints = unknown.map((key) => {
+      const named = Object.entries(ENV).find(([, name]) => name === key)?.[0];
+      return named ? `"${key}" (write "${named}")` : `"${key}"`;
+    });
+    throw new TallyError(
+      'service_unavailable',
+      `Invalid configuration: TALLY_CONFIG ${path} has unknown keys ${hints.join(', ')}; its keys are ${Object.keys(ENV).join(', ')}`,
+    );
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** pino's levels; anything else made the logger throw an unclear error at start. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function validate(raw: Record<string, unknown>): Config {
   const problems: string[] = [];
@@ -189,6 +224,8 @@ function validate(raw: Record<string, unknown>): Config {
     problems.push('TALLY_PG_PREPARED_STATEMENTS must be on or off');
   if (raw.devnet !== undefined && raw.devnet !== 'auto' && raw.devnet !== 'off')
     problems.push('TALLY_DEVNET must be auto or off');
+  if (!LOG_LEVELS.includes(config.logLevel))
+    problems.push(`TALLY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   if (raw.mode !== undefined && raw.mode !== 'dev' && raw.mode !== 'production')
     problems.push('TALLY_MODE must be dev or production');
   if (config.mode === 'production' && config.rateSources.split(',').includes('fixed')) {

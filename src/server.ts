@@ -9,11 +9,34 @@ import { seedDemoIfEmpty } from './dev/seed-demo.ts';
 import { scheduleMoneyJobs } from './jobs/money-jobs.ts';
 import { schedulePruneJob } from './jobs/prune-jobs.ts';
 import { Worker } from './jobs/worker.ts';
+import { assertPortFree } from './port-free.ts';
 import { DeliveryWorker } from './webhooks/delivery-worker.ts';
 
-/** Starts the gateway: database, migrations, worker loop, HTTP. Returns a stop function. */
-export async function startGateway(config: Config): Promise<{ url: string; stop: () => Promise<void> }> {
+interface Gateway {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts the gateway: database, migrations, worker loop, HTTP. Returns a stop function. A start
+ * that fails halfway (the port taken after all, a devnet that will not come up) stops whatever it
+ * had started and throws, so the process exits instead of running headless.
+ */
+export async function startGateway(config: Config): Promise<Gateway> {
+  await assertPortFree(config.host, config.port);
   const tally = await openTally(config);
+  const started: Array<() => Promise<void>> = [() => tally.database.close()];
+  try {
+    return await startServices(tally, started);
+  } catch (error) {
+    for (const stop of started.reverse()) await stop().catch(() => {});
+    throw error;
+  }
+}
+
+/** Everything after the database; pushes a stopper for each part as soon as it runs. */
+async function startServices(tally: Tally, started: Array<() => Promise<void>>): Promise<Gateway> {
+  const { config } = tally;
   if (config.mode === 'dev') {
     const demo = await seedDemoIfEmpty(tally);
     if (demo) {
@@ -25,6 +48,7 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
   }
   // Dev mode with no node configured: a local anvil devnet (never in production mode).
   const devnet = await maybeStartDevnet(tally);
+  if (devnet) started.push(() => devnet.stop());
   // Watchers first: expiry asks them whether the chain has been read up to an invoice's expiry.
   const chains = createChainWatchers(tally, {
     evm: devnet ? new Map([[devnet.network, [devnet.rpcUrl]]]) : new Map(),
@@ -32,16 +56,20 @@ export async function startGateway(config: Config): Promise<{ url: string; stop:
   });
   tally.chainHealth = chains;
   chains.start();
+  started.push(() => chains.stop());
   const { server } = buildApp(tally);
+  started.push(() => server.close());
   const worker = new Worker(tally);
   // Hourly reconciliation, the daily settlement cutoff (src/jobs/money-jobs.ts) and the hourly
   // prune of finished jobs (src/jobs/prune-jobs.ts). The worker also runs the invoice clock.
   await scheduleMoneyJobs(tally);
   await schedulePruneJob(tally);
   worker.start();
+  started.push(() => worker.stop());
   // Webhooks: numbers committed events and delivers them (src/webhooks/delivery-worker.ts).
   const deliveries = new DeliveryWorker(tally);
   deliveries.start();
+  started.push(() => deliveries.stop());
   const address = await server.listen({ host: config.host, port: config.port });
   process.stdout.write(`Tally listening on ${address} (${config.mode} mode, ${tally.database.dialect})\n`);
   tally.log.info(

@@ -58,9 +58,11 @@ export async function runMoneyCommand(
   return withTally((t) => run(command, flags, t, print, progress));
 }
 
+/** Every command `run` handles; test/cli/command-sets.test.ts holds it to MONEY_USAGE. */
 const COMMANDS = new Set([
   'ledger verify',
   'ledger balances',
+  'ledger backfill',
   'reconcile',
   'settlement close',
   'export',

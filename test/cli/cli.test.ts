@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -213,6 +214,33 @@ describe('tally CLI', () => {
       expect(body.status).toBe('awaiting_payment');
     } finally {
       child.kill('SIGTERM');
+      rmSync(startDir, { recursive: true, force: true });
+    }
+  });
+
+  it('`tally start` on a port already taken exits 1 with a clear error, having started nothing', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    const startDir = mkdtempSync(join(tmpdir(), 'tally-busy-'));
+    const database = join(startDir, 'busy.db');
+    try {
+      // Before the fix the process printed the error and stayed up, with its worker, watchers and
+      // devnet running: execFile would then wait until the test timed out.
+      const result = await run(process.execPath, ['bin/tally.js', 'start'], {
+        env: { ...env, TALLY_DATABASE_URL: database, TALLY_PORT: String(port), TALLY_DEVNET: 'off' },
+        timeout: 20_000,
+      }).then(
+        () => ({ code: 0, stdout: '' }),
+        (error: { code: number; stdout: string }) => error,
+      );
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(`127.0.0.1:${port} is already in use`);
+      // Refused before the database was opened: no file, no demo merchant, no key printed.
+      expect(existsSync(database)).toBe(false);
+      expect(result.stdout).not.toContain('tally_sk_');
+    } finally {
+      busy.close();
       rmSync(startDir, { recursive: true, force: true });
     }
   });

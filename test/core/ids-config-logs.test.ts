@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +40,40 @@ describe('config', () => {
     expect(loadConfig({}).pgPreparedStatements).toBe('on');
     expect(loadConfig({ TALLY_PG_PREPARED_STATEMENTS: 'off' }).pgPreparedStatements).toBe('off');
     expect(() => loadConfig({ TALLY_PG_PREPARED_STATEMENTS: 'no' })).toThrow(/TALLY_PG_PREPARED_STATEMENTS/);
+  });
+
+  it('refuses an unknown log level at boot, naming the levels', () => {
+    expect(loadConfig({ TALLY_LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
+    expect(() => loadConfig({ TALLY_LOG_LEVEL: 'loud' })).toThrow(
+      /TALLY_LOG_LEVEL must be one of fatal, error/,
+    );
+  });
+
+  it('reads TALLY_CONFIG keyed by config names; an unknown key, bad JSON or a non-object is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-config-'));
+    try {
+      const file = (name: string, text: string) => {
+        writeFileSync(join(dir, name), text);
+        return join(dir, name);
+      };
+      const good = file('good.json', '{"port": 4101, "logLevel": "warn"}');
+      expect(loadConfig({ TALLY_CONFIG: good })).toMatchObject({ port: 4101, logLevel: 'warn' });
+      // The environment still wins over the file.
+      expect(loadConfig({ TALLY_CONFIG: good, TALLY_PORT: '4102' }).port).toBe(4102);
+      const envNames = file('env-names.json', '{"TALLY_PORT": 4001}');
+      expect(() => loadConfig({ TALLY_CONFIG: envNames })).toThrow(
+        /unknown keys "TALLY_PORT" \(write "port"\)/,
+      );
+      expect(() => loadConfig({ TALLY_CONFIG: file('typo.json', '{"prot": 1}') })).toThrow(
+        /unknown keys "prot"/,
+      );
+      expect(() => loadConfig({ TALLY_CONFIG: file('bad.json', '{port: 1}') })).toThrow(
+        /TALLY_CONFIG .*bad\.json/,
+      );
+      expect(() => loadConfig({ TALLY_CONFIG: file('list.json', '[1]') })).toThrow(/must hold a JSON object/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('never prints a database password', () => {
