@@ -332,7 +332,8 @@ function recordPayment(
   // a merchant who acts on payment.confirmed must hear it once for every payment, as for one that
   // got there block by block.
   const option = invoice.options.find((o) => o.id === payment.optionId);
-  if (!wrong && option && payment.confirmations >= option.requiredConfirmations) emit('payment.confirmed', payment.id);
+  if (!wrong && option && payment.confirmations >= option.requiredConfirmations)
+    emit('payment.confirmed', payment.id);
   // Only a replacement paying the same option takes over the credit; anything else is classified as new money.
   if (replacing?.credited && replacing.optionId === payment.optionId) {
     payment.credited = true;
