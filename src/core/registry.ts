@@ -58,9 +58,16 @@ export function findNetwork(id: string): NetworkDefinition | undefined {
   return networksById.get(id);
 }
 
-export function getNetwork(id: string): NetworkDefinition {
+/** The network `id`; a request's unknown network is refused naming `field`, when given. */
+export function getNetwork(id: string, field?: string): NetworkDefinition {
   const network = networksById.get(id);
-  if (!network) throw new TallyError('unsupported_asset', `Unknown network "${id}".`);
+  if (!network) {
+    throw new TallyError(
+      'unsupported_asset',
+      `Unknown network "${id}".`,
+      field ? { issues: [{ path: field, message: `unknown network "${id}"` }] } : undefined,
+    );
+  }
   return network;
 }
 

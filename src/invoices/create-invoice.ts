@@ -60,7 +60,10 @@ export async function createInvoice(
   input: CreateInvoiceInput,
   storeResponse?: StoredResponseWrite,
 ): Promise<InvoiceJson> {
-  const scopesAsked = (input.payment_options ?? []).map((o) => scopeOfNetwork(o.network));
+  const scopesAsked = (input.payment_options ?? []).map((o, i) => {
+    getNetwork(o.network, `payment_options[${i}].network`);
+    return scopeOfNetwork(o.network);
+  });
   const { merchant, wallets } = await creationContext(tally, merchantId, scopesAsked);
   const policy = mergePolicy(merchant.policy, input.policy);
   // The merged policy, not the override alone: an override's currency must fit the merchant's tiers.

@@ -4,10 +4,10 @@ import { type AllowList, forbiddenReason, resolveHost, urlHost } from './ssrf-gu
 /**
  * A webhook URL at creation or change: http(s), no credentials in it (they would be sent to, and
  * logged by, whatever the host is), and a host that resolves only to addresses the SSRF guard
- * allows. Refusals are 422 naming `body.url`; the delivery worker checks again at every connection.
+ * allows. Refusals are 422 naming `url`, as other fields are named by their path in the body; the delivery worker checks again at every connection.
  */
 export async function checkWebhookUrl(raw: string, allow: AllowList): Promise<string> {
-  const refuse = (message: string) => validationError([{ path: 'body.url', message } satisfies FieldIssue]);
+  const refuse = (message: string) => validationError([{ path: 'url', message } satisfies FieldIssue]);
   let url: URL;
   try {
     url = new URL(raw);
@@ -29,7 +29,7 @@ export async function checkWebhookUrl(raw: string, allow: AllowList): Promise<st
     const reason = forbiddenReason(address, allow);
     if (reason)
       throw refuse(
-        `resolves to ${reason}; refused to protect the gateway's network (an operator can allow it with TALLY_WEBHOOK_ALLOWED_NETWORKS)`,
+        `resolves to a refused address (${reason}), to protect the gateway's network; an operator can allow it with TALLY_WEBHOOK_ALLOWED_NETWORKS`,
       );
   }
   return url.toString();

@@ -611,6 +611,14 @@ describe.each(DATABASES)('hostile input on $name (SCENARIOS 26)', ({ fresh }) =>
       body: { policy: { value_currency: 'ZZZ' } },
     });
     expectError(unknown, { status: 422, path: 'policy.value_currency' });
+    // A misspelt network would never match an option: its invoices would wait only the default depth.
+    const misspelt = await h.request('PATCH', '/v1/merchant', {
+      token: fx.token,
+      body: {
+        policy: { confirmation_tiers: { 'bitcoin-mainnet': [{ max_value: null, confirmations: 6 }] } },
+      },
+    });
+    expectError(misspelt, { status: 422, path: 'policy.confirmation_tiers.bitcoin-mainnet' });
     const merchant = await h.request('GET', '/v1/merchant', { token: fx.token });
     expect(merchant.body.policy).toMatchObject({
       value_currency: 'USD',

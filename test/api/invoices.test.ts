@@ -205,4 +205,35 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
     );
     await h.request('PATCH', '/v1/merchant', { body: { policy: { confirmation_tiers: {} } } });
   });
+
+  it('names the field of an unknown network, in an option or in a policy tier, and writes nothing', async () => {
+    const count = async () => (await h.request('GET', '/v1/invoices?limit=100')).body.data.length;
+    const before = await count();
+    const option = await h.request('POST', '/v1/invoices', {
+      body: {
+        price: { amount: '5', currency: 'USD' },
+        payment_options: [
+          { asset: 'BTC', network: 'bitcoin-regtest' },
+          { asset: 'BTC', network: 'foo' },
+        ],
+      },
+    });
+    expect(option.status).toBe(422);
+    expect(option.body.error.code).toBe('unsupported_asset');
+    expect(option.body.error.details.issues).toEqual([
+      { path: 'payment_options[1].network', message: 'unknown network "foo"' },
+    ]);
+    const tier = await h.request('POST', '/v1/invoices', {
+      body: {
+        price: { amount: '5', currency: 'USD' },
+        payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+        policy: { confirmation_tiers: { 'bitcoin-regtst': [{ max_value: null, confirmations: 3 }] } },
+      },
+    });
+    expect(tier.status).toBe(422);
+    expect(tier.body.error.details.issues[0]).toMatchObject({
+      path: 'policy.confirmation_tiers.bitcoin-regtst',
+    });
+    expect(await count()).toBe(before);
+  });
 });

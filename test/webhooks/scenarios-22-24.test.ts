@@ -137,7 +137,7 @@ describe.each(DATABASES)('webhook scenarios 22-24 on $name', ({ fresh }) => {
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('validation_failed');
     expect(res.body.error.details.issues[0]).toMatchObject({
-      path: 'body.url',
+      path: 'url',
       message: expect.stringContaining('TALLY_WEBHOOK_ALLOWED_NETWORKS'),
     });
     expect(await h.tally.database.db.selectFrom('webhook_endpoints').selectAll().execute()).toEqual([]);
