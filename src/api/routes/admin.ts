@@ -11,6 +11,7 @@ import {
 import { API_SCOPES, hasScope, USER_ROLES } from '../../auth/scopes.ts';
 import { TallyError } from '../../core/errors.ts';
 import { listAssets, listNetworks } from '../../core/registry.ts';
+import { assetJson, networkJson } from '../../core/registry-json.ts';
 import {
   EXCEPTION_RESOLUTIONS,
   getException,
@@ -317,7 +318,7 @@ export const adminRoutes = [
     summary: 'The asset and network registry',
     tag: 'registry',
     scope: null,
-    handler: async () => ({ networks: listNetworks(), assets: listAssets() }),
+    handler: async () => ({ networks: listNetworks().map(networkJson), assets: listAssets().map(assetJson) }),
   }),
 ];
 
