@@ -4,7 +4,10 @@
  * a validly signed but stale "invoice.paid" for an unpaid invoice fulfils nothing, because the
  * backend decides from the gateway's invoice state.
  */
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -106,6 +109,77 @@ describe('example merchant backend', () => {
     // Fulfilment was reported to the gateway exactly once.
     const fulfilled = await h.request('GET', `/v1/invoices/${id}/events?type=invoice.fulfilled`);
     expect(fulfilled.body.data).toHaveLength(1);
+  });
+
+  it('SCENARIO 22: commits an event, answers too late, gets it again with the same webhook-id: stored and fulfilled once', async () => {
+    // A forwarder between the gateway and the backend: the backend stores each event and answers
+    // 204 at once, but the forwarder holds back its first answer for each webhook-id past the
+    // gateway's timeout, as a slow network or proxy would. The gateway records a timeout and
+    // delivers again; the backend has already committed that event.
+    h.tally.config.webhookTimeoutMs = 300;
+    await worker.stop();
+    worker = new DeliveryWorker(h.tally); // a worker reads its timeout when it is made
+    const seen = new Set<string>();
+    const forwarder = createServer((req, res) => {
+      void (async () => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => k.startsWith('webhook-') || k === 'content-type'),
+        ) as Record<string, string>;
+        const answer = await fetch(hookUrl, { method: 'POST', headers, body: Buffer.concat(chunks) });
+        const id = headers['webhook-id'] ?? '';
+        if (!seen.has(id)) {
+          seen.add(id);
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+        }
+        res.writeHead(answer.status);
+        res.end();
+      })().catch(() => res.destroy());
+    });
+    forwarder.listen(0, '127.0.0.1');
+    await once(forwarder, 'listening');
+    try {
+      const endpoints = await h.request('GET', '/v1/webhook-endpoints');
+      const endpointId = endpoints.body.data[0].id as string;
+      const moved = await h.request('PATCH', `/v1/webhook-endpoints/${endpointId}`, {
+        body: { url: `http://127.0.0.1:${(forwarder.address() as AddressInfo).port}/webhooks` },
+      });
+      expect(moved.status).toBe(200);
+      const id = await paidInvoice();
+      const events = await h.request('GET', `/v1/invoices/${id}/events`);
+      const eventIds = (events.body.data as Array<{ id: string }>).map((e) => e.id);
+      expect(eventIds.length).toBeGreaterThanOrEqual(3);
+      await worker.runOnce();
+      // Every event reached the backend and was committed, though the gateway saw only timeouts.
+      await backend.idle();
+      expect(inboxSize()).toBe(eventIds.length);
+      expect(fulfilments()).toEqual([{ invoice_id: id }]);
+
+      h.clock.advance(60_000); // past the first retry's delay
+      await worker.runOnce();
+      await backend.idle();
+      for (const eventId of eventIds) {
+        const deliveries = await h.request('GET', `/v1/events/${eventId}/deliveries`);
+        const detail = await h.request('GET', `/v1/webhook-deliveries/${deliveries.body.data[0].id}`);
+        expect(
+          detail.body.attempt_log.map((a: { outcome: string }) => a.outcome),
+          eventId,
+        ).toEqual(['timeout', 'succeeded']);
+        const copies = backend.db
+          .prepare('select count(*) as n from inbox where webhook_id = ?')
+          .get(eventId) as {
+          n: number;
+        };
+        expect(copies.n, eventId).toBe(1);
+      }
+      // Nothing was done twice: one fulfilment here, one reported to the gateway.
+      expect(fulfilments()).toEqual([{ invoice_id: id }]);
+      const fulfilled = await h.request('GET', `/v1/invoices/${id}/events?type=invoice.fulfilled`);
+      expect(fulfilled.body.data).toHaveLength(1);
+    } finally {
+      forwarder.close();
+    }
   });
 
   it('is indifferent to order: the stale awaiting_payment arriving last changes nothing', async () => {
