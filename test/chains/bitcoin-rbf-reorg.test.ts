@@ -115,6 +115,35 @@ describe.each(DATABASES)('Bitcoin RBF and reorgs against btcd ($name)', ({ fresh
     expect(body.status).toBe('paid');
   });
 
+  it('11: re-mined into a different block after the reorg, the payment follows the new block to paid', async () => {
+    const inv = await h.invoice('0.001', threeConfirmations);
+    const sent = await wallet.pay([{ address: inv.address, amount: inv.due }]);
+    const [first] = await wallet.mine(1);
+    await h.sync();
+    expect((await h.get(inv.id)).payments[0]).toMatchObject({ confirmations: 1, block_hash: first });
+    // The block is orphaned for good; its transaction goes back to the node's mempool.
+    await rpc().call('invalidateblock', [first]);
+    const pool = await rpc().call<string[]>('getrawmempool', []);
+    expect(pool).toContain(sent.txid);
+    await h.sync();
+    let body = await h.get(inv.id);
+    expect(body.payments[0]).toMatchObject({ confirmations: 0, block_hash: null });
+    // A new block at the same height holds it now.
+    const [second] = await wallet.mine(1);
+    expect(second).not.toBe(first);
+    const block = await rpc().call<{ tx: string[] }>('getblock', [second, 1]);
+    expect(block.tx).toContain(sent.txid);
+    await wallet.mine(2);
+    await h.sync();
+    body = await h.get(inv.id);
+    expect(body.payments).toHaveLength(1);
+    expect(body.payments[0]).toMatchObject({ txid: sent.txid, confirmations: 3, block_hash: second });
+    expect(body.status).toBe('paid');
+    const types = await h.eventTypes(inv.id);
+    expect(types.filter((t) => t === 'payment.reorged')).toHaveLength(1);
+    expect(types.filter((t) => t === 'invoice.paid')).toHaveLength(1);
+  });
+
   it('12: a reorg after paid that double-spends the payment raises "reorg after paid" and moves the invoice back', async () => {
     const inv = await h.invoice('0.001');
     const payment = await wallet.pay([{ address: inv.address, amount: inv.due }], { rbf: true });
