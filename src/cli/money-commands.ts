@@ -110,7 +110,8 @@ async function run(
         ...(typeof from === 'string' ? { fromHeight: Number(from) } : {}),
       });
       print(
-        `Reconciliation ${report.id} (${report.network}, blocks ${report.from_height}..${report.to_height}): ` +
+        // An empty range (no node, or nothing new) reads "no blocks", not "blocks 0..-1".
+        `Reconciliation ${report.id} (${report.network}, ${report.to_height >= report.from_height ? `blocks ${report.from_height}..${report.to_height}` : 'no blocks'}): ` +
           `${report.checked.payments} payments, ${report.checked.outputs_to_invoice_addresses} deposits, ` +
           `${report.checked.invoices_in_ledger} invoices in the ledger checked; ${report.mismatches.length} mismatches, ` +
           `${report.exceptions_opened} exceptions opened; events ${report.events.ok ? 'ok' : 'NOT delivered'}.` +

@@ -36,6 +36,9 @@ describe('tally money commands', () => {
 
     const reconcile = await tally('reconcile', '--json');
     expect(JSON.parse(reconcile.out)).toMatchObject({ network: 'none', mismatches: [], ledger_ok: true });
+    const human = await tally('reconcile');
+    expect(human.out).toContain('(none, no blocks)');
+    expect(human.out).toContain('No Bitcoin node configured');
 
     const file = join(dir, 'report.csv');
     const exported = await tally(
