@@ -37,7 +37,13 @@ export async function openTally(config: Config, options: OpenOptions = {}): Prom
     preparedStatements: config.pgPreparedStatements === 'on',
     warn: (message) => log.warn(message),
   });
-  await migrate(database);
+  try {
+    await migrate(database);
+  } catch (error) {
+    // A failed migration must not leave the pool (or the SQLite writer threads) open behind it.
+    await database.close();
+    throw error;
+  }
   return {
     config,
     database,

@@ -20,7 +20,7 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
     if (code === 'EADDRINUSE')
       throw new TallyError(
         'service_unavailable',
-        `${host}:${port} is already in use: is another Tally gateway running? Stop it, or set TALLY_PORT.`,
+        `${host.includes(':') ? `[${host}]` : host}:${port} is already in use: is another Tally gateway running? Stop it, or set TALLY_PORT.`,
       );
     throw error;
   } finally {

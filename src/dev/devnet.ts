@@ -83,23 +83,30 @@ export async function startDevnet(tally: Tally): Promise<Devnet> {
       tally.log.warn({ err: String(error) }, 'btcd is installed but did not start: the devnet is EVM only');
     }
   }
-  // Fresh chains: forget the previous devnet's blocks so the watchers start at these ones' tips.
-  const fresh = bitcoin ? [DEVNET_NETWORK, bitcoin.network] : [DEVNET_NETWORK];
-  await tally.database.write(async (trx) => {
-    await trx.deleteFrom('chain_blocks').where('network', 'in', fresh).execute();
-    await trx.deleteFrom('chain_watched_txs').where('network', 'in', fresh).execute();
-  });
+  const stopNodes = () => Promise.all([anvil.stop(), bitcoin?.stop()]);
   const statePath = devnetStatePath(tally.config);
-  mkdirSync(dirname(statePath), { recursive: true });
-  const state: DevnetState = { rpcUrl: anvil.url, bitcoinRpcUrl: bitcoin?.rpcUrl ?? null };
-  writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`);
+  try {
+    // Fresh chains: forget the previous devnet's blocks so the watchers start at these ones' tips.
+    const fresh = bitcoin ? [DEVNET_NETWORK, bitcoin.network] : [DEVNET_NETWORK];
+    await tally.database.write(async (trx) => {
+      await trx.deleteFrom('chain_blocks').where('network', 'in', fresh).execute();
+      await trx.deleteFrom('chain_watched_txs').where('network', 'in', fresh).execute();
+    });
+    mkdirSync(dirname(statePath), { recursive: true });
+    const state: DevnetState = { rpcUrl: anvil.url, bitcoinRpcUrl: bitcoin?.rpcUrl ?? null };
+    writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`);
+  } catch (error) {
+    // Nothing else knows about these nodes yet: stop them rather than leave them running.
+    await stopNodes();
+    throw error;
+  }
   return {
     network: DEVNET_NETWORK,
     rpcUrl: anvil.url,
     bitcoin,
     stop: async () => {
       rmSync(statePath, { force: true });
-      await Promise.all([anvil.stop(), bitcoin?.stop()]);
+      await stopNodes();
     },
   };
 }

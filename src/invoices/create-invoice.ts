@@ -15,7 +15,7 @@ import { scopeOfNetwork } from '../wallets/families.ts';
 import { creationContext } from './creation-context.ts';
 import { invoiceWriterFor, type StoredResponseWrite } from './invoice-writer.ts';
 import { mergePolicy, type PolicyInput, requiredConfirmations } from './policy.ts';
-import { checkPolicyAmounts } from './policy-check.ts';
+import { checkPolicyAmounts, checkTierNetworks } from './policy-check.ts';
 import type { InvoiceRecord } from './record.ts';
 import type { InvoiceJson } from './serialize.ts';
 import type { PaymentOption, RateUsed } from './types.ts';
@@ -67,6 +67,7 @@ export async function createInvoice(
   const { merchant, wallets } = await creationContext(tally, merchantId, scopesAsked);
   const policy = mergePolicy(merchant.policy, input.policy);
   // The merged policy, not the override alone: an override's currency must fit the merchant's tiers.
+  checkTierNetworks(input.policy);
   if (input.policy) checkPolicyAmounts(policy, policy.value_currency);
   if (input.expires_in_seconds !== undefined) policy.expiry_seconds = input.expires_in_seconds;
 

@@ -4,7 +4,7 @@ import { currencyDecimals, findNetwork } from '../core/registry.ts';
 import type { PolicyInput } from './policy.ts';
 
 /**
- * Confirmation tiers must name known networks. Policy thresholds are compared in base units of `value_currency` when an invoice is created. Check
+ * Policy thresholds are compared in base units of `value_currency` when an invoice is created. Check
  * them against that currency's decimals when the policy is sent, so a policy every later invoice
  * would trip on is refused with its field named instead of being stored.
  */
@@ -18,17 +18,27 @@ export function checkPolicyAmounts(policy: PolicyInput, fallbackCurrency: string
     parseAmount(policy.zero_conf_max_value, decimals, `${prefix}.zero_conf_max_value`);
   }
   for (const [network, tiers] of Object.entries(policy.confirmation_tiers ?? {})) {
-    // A misspelt network would be stored and never match an option's network: its invoices would
-    // wait only the network's default depth, not the depth the merchant asked for.
-    if (!findNetwork(network)) {
-      throw validationError([
-        { path: `${prefix}.confirmation_tiers.${network}`, message: `unknown network "${network}"` },
-      ]);
-    }
     for (const [i, tier] of tiers.entries()) {
       if (tier.max_value !== null) {
         parseAmount(tier.max_value, decimals, `${prefix}.confirmation_tiers.${network}[${i}].max_value`);
       }
+    }
+  }
+}
+
+/**
+ * The confirmation tiers a request sends must name known networks: a misspelt one would be stored
+ * and never match an option's network, so its invoices would wait only the network's default depth,
+ * not the depth the merchant asked for. Only what the request sends is checked, not the policy
+ * merged with what is stored: a key stored before this check existed must not block requests that
+ * do not mention it (the merchant replaces it by sending `confirmation_tiers`).
+ */
+export function checkTierNetworks(sent: PolicyInput | undefined, prefix = 'policy'): void {
+  for (const network of Object.keys(sent?.confirmation_tiers ?? {})) {
+    if (!findNetwork(network)) {
+      throw validationError([
+        { path: `${prefix}.confirmation_tiers.${network}`, message: `unknown network "${network}"` },
+      ]);
     }
   }
 }

@@ -107,17 +107,15 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
         payment.blockHash = fact.blockHash;
         payment.blockHeight = fact.blockHeight;
         emit('payment.restored', payment.id);
+        if (atDepth(invoice, payment)) emit('payment.confirmed', payment.id);
         classifyPayment(invoice, payment, out, emit);
         break;
       }
-      const option = invoice.options.find((o) => o.id === payment.optionId);
-      const wasDeep = option ? payment.confirmations >= option.requiredConfirmations : false;
+      const wasDeep = atDepth(invoice, payment);
       payment.confirmations = Math.max(0, fact.confirmations);
       payment.blockHash = fact.blockHash;
       payment.blockHeight = fact.blockHeight;
-      if (option && !wasDeep && payment.confirmations >= option.requiredConfirmations) {
-        emit('payment.confirmed', payment.id);
-      }
+      if (!wasDeep && atDepth(invoice, payment)) emit('payment.confirmed', payment.id);
       break;
     }
     case 'payment_reorged': {
@@ -327,19 +325,27 @@ function recordPayment(
   }
   invoice.payments.push(payment);
   emit('payment.detected', payment.id);
-  // Seen already at its required depth (found in a block under a one-confirmation rule, by a
-  // catch-up scan after downtime, or zero-confirmation): it has reached its confirmations now, and
-  // a merchant who acts on payment.confirmed must hear it once for every payment, as for one that
-  // got there block by block.
-  const option = invoice.options.find((o) => o.id === payment.optionId);
-  if (!wrong && option && payment.confirmations >= option.requiredConfirmations)
-    emit('payment.confirmed', payment.id);
+  // Seen already at its required depth (mined before the mempool showed it, or found by a catch-up
+  // scan after downtime): it has reached its confirmations now. A merchant who acts on
+  // payment.confirmed must hear it for this payment too, as for one that got there block by block
+  // (decision 0021).
+  if (atDepth(invoice, payment)) emit('payment.confirmed', payment.id);
   // Only a replacement paying the same option takes over the credit; anything else is classified as new money.
   if (replacing?.credited && replacing.optionId === payment.optionId) {
     payment.credited = true;
     return;
   }
   classifyPayment(invoice, payment, out, emit, wrong?.evidence);
+}
+
+/**
+ * Whether a payment is at its option's required depth. Money on the wrong network or in the wrong
+ * asset has no depth that the option's rule measures: it is never "confirmed", only an exception.
+ */
+function atDepth(invoice: Invoice, payment: Payment): boolean {
+  if (payment.received) return false;
+  const option = invoice.options.find((o) => o.id === payment.optionId);
+  return option !== undefined && payment.confirmations >= option.requiredConfirmations;
 }
 
 /** Decides whether a payment (new or restored) is credited to the invoice or opens an exception. */

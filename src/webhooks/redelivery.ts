@@ -55,7 +55,7 @@ export async function replaySince(tally: Tally, merchantId: string, endpointId: 
     .execute();
   if (events.length > MAX_REPLAY_EVENTS)
     throw validationError([
-      { path: 'body.since', message: `more than ${MAX_REPLAY_EVENTS} events; choose a later time` },
+      { path: 'since', message: `more than ${MAX_REPLAY_EVENTS} events; choose a later time` },
     ]);
   const wanted = events.filter((e) => !TARGETED_EVENT_TYPES.has(e.type) && endpointWants(endpoint, e.type));
   const now = iso(tally.clock.now());

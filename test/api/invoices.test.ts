@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forgetCreationContext } from '../../src/invoices/creation-context.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 
@@ -235,5 +236,43 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
       path: 'policy.confirmation_tiers.bitcoin-regtst',
     });
     expect(await count()).toBe(before);
+  });
+
+  it('does not hold a tier stored before networks were checked against requests that do not send tiers', async () => {
+    const { merchantId, token } = await h.newMerchant('legacy tiers');
+    const current = await h.tally.database.db
+      .selectFrom('merchants')
+      .select('policy')
+      .where('id', '=', merchantId)
+      .executeTakeFirstOrThrow();
+    const stored = JSON.parse(current.policy);
+    stored.confirmation_tiers = { 'bitcoin-mainnet': [{ max_value: null, confirmations: 6 }] };
+    await h.tally.database.db
+      .updateTable('merchants')
+      .set({ policy: JSON.stringify(stored) })
+      .where('id', '=', merchantId)
+      .execute();
+    forgetCreationContext(h.tally, merchantId);
+    const invoice = await h.request('POST', '/v1/invoices', {
+      token,
+      body: {
+        price: { amount: '5', currency: 'USD' },
+        payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+        policy: { underpayment_tolerance_bps: 10 },
+      },
+    });
+    expect(invoice.status).toBe(201);
+    const patched = await h.request('PATCH', '/v1/merchant', {
+      token,
+      body: { policy: { expiry_seconds: 600 } },
+    });
+    expect(patched.status).toBe(200);
+    // Sending tiers replaces them, and what is sent is checked.
+    const fixed = await h.request('PATCH', '/v1/merchant', {
+      token,
+      body: { policy: { confirmation_tiers: { bitcoin: [{ max_value: null, confirmations: 6 }] } } },
+    });
+    expect(fixed.status).toBe(200);
+    expect(Object.keys(fixed.body.policy.confirmation_tiers)).toEqual(['bitcoin']);
   });
 });

@@ -141,6 +141,8 @@ describe.each(DATABASES)('Bitcoin RBF and reorgs against btcd ($name)', ({ fresh
     expect(body.status).toBe('paid');
     const types = await h.eventTypes(inv.id);
     expect(types.filter((t) => t === 'payment.reorged')).toHaveLength(1);
+    // Depth 3 was reached only in the new chain: one confirmation, one paid.
+    expect(types.filter((t) => t === 'payment.confirmed')).toHaveLength(1);
     expect(types.filter((t) => t === 'invoice.paid')).toHaveLength(1);
   });
 

@@ -143,7 +143,8 @@ describe.each(DATABASES)('Bitcoin timing, restarts and failures against btcd ($n
         // Mined before expiry (block time), found after: on time, so paid, not late.
         expect(body.status).toBe('paid');
         expect(body.payments).toHaveLength(1);
-        // A block processed twice would credit or confirm the payment twice.
+        // Each payment announced once: found at depth by the catch-up, so detected and confirmed
+        // together (decision 0021), and paid once.
         const types = await h.eventTypes(id);
         for (const type of ['payment.detected', 'payment.confirmed', 'invoice.paid'])
           expect(

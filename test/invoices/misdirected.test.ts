@@ -58,7 +58,10 @@ describe('misdirected payments in the state machine', () => {
     let invoice = buildInvoice({ status: 'awaiting_payment', options: 2 });
     const seen = misdirectedSeen('wrong_network', DEFAULT_DUE * 10n, 1);
     invoice = transition(invoice, seen, BEFORE_EXPIRY).invoice;
-    invoice = transition(invoice, confirmations(seen.payment.paymentId, 500), BEFORE_EXPIRY).invoice;
+    const deeper = transition(invoice, confirmations(seen.payment.paymentId, 500), BEFORE_EXPIRY);
+    // Its depth is not the option's to measure: never "confirmed" (decision 0021).
+    expect(eventTypes(deeper)).not.toContain('payment.confirmed');
+    invoice = deeper.invoice;
     expect(invoice.status).toBe('awaiting_payment');
     invoice = transition(
       invoice,
@@ -69,5 +72,6 @@ describe('misdirected payments in the state machine', () => {
     expect(restored.invoice.status).toBe('awaiting_payment');
     expect(restored.invoice.payments[0]?.credited).toBe(false);
     expect(restored.exceptions.map((e) => e.kind)).toEqual(['wrong_network']);
+    expect(eventTypes(restored)).not.toContain('payment.confirmed');
   });
 });

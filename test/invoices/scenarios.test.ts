@@ -816,3 +816,33 @@ describe('refunds', () => {
     expect(result.exceptions).toEqual([]);
   });
 });
+
+describe('payment.confirmed, however a payment reaches its depth (decision 0021)', () => {
+  it('follows payment.restored when a removed payment is mined after all at its depth', () => {
+    let invoice = buildInvoice();
+    const seen = paymentSeen({ paymentId: 'p1', amount: due, confirmations: 0 });
+    invoice = transition(invoice, seen, at(60)).invoice;
+    invoice = transition(invoice, removed('p1', undefined, 'dropped'), at(120)).invoice;
+    expect(invoice.payments[0]?.removed).toBe(true);
+    const restored = transition(invoice, confirmations('p1', 6), at(180));
+    expect(restored.rejected).toBeNull();
+    expect(eventTypes(restored).slice(0, 2)).toEqual(['payment.restored', 'payment.confirmed']);
+    expect(restored.invoice.status).toBe('paid');
+  });
+
+  it('is not repeated by deeper blocks, only after a reorg took the payment below its depth', () => {
+    let invoice = buildInvoice();
+    const first = transition(
+      invoice,
+      paymentSeen({ paymentId: 'p1', amount: due, confirmations: 6 }),
+      at(60),
+    );
+    expect(eventTypes(first)).toContain('payment.confirmed');
+    invoice = first.invoice;
+    const deeper = transition(invoice, confirmations('p1', 7), at(120));
+    expect(eventTypes(deeper)).not.toContain('payment.confirmed');
+    invoice = transition(deeper.invoice, confirmations('p1', 0), at(180)).invoice;
+    const again = transition(invoice, confirmations('p1', 6), at(240));
+    expect(eventTypes(again).filter((t) => t === 'payment.confirmed')).toHaveLength(1);
+  });
+});

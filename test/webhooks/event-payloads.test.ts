@@ -808,7 +808,7 @@ describe('a real payload of every event type', () => {
             "id": "inv_2",
             "manually_paid": false,
             "refunded_amount": "0",
-            "sequence": 12,
+            "sequence": 13,
             "shortfall": "0",
             "status": "paid",
           },

@@ -73,7 +73,7 @@ describe('@tally/sdk against a running gateway', () => {
     const refused = await client
       .createWebhookEndpoint({ url: 'http://169.254.169.254/latest/meta-data' })
       .catch((e: unknown) => e);
-    expect((refused as TallyApiError).issues[0]?.path).toBe('body.url');
+    expect((refused as TallyApiError).issues[0]?.path).toBe('url');
   });
 
   it('verifies a real delivery, and refuses a changed body or a foreign secret', async () => {

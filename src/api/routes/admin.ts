@@ -20,7 +20,7 @@ import {
 } from '../../exceptions/exception-service.ts';
 import { forgetCreationContext } from '../../invoices/creation-context.ts';
 import { mergePolicy } from '../../invoices/policy.ts';
-import { checkPolicyAmounts } from '../../invoices/policy-check.ts';
+import { checkPolicyAmounts, checkTierNetworks } from '../../invoices/policy-check.ts';
 import { BITCOIN_SCRIPT_TYPES } from '../../wallets/families.ts';
 import { addWallet, getWallet, listWallets } from '../../wallets/wallet-service.ts';
 import { defineRoute } from '../route.ts';
@@ -117,6 +117,7 @@ export const adminRoutes = [
     handler: async (ctx, { body }) => {
       const changes = stripUndefined(body);
       if (changes.policy) {
+        checkTierNetworks(changes.policy);
         const current = await getMerchant(ctx.tally.database.db, ctx.principal.merchantId);
         checkPolicyAmounts(mergePolicy(current.policy, changes.policy), current.policy.value_currency);
       }

@@ -158,7 +158,7 @@ export const webhookRoutes = [
     handler: async (ctx, { params, body }) => {
       const since = new Date(body.since);
       if (Number.isNaN(since.getTime()))
-        throw validationError([{ path: 'body.since', message: 'is not a valid time' }]);
+        throw validationError([{ path: 'since', message: 'is not a valid time' }]);
       return replaySince(ctx.tally, ctx.principal.merchantId, params.id, since);
     },
   }),

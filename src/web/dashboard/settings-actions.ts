@@ -13,7 +13,7 @@ import { TallyError, validationError } from '../../core/errors.ts';
 import type { Schema } from '../../db/schema.ts';
 import { forgetCreationContext } from '../../invoices/creation-context.ts';
 import { mergePolicy } from '../../invoices/policy.ts';
-import { checkPolicyAmounts } from '../../invoices/policy-check.ts';
+import { checkPolicyAmounts, checkTierNetworks } from '../../invoices/policy-check.ts';
 import {
   createEndpoint,
   loadEndpoint,
@@ -115,6 +115,7 @@ export async function runSettingsAction(
   switch (action) {
     case 'policy_update': {
       const input = parsePolicyForm(form);
+      checkTierNetworks(input);
       const current = await getMerchant(database.read, merchantId);
       const next = mergePolicy(current.policy, input);
       checkPolicyAmounts(next, current.policy.value_currency);
