@@ -65,9 +65,10 @@ export async function createInvoice(
     return scopeOfNetwork(o.network);
   });
   const { merchant, wallets } = await creationContext(tally, merchantId, scopesAsked);
+  // The override's own tier networks; amounts are checked on the merged policy below.
+  checkTierNetworks(input.policy);
   const policy = mergePolicy(merchant.policy, input.policy);
   // The merged policy, not the override alone: an override's currency must fit the merchant's tiers.
-  checkTierNetworks(input.policy);
   if (input.policy) checkPolicyAmounts(policy, policy.value_currency);
   if (input.expires_in_seconds !== undefined) policy.expiry_seconds = input.expires_in_seconds;
 
