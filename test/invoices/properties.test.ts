@@ -402,6 +402,27 @@ function checkStep(before: Invoice, beforePrint: string, fact: Fact, result: Tra
       );
     }
   }
+  // payment.confirmed (decision 0021): exactly for the payments this fact took to their option's
+  // depth from below it (new, restored, or deeper), never for misdirected or removed money.
+  const atDepth = (invoice: Invoice, p: Invoice['payments'][number] | undefined) => {
+    const option = invoice.options.find((o) => o.id === p?.optionId);
+    return !!p && !p.removed && !p.received && !!option && p.confirmations >= option.requiredConfirmations;
+  };
+  for (const p of after.payments) {
+    const reached =
+      !atDepth(
+        before,
+        before.payments.find((b) => b.id === p.id),
+      ) && atDepth(after, p);
+    const announced = result.events.filter(
+      (e) => e.type === 'payment.confirmed' && e.paymentId === p.id,
+    ).length;
+    must(
+      announced === (reached ? 1 : 0),
+      `${where}: ${p.id} payment.confirmed ${announced}, reached ${reached}`,
+    );
+  }
+
   const t = totals(after);
   const countedSum = counted(after).reduce((sum, p) => sum + p.amount, 0n);
   must(t.seen === countedSum, `${where}: credited total ${t.seen} != ${countedSum}`);
