@@ -97,7 +97,11 @@ describe.each(DATABASES)('EVM token payments against anvil ($name)', ({ fresh })
     expect(bodyA.payments[0].txid).toBe(sent.hash);
     expect(bodyB.payments[0].txid).toBe(sent.hash);
     expect(bodyA.payments[0].output_index).not.toBe(bodyB.payments[0].output_index);
+    // Each invoice credited with exactly its own transfer.
+    expect(bodyA.payments[0].amount).toBe('10');
+    expect(BigInt(bodyA.payments[0].amount_base_units)).toBe(a.due);
     expect(bodyB.payments[0].amount).toBe('7.5');
+    expect(BigInt(bodyB.payments[0].amount_base_units)).toBe(b.due);
     // Syncing again records nothing twice.
     await polygon.mine(1);
     await h.sync();
