@@ -21,6 +21,7 @@ import { requirePermission } from './guard.ts';
 export const ACTIONS = {
   share_link: 'support_action',
   mark_review: 'support_action',
+  clear_review: 'support_action',
   attach_evidence: 'support_action',
   escalate_wrong_network: 'support_action',
   request_top_up: 'support_action',
@@ -31,6 +32,9 @@ export const ACTIONS = {
   resolve: 'dangerous_action',
 } as const satisfies Record<string, Permission>;
 export type DashboardAction = keyof typeof ACTIONS;
+
+/** The note that takes an invoice out of the review queue. */
+export const REVIEW_CLEARED = 'review_cleared';
 
 export const DANGEROUS_RESOLUTIONS = ['accepted', 'refund_requested', 'refunded', 'dismissed'] as const;
 
@@ -133,6 +137,10 @@ export async function runAction(
       break;
     case 'mark_review':
       await note('review', text(form, 'reason', 1000, true) ?? '', null, {});
+      break;
+    case 'clear_review':
+      // Takes the invoice out of the review queue; a later mark puts it back (queues.ts).
+      await note(REVIEW_CLEARED, text(form, 'reason', 1000, true) ?? '', null, {});
       break;
     case 'attach_evidence': {
       const tx = text(form, 'tx_hash', 100, true) ?? '';

@@ -1,3 +1,4 @@
+import { can } from '../../auth/permissions.ts';
 import type { SessionUser } from '../../auth/sessions.ts';
 import { type Html, html } from '../html.ts';
 import { en } from '../i18n/en.ts';
@@ -30,7 +31,8 @@ export function dashboardPage(
     title: `${title} · ${t.title}`,
     bodyClass: 'dash',
     script: 'dashboard.js',
-    body: html`<header><nav aria-label="Main"><a href="/dashboard">${t.nav.queues}</a><a href="/dashboard/search">${t.nav.search}</a><a href="/dashboard/audit">${t.nav.audit}</a><a href="/dashboard/settings">${t.nav.settings}</a></nav>
+    // Links only to the pages the role may open: the others would answer 403.
+    body: html`<header><nav aria-label="Main"><a href="/dashboard">${t.nav.queues}</a><a href="/dashboard/search">${t.nav.search}</a>${can(user.role, 'read_audit') ? html`<a href="/dashboard/audit">${t.nav.audit}</a>` : ''}${can(user.role, 'settings_read') ? html`<a href="/dashboard/settings">${t.nav.settings}</a>` : ''}</nav>
 ${storeSwitcher(user)}<form class="inline" method="post" action="/dashboard/logout">${csrfField(user)}<span class="muted">${t.signedInAs(user.email, user.role)}</span> <button type="submit">${t.signOut}</button></form></header>
 <main><h1>${title}</h1>${notice ? html`<p class="${notice.kind}" role="${notice.kind === 'error' ? 'alert' : 'status'}">${notice.text}</p>` : ''}${body}</main>`,
   });

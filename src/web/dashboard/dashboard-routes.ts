@@ -7,7 +7,7 @@ import { TallyError } from '../../core/errors.ts';
 import { html } from '../html.ts';
 import { en } from '../i18n/en.ts';
 import { sendHtml } from '../respond.ts';
-import { type ActionForm, runAction } from './actions.ts';
+import { ACTIONS, type ActionForm, runAction } from './actions.ts';
 import { dashboardPage } from './dashboard-layout.ts';
 import { renderDeliveries } from './deliveries-page.ts';
 import { streamInvoiceCsv } from './export-csv.ts';
@@ -122,12 +122,15 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
     '/dashboard/invoices/:id',
     page(async (user, request) => {
       const { id } = request.params as { id: string };
-      const done = plainQuery(request.query).done;
+      // Only an action's own name: a crafted link must not put its own text in a confirmation.
+      const done = plainQuery(request.query).done ?? '';
       const timeline = await loadTimeline(tally, user.merchantId, id);
       return renderInvoicePage(
         user,
         timeline,
-        done ? { kind: 'flash', text: t.actionDone(t.actions[done] ?? done) } : undefined,
+        Object.hasOwn(ACTIONS, done)
+          ? { kind: 'flash', text: t.actionDone(t.actions[done] ?? done) }
+          : undefined,
       );
     }),
   );

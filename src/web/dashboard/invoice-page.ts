@@ -2,6 +2,7 @@ import { can } from '../../auth/permissions.ts';
 import type { SessionUser } from '../../auth/sessions.ts';
 import { type Html, html } from '../html.ts';
 import { en } from '../i18n/en.ts';
+import { REVIEW_CLEARED } from './actions.ts';
 import { csrfField, dashboardPage } from './dashboard-layout.ts';
 import { explorerTxUrl } from './explorers.ts';
 import { refundTable } from './pages.ts';
@@ -29,6 +30,19 @@ function reasonField(id: string, required: boolean) {
   return html`<label for="${id}">${required ? a.reason : a.note}</label><textarea id="${id}" name="reason" rows="2" maxlength="1000"${required ? html` required` : ''}></textarea>`;
 }
 
+/** Whether the invoice is in the review queue: a mark with no later clearing note (queues.ts). */
+function underReview(d: Timeline): boolean {
+  const openExceptions = new Set(d.exceptions.filter((e) => e.status === 'open').map((e) => e.id));
+  let under = false;
+  for (const n of d.notes) {
+    // Notes come in creation order; an escalation counts while its exception is open.
+    if (n.kind === 'review' || (n.kind === 'escalation' && openExceptions.has(n.exception_id ?? '')))
+      under = true;
+    else if (n.kind === REVIEW_CLEARED) under = false;
+  }
+  return under;
+}
+
 /** The invoice timeline and, by role, the actions its viewer may take. */
 export function renderInvoicePage(
   user: SessionUser,
@@ -46,6 +60,7 @@ export function renderInvoicePage(
     ? html`<section class="card" id="support-actions"><h2>${a.support}</h2>
 ${actionForm(user, inv.id, 'share_link', reasonField('r-share', false))}
 ${actionForm(user, inv.id, 'mark_review', reasonField('r-review', true))}
+${underReview(d) ? actionForm(user, inv.id, 'clear_review', reasonField('r-clear', true)) : ''}
 ${actionForm(user, inv.id, 'attach_evidence', html`<label for="tx-hash">${a.txHash}</label><input id="tx-hash" name="tx_hash" required maxlength="100">${reasonField('r-evidence', false)}`)}
 ${pick(['underpayment']).length ? actionForm(user, inv.id, 'request_top_up', html`${exceptionSelect('x-top', pick(['underpayment']))}${reasonField('r-top', false)}`) : ''}
 ${pick(['overpayment']).length ? actionForm(user, inv.id, 'approve_overpayment', html`${exceptionSelect('x-over', pick(['overpayment']))}${reasonField('r-over', false)}`) : ''}
@@ -107,11 +122,16 @@ ${section(
   html`<ul id="notes">${d.notes.map((n) => html`<li><time>${n.created_at}</time> <strong>${n.kind}</strong> ${n.body} <span class="muted">${n.email ?? ''}</span></li>`)}</ul>`,
   d.notes.length === 0,
 )}
-${section(
-  tl.audit,
-  html`<ul>${d.audit.map((e) => html`<li>#${e.seq} <time>${e.createdAt}</time> ${e.actorLabel}: <strong>${e.action}</strong>${e.reason ? html` · “${e.reason}”` : ''}</li>`)}</ul>`,
-  d.audit.length === 0,
-)}
+${
+  // The audit log is for the roles that may read it (docs/decisions/0009), here as on its own page.
+  can(user.role, 'read_audit')
+    ? section(
+        tl.audit,
+        html`<ul id="audit">${d.audit.map((e) => html`<li>#${e.seq} <time>${e.createdAt}</time> ${e.actorLabel}: <strong>${e.action}</strong>${e.reason ? html` · “${e.reason}”` : ''}</li>`)}</ul>`,
+        d.audit.length === 0,
+      )
+    : ''
+}
 ${support}${dangerous}`;
   return dashboardPage(user, `${t.columns.invoice} ${inv.id}`, body, notice);
 }

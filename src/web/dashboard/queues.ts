@@ -2,6 +2,7 @@ import type { Tally } from '../../context.ts';
 import { toDate } from '../../db/values.ts';
 import { OPEN_REFUND_STATUSES, serializeRefund } from '../../refunds/refund-rows.ts';
 import { formatPrice } from '../format.ts';
+import { REVIEW_CLEARED } from './actions.ts';
 
 /**
  * The operational queues (the seeds' "what needs a person now"). Each is a keyset page (newest
@@ -154,16 +155,36 @@ export async function openExceptions(tally: Tally, merchantId: string, kind?: st
   return q.execute();
 }
 
-/** Invoices someone marked for review (latest mark first; a mark stays until resolved by a note). */
+/**
+ * Invoices waiting for a person's review, once each, with their latest mark first. A mark (a
+ * support agent's `review` note, or an `escalation` of a wrong-network payment) stays until someone
+ * clears it with a later `review_cleared` note; an escalation also ends when its exception is no
+ * longer open.
+ */
 export async function reviewQueue(tally: Tally, merchantId: string) {
-  return tally.database.read
-    .selectFrom('invoice_notes')
-    .select(['id', 'invoice_id', 'body', 'created_at'])
-    .where('merchant_id', '=', merchantId)
-    .where('kind', 'in', ['review', 'escalation'])
-    .orderBy('id', 'desc')
-    .limit(PAGE_SIZE)
+  const marks = await tally.database.read
+    .selectFrom('invoice_notes as n')
+    .leftJoin('exceptions as x', 'x.id', 'n.exception_id')
+    .select(['n.id', 'n.invoice_id', 'n.body', 'n.created_at'])
+    .where('n.merchant_id', '=', merchantId)
+    .where('n.kind', 'in', ['review', 'escalation'])
+    .where((eb) => eb.or([eb('n.kind', '=', 'review'), eb('x.status', '=', 'open')]))
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('invoice_notes as c')
+            .select('c.id')
+            .whereRef('c.invoice_id', '=', 'n.invoice_id')
+            .where('c.kind', '=', REVIEW_CLEARED)
+            .whereRef('c.id', '>', 'n.id'),
+        ),
+      ),
+    )
+    .orderBy('n.id', 'desc')
+    .limit(PAGE_SIZE * 4)
     .execute();
+  const seen = new Set<string>();
+  return marks.filter((m) => !seen.has(m.invoice_id) && seen.add(m.invoice_id)).slice(0, PAGE_SIZE);
 }
 
 export async function failedDeliveries(tally: Tally, merchantId: string, before?: string) {

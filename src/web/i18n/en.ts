@@ -153,6 +153,7 @@ export const en = {
       txHash: 'Transaction hash',
       share_link: 'Record checkout link sent to customer',
       mark_review: 'Mark for review',
+      clear_review: 'Clear the review mark (dealt with)',
       attach_evidence: 'Attach transaction hash as evidence',
       request_top_up: 'Request top-up (underpayment)',
       approve_overpayment: 'Approve overpayment handling (keep as credit)',

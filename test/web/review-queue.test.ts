@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../../src/auth/merchants.ts';
+import { setPassword } from '../../src/auth/user-credentials.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { createHarness, type Harness } from '../helpers/harness.ts';
+
+/**
+ * The review queue as a support agent works it: an invoice marked twice is listed once, a clearing
+ * note takes it out, a new mark puts it back. And what a support agent does not see: the audit
+ * entries on an invoice page, links to pages the role may not open, a confirmation a crafted link
+ * wrote.
+ */
+const PASSWORD = 'a long enough passphrase';
+
+for (const { name, fresh } of DATABASES) {
+  describe(`dashboard review queue (${name})`, () => {
+    let h: Harness;
+    let cookie = '';
+    let csrf = '';
+    let invoiceId = '';
+    beforeAll(async () => {
+      h = await createHarness(await fresh());
+      const u = await createUser(
+        h.tally.database.db,
+        h.merchantId,
+        'support@q.test',
+        'support',
+        h.clock.now(),
+      );
+      await setPassword(h.tally.database, u.id, PASSWORD, h.clock.now());
+      const login = await h.app.server.inject({
+        method: 'POST',
+        url: '/dashboard/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({
+          email: 'support@q.test',
+          password: PASSWORD,
+          next: '/dashboard',
+        }).toString(),
+      });
+      cookie = String(login.headers['set-cookie']).split(';')[0] ?? '';
+      const home = await get('/dashboard');
+      csrf = /name="_csrf" value="([^"]+)"/.exec(home.body)?.[1] ?? '';
+      const inv = await h.request('POST', '/v1/invoices', {
+        body: {
+          price: { amount: '5.00', currency: 'USD' },
+          payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+        },
+      });
+      invoiceId = inv.body.id;
+    });
+    afterAll(async () => h?.close());
+
+    const get = (url: string) => h.app.server.inject({ method: 'GET', url, headers: { cookie } });
+    const act = async (action: string, reason: string) => {
+      const res = await h.app.server.inject({
+        method: 'POST',
+        url: `/dashboard/invoices/${invoiceId}/actions`,
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ action, reason, _csrf: csrf }).toString(),
+      });
+      expect(res.statusCode, `${action}: ${res.body.slice(0, 200)}`).toBe(303);
+    };
+    const queue = async () => {
+      const page = (await get('/dashboard?queue=review')).body;
+      return {
+        count: /data-queue="review">([^<]*)</.exec(page)?.[1],
+        rows: page.split(invoiceId).length - 1,
+      };
+    };
+
+    it('lists an invoice marked twice once, drops it when cleared, takes it back on a new mark', async () => {
+      await act('mark_review', 'customer says the amount looked wrong');
+      await act('mark_review', 'second look');
+      const marked = await queue();
+      expect(marked.count).toBe('1');
+      expect(marked.rows).toBeGreaterThan(0);
+      const rowsWhenMarked = marked.rows;
+      expect((await get(`/dashboard/invoices/${invoiceId}`)).body).toContain('data-action="clear_review"');
+
+      await act('clear_review', 'checked with the customer: amount was right');
+      const cleared = await queue();
+      expect(cleared.count).toBe('0');
+      expect(cleared.rows).toBe(0);
+      expect((await get(`/dashboard/invoices/${invoiceId}`)).body).not.toContain(
+        'data-action="clear_review"',
+      );
+
+      await act('mark_review', 'customer wrote again');
+      const again = await queue();
+      expect(again.count).toBe('1');
+      expect(again.rows).toBe(rowsWhenMarked);
+    });
+
+    it('hides the audit entries and the links a support agent may not open, and ignores a crafted confirmation', async () => {
+      const page = (await get(`/dashboard/invoices/${invoiceId}?done=Refund%20sent.%20Call%20%2B1-555-0100`))
+        .body;
+      expect(page).not.toContain('Refund sent');
+      expect(page).not.toContain('id="audit"');
+      expect(page).not.toContain('href="/dashboard/audit"');
+      expect(page).not.toContain('href="/dashboard/settings"');
+      expect((await get('/dashboard/audit')).statusCode).toBe(403);
+      // A real action's confirmation still shows.
+      expect((await get(`/dashboard/invoices/${invoiceId}?done=mark_review`)).body).toContain(
+        'Done: Mark for review.',
+      );
+    });
+  });
+}
