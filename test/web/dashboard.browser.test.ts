@@ -109,9 +109,9 @@ describe('dashboard in Chromium', () => {
     expect(csv.status()).toBe(200);
     const text = await csv.text();
     expect(text.split('\r\n')[0]).toBe(
-      'invoice_id,merchant_order_id,status,price_amount,price_currency,asset,network,amount_due,created_at,expires_at,fulfilled_at',
+      'invoice_id,merchant_order_id,status,price_amount,price_currency,asset,network,amount_due,amount_credited,uncredited_payments,created_at,expires_at,fulfilled_at',
     );
-    expect(text).toContain(`${invoiceId},D-2001,paid,30.00,USD,USDC,evm-devnet,30,`);
+    expect(text).toContain(`${invoiceId},D-2001,paid,30.00,USD,USDC,evm-devnet,30,30,0,`);
 
     await page.goto(`${gw.url}/dashboard/audit`);
     expect(await page.locator('#chain').textContent()).toMatch(/^Chain verified: \d+ entries/);

@@ -3,7 +3,7 @@ import { appendAudit } from '../../audit/audit-log.ts';
 import type { SessionUser } from '../../auth/sessions.ts';
 import type { Tally } from '../../context.ts';
 import { formatAmount, unitsFromDb } from '../../core/money.ts';
-import { toDate, toDateOrNull } from '../../db/values.ts';
+import { isFlagSet, toDate, toDateOrNull } from '../../db/values.ts';
 import { formatPrice } from '../format.ts';
 import { csvCell } from './pages.ts';
 
@@ -16,15 +16,20 @@ const HEADER = [
   'asset',
   'network',
   'amount_due',
+  'amount_credited',
+  'uncredited_payments',
   'created_at',
   'expires_at',
   'fulfilled_at',
 ];
 
 /**
- * Finance's export: every invoice of the merchant with its first payment option, read in keyset
- * batches of 500. Amounts are exact decimal strings from base units. The export itself is audited
- * (who took the merchant's data, when).
+ * Finance's export: every invoice of the merchant with the payment option it was paid with (the
+ * first option while none is selected), read in keyset batches of 500. Beside what was due: what
+ * was credited on that option, and how many payments were not credited (duplicates, another
+ * option, the wrong network or asset, after the window), which each have an exception. Amounts are
+ * exact decimal strings from base units, summed as bigint. The export itself is audited (who took
+ * the merchant's data, when).
  */
 export async function streamInvoiceCsv(tally: Tally, user: SessionUser, reply: FastifyReply): Promise<void> {
   const db = tally.database.read;
@@ -33,12 +38,22 @@ export async function streamInvoiceCsv(tally: Tally, user: SessionUser, reply: F
   for (;;) {
     const rows = await db
       .selectFrom('invoices as i')
-      .leftJoin('payment_options as o', (j) => j.onRef('o.invoice_id', '=', 'i.id').on('o.position', '=', 0))
+      .leftJoin('payment_options as o', (j) =>
+        j
+          .onRef('o.invoice_id', '=', 'i.id')
+          .on((eb) =>
+            eb.or([
+              eb('o.id', '=', eb.ref('i.selected_option_id')),
+              eb.and([eb('i.selected_option_id', 'is', null), eb('o.position', '=', 0)]),
+            ]),
+          ),
+      )
       .select(['i.id', 'i.merchant_order_id', 'i.status', 'i.price_amount', 'i.price_currency'])
       .select([
         'i.created_at',
         'i.expires_at',
         'i.fulfilled_at',
+        'o.id as option_id',
         'o.asset',
         'o.network',
         'o.amount_due',
@@ -49,7 +64,13 @@ export async function streamInvoiceCsv(tally: Tally, user: SessionUser, reply: F
       .orderBy('i.id')
       .limit(500)
       .execute();
+    const money = await paymentsOf(
+      tally,
+      rows.map((r) => r.id),
+    );
     for (const r of rows) {
+      const paid = money.get(r.id);
+      const credited = r.option_id === null ? 0n : (paid?.credited.get(r.option_id) ?? 0n);
       lines.push(
         [
           r.id,
@@ -60,6 +81,8 @@ export async function streamInvoiceCsv(tally: Tally, user: SessionUser, reply: F
           r.asset,
           r.network,
           r.amount_due === null ? null : formatAmount(unitsFromDb(r.amount_due), r.decimals ?? 0),
+          r.option_id === null ? null : formatAmount(credited, r.decimals ?? 0),
+          String(paid?.uncredited ?? 0),
           toDate(r.created_at).toISOString(),
           toDate(r.expires_at).toISOString(),
           toDateOrNull(r.fulfilled_at)?.toISOString() ?? null,
@@ -91,4 +114,27 @@ export async function streamInvoiceCsv(tally: Tally, user: SessionUser, reply: F
     .header('content-disposition', 'attachment; filename="invoices.csv"')
     .header('cache-control', 'no-store')
     .send(`${lines.join('\r\n')}\r\n`);
+}
+
+/** Per invoice: credited base units per option, and the count of live payments not credited. */
+async function paymentsOf(
+  tally: Tally,
+  invoiceIds: string[],
+): Promise<Map<string, { credited: Map<string, bigint>; uncredited: number }>> {
+  const byInvoice = new Map<string, { credited: Map<string, bigint>; uncredited: number }>();
+  if (invoiceIds.length === 0) return byInvoice;
+  const rows = await tally.database.read
+    .selectFrom('payments')
+    .select(['invoice_id', 'option_id', 'amount', 'credited', 'removed'])
+    .where('invoice_id', 'in', invoiceIds)
+    .execute();
+  for (const p of rows) {
+    if (isFlagSet(p.removed)) continue; // replaced or double-spent: it never counted
+    const entry = byInvoice.get(p.invoice_id) ?? { credited: new Map<string, bigint>(), uncredited: 0 };
+    if (isFlagSet(p.credited))
+      entry.credited.set(p.option_id, (entry.credited.get(p.option_id) ?? 0n) + unitsFromDb(p.amount));
+    else entry.uncredited += 1;
+    byInvoice.set(p.invoice_id, entry);
+  }
+  return byInvoice;
 }
