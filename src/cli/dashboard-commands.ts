@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { appendAudit } from '../audit/audit-log.ts';
 import { verifyAudit } from '../audit/verify-audit.ts';
 import { createUser } from '../auth/merchants.ts';
 import { USER_ROLES, type UserRole } from '../auth/scopes.ts';
@@ -50,6 +51,10 @@ export async function dashboardCommand(
           t.clock.now(),
         );
         await setPassword(t.database, u.id, pw.value, t.clock.now());
+        await auditCli(t, need(flags, 'merchant'), 'settings.user_create', u.id, {
+          email: u.email,
+          role: u.role,
+        });
         return u;
       });
       print(
@@ -69,6 +74,9 @@ export async function dashboardCommand(
           .executeTakeFirst();
         if (!row) throw new TallyError('not_found', 'No such user for that merchant.');
         await setPassword(t.database, row.id, pw.value, t.clock.now());
+        await auditCli(t, need(flags, 'merchant'), 'settings.user_reset_password', row.id, {
+          email: row.email,
+        });
         return row;
       });
       print(
@@ -90,4 +98,32 @@ export async function dashboardCommand(
     default:
       return null;
   }
+}
+
+/**
+ * Users made or given a password from the CLI are in the audit log like the dashboard's: whoever
+ * can run the CLI on the gateway's host acts as the system, and the entry says it came from there.
+ */
+async function auditCli(
+  t: Tally,
+  merchantId: string,
+  action: string,
+  userId: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await t.database.write((trx) =>
+    appendAudit(
+      trx,
+      t.database.dialect,
+      {
+        merchantId,
+        actor: { kind: 'system', id: 'cli', label: 'tally CLI' },
+        action,
+        target: { kind: 'user', id: userId },
+        reason: null,
+        details: { ...details, via: 'cli' },
+      },
+      t.clock.now(),
+    ),
+  );
 }

@@ -114,6 +114,37 @@ for (const { name, fresh } of DATABASES) {
       expect(api.statusCode).toBe(415);
     });
 
+    it('users made or given a password from the CLI are in the audit log, as from the dashboard', async () => {
+      process.env.TALLY_DATABASE_URL = h.tally.config.databaseUrl;
+      try {
+        const out: string[] = [];
+        const args = ['--merchant', h.merchantId, '--email', 'cli.owner@a.test'];
+        expect(await main(['user', 'create', ...args, '--role', 'owner', '--json'], (s) => out.push(s))).toBe(
+          0,
+        );
+        const created = JSON.parse(out.join('')) as { id: string };
+        expect(await main(['user', 'password', ...args, '--json'], () => {})).toBe(0);
+        const entries = await h.tally.database.db
+          .selectFrom('audit_log')
+          .select(['action', 'actor_kind', 'actor_id', 'target_id'])
+          .where('target_id', '=', created.id)
+          .orderBy('seq')
+          .execute();
+        expect(entries).toEqual([
+          { action: 'settings.user_create', actor_kind: 'system', actor_id: 'cli', target_id: created.id },
+          {
+            action: 'settings.user_reset_password',
+            actor_kind: 'system',
+            actor_id: 'cli',
+            target_id: created.id,
+          },
+        ]);
+        expect((await verifyAudit(h.tally.database.db)).ok).toBe(true);
+      } finally {
+        delete process.env.TALLY_DATABASE_URL;
+      }
+    });
+
     it('the audit log is append-only, chained, and `tally audit verify` finds an edited entry', async () => {
       const db = h.tally.database;
       await db.write((trx) =>

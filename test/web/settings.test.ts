@@ -268,12 +268,16 @@ for (const { name, fresh } of DATABASES) {
       const stale = await inject({ method: 'GET', url: '/dashboard', headers: { cookie: session ?? '' } });
       expect(stale.statusCode).toBe(303);
       expect(await login('new.agent@s.test', password)).toBeNull();
-      expect((await admin.get('/dashboard/settings')).body).toMatch(
+      const disabledPage = (await admin.get('/dashboard/settings')).body;
+      expect(disabledPage).toMatch(
         /new\.agent@s\.test · <span class="role">finance<\/span> · <strong>disabled<\/strong>/,
       );
+      // For a disabled user the new-password button says that it enables them again.
+      expect(disabledPage).toContain('Enable again, with a new password');
 
       const reset = await admin.post({ action: 'user_reset_password', user_id: agent, reason: 'came back' });
       expect(reset.statusCode).toBe(200);
+      expect(reset.body).toContain('new.agent@s.test (enabled again)');
       expect(await login('new.agent@s.test', secretOf(reset.body) ?? '')).toBeTruthy();
 
       const boss = await as('owner');

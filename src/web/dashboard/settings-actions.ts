@@ -249,7 +249,9 @@ export async function runSettingsAction(
           { email: target.email, was_enabled: target.enabled },
         );
       });
-      return { action, secret: { label: target.email, value: password } };
+      // Said where the password is shown: this also undid someone's disable.
+      const label = target.enabled ? target.email : `${target.email} (enabled again)`;
+      return { action, secret: { label, value: password } };
     }
     default: {
       const never: never = action;

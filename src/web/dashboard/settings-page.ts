@@ -23,9 +23,9 @@ const s = en.dashboard.settings;
 /** One settings form: the session's CSRF token, the action, its fields, and a reason box. */
 function formMaker(user: SessionUser) {
   let n = 0;
-  return (action: string, fields: Html | string, reason: 'required' | 'optional') => {
+  return (action: string, fields: Html | string, reason: 'required' | 'optional', label?: string) => {
     const id = `reason-${++n}`;
-    return html`<form method="post" action="/dashboard/settings" class="inline-form" data-action="${action}">${csrfField(user)}<input type="hidden" name="action" value="${action}">${fields}<label for="${id}">${reason === 'required' ? s.reason : s.note}</label><input id="${id}" name="reason" maxlength="1000"${reason === 'required' ? html` required` : ''}> <button type="submit">${s.buttons[action] ?? action}</button></form>`;
+    return html`<form method="post" action="/dashboard/settings" class="inline-form" data-action="${action}">${csrfField(user)}<input type="hidden" name="action" value="${action}">${fields}<label for="${id}">${reason === 'required' ? s.reason : s.note}</label><input id="${id}" name="reason" maxlength="1000"${reason === 'required' ? html` required` : ''}> <button type="submit">${label ?? s.buttons[action] ?? action}</button></form>`;
   };
 }
 
@@ -95,7 +95,15 @@ export async function renderSettings(
     const manageable = manageUsers && u.id !== user.userId && mayAssignRole(user.role, u.role);
     return html`<li data-user="${u.email}">${u.email} · <span class="role">${u.role}</span>${u.enabled ? '' : html` · <strong>${s.userDisabled}</strong>`}${
       manageable
-        ? html`<details><summary>${s.manage(u.email)}</summary>${form('user_role', html`<input type="hidden" name="user_id" value="${u.id}">${roleSelect(user, `role-${u.id}`, u.role)}`, 'required')}${u.enabled ? form('user_disable', html`<input type="hidden" name="user_id" value="${u.id}">`, 'required') : ''}${form('user_reset_password', html`<input type="hidden" name="user_id" value="${u.id}">`, 'required')}</details>`
+        ? html`<details><summary>${s.manage(u.email)}</summary>${form('user_role', html`<input type="hidden" name="user_id" value="${u.id}">${roleSelect(user, `role-${u.id}`, u.role)}`, 'required')}${u.enabled ? form('user_disable', html`<input type="hidden" name="user_id" value="${u.id}">`, 'required') : ''}${
+            // A new password is also how a disabled user comes back: the button says so.
+            form(
+              'user_reset_password',
+              html`<input type="hidden" name="user_id" value="${u.id}">`,
+              'required',
+              u.enabled ? undefined : s.buttons.user_enable,
+            )
+          }</details>`
         : ''
     }</li>`;
   })}</ul>${manageUsers ? form('user_create', html`<label for="new-email">${en.dashboard.email}</label><input id="new-email" name="email" type="email" required maxlength="254">${roleSelect(user, 'new-role', 'support')}`, 'required') : ''}</section>`;

@@ -230,6 +230,7 @@ export const en = {
         user_role: 'Change role',
         user_disable: 'Disable',
         user_reset_password: 'New password',
+        user_enable: 'Enable again, with a new password',
       } as Record<string, string>,
       done: (action: string) => `Saved: ${action.replace(/_/g, ' ')}.`,
     },
