@@ -85,7 +85,12 @@ for (const { name, fresh } of DATABASES) {
           },
           payload: form(fields),
         });
-      expect((await post({ action: 'mark_review', reason: 'x' })).statusCode).toBe(403);
+      const tokenless = await post({ action: 'mark_review', reason: 'x' });
+      expect(tokenless.statusCode).toBe(403);
+      // A form problem, not the role's: said as such, on the invoice page, with a fresh form.
+      expect(tokenless.body).toContain('The form token is missing or stale');
+      expect(tokenless.body).not.toContain('Your role does not allow this');
+      expect(tokenless.body).toContain('id="invoice-status"');
       expect(
         (await post({ action: 'mark_review', reason: 'x', _csrf: token }, { origin: 'https://evil.test' }))
           .statusCode,
@@ -98,9 +103,10 @@ for (const { name, fresh } of DATABASES) {
       const missing = await post({ action: 'mark_review', _csrf: token });
       expect(missing.statusCode).toBe(422);
       expect(missing.body).toContain('reason: is required');
-      expect((await post({ action: 'mark_paid', reason: 'support tries', _csrf: token })).statusCode).toBe(
-        403,
-      );
+      expect(missing.body).toContain('id="invoice-status"'); // still on the invoice
+      const overreach = await post({ action: 'mark_paid', reason: 'support tries', _csrf: token });
+      expect(overreach.statusCode).toBe(403);
+      expect(overreach.body).toContain('Your role does not allow this');
       const noSession = await h.app.server.inject({ method: 'GET', url: '/dashboard' });
       expect(noSession.statusCode).toBe(303);
       expect(noSession.headers.location).toBe('/dashboard/login?next=%2Fdashboard');

@@ -68,11 +68,10 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
         return body === undefined ? reply : sendHtml(request, reply, body, reply.statusCode);
       } catch (error) {
         if (!(error instanceof TallyError) || error.status >= 500) throw error;
-        const text = error.code === 'forbidden' ? `${t.forbidden} ${error.message}` : error.message;
         return sendHtml(
           request,
           reply,
-          dashboardPage(user, t.title, html``, { kind: 'error', text }),
+          dashboardPage(user, t.notDone, html``, { kind: 'error', text: noticeText(error) }),
           error.status,
         );
       }
@@ -139,11 +138,19 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
     '/dashboard/invoices/:id/actions',
     page(async (user, request, reply) => {
       const body = (request.body ?? {}) as ActionForm;
-      checkCsrf(request, user, body);
       const { id } = request.params as { id: string };
-      const action = await runAction(tally, user, id, body);
-      reply.redirect(`/dashboard/invoices/${encodeURIComponent(id)}?done=${action}`, 303);
-      return undefined;
+      try {
+        checkCsrf(request, user, body);
+        const action = await runAction(tally, user, id, body);
+        reply.redirect(`/dashboard/invoices/${encodeURIComponent(id)}?done=${action}`, 303);
+        return undefined;
+      } catch (error) {
+        // A refused action stays on its invoice, with why, and a fresh form to try again.
+        if (!(error instanceof TallyError) || error.status >= 500 || error.code === 'not_found') throw error;
+        const timeline = await loadTimeline(tally, user.merchantId, id);
+        reply.code(error.status);
+        return renderInvoicePage(user, timeline, { kind: 'error', text: noticeText(error) });
+      }
     }),
   );
 
@@ -218,4 +225,14 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
       return undefined;
     }),
   );
+}
+
+/**
+ * What a refused form says. A role's limit says so; a stale or foreign form token is not about the
+ * role, so its own message stands alone.
+ */
+function noticeText(error: TallyError): string {
+  const issues = (error.details as { issues?: Array<{ path: string }> } | undefined)?.issues ?? [];
+  const formProblem = issues.some((i) => i.path === '_csrf' || i.path === 'origin');
+  return error.code === 'forbidden' && !formProblem ? `${t.forbidden} ${error.message}` : error.message;
 }

@@ -60,7 +60,10 @@ export function checkCsrf(request: FastifyRequest, user: SessionUser, body: Reco
     try {
       host = new URL(origin).host;
     } catch {}
-    if (host !== request.headers.host) throw new TallyError('forbidden', 'Cross-origin form refused.');
+    if (host !== request.headers.host)
+      throw new TallyError('forbidden', 'Cross-origin form refused.', {
+        issues: [{ path: 'origin', message: 'is not this dashboard' }],
+      });
   }
   if (!csrfMatches(user.csrfToken, body._csrf)) {
     throw new TallyError('forbidden', 'The form token is missing or stale; reload the page.', {

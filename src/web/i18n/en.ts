@@ -80,6 +80,7 @@ export const en = {
     sessionExpired: 'Your session ended. Sign in again.',
     csrfFailed: 'This form expired. Reload the page and try again.',
     forbidden: 'Your role does not allow this.',
+    notDone: 'Not done',
     nav: {
       queues: 'Queues',
       search: 'Search',
