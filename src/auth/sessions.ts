@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { Database } from '../db/connect.ts';
 import type { Schema } from '../db/schema.ts';
 import { iso, toDate } from '../db/values.ts';
 
@@ -53,14 +54,19 @@ export async function createSession(
   return { cookieValue: secret, csrfToken };
 }
 
-/** The session's user, or null when the cookie is unknown, revoked, expired or idle too long. */
+/**
+ * The session's user, or null when the cookie is unknown, revoked, expired or idle too long. Read
+ * through `database.read` (SQLite's query-only connection on every page view), while the idle
+ * clock's touch, a write, goes through `database.db`: on the read connection it failed with
+ * SQLITE_READONLY once a session was a minute old, and every page answered 500 from then on.
+ */
 export async function readSession(
-  db: Kysely<Schema>,
+  database: Pick<Database, 'db' | 'read'>,
   cookieValue: string | undefined,
   now: Date,
 ): Promise<SessionUser | null> {
   if (!cookieValue || cookieValue.length > 100) return null;
-  const row = await db
+  const row = await database.read
     .selectFrom('user_sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .select(['s.id', 's.user_id', 's.merchant_id', 's.csrf_token', 's.expires_at', 's.last_seen_at'])
@@ -73,7 +79,7 @@ export async function readSession(
     return null;
   }
   if (now.getTime() - lastSeen > TOUCH_EVERY_MS) {
-    await db
+    await database.db
       .updateTable('user_sessions')
       .set({ last_seen_at: iso(now) })
       .where('id', '=', row.id)

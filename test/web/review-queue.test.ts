@@ -51,6 +51,68 @@ for (const { name, fresh } of DATABASES) {
     });
     afterAll(async () => h?.close());
 
+    it('keeps a session working past its first minute, touching its idle clock through the writer', async () => {
+      const seen = async () =>
+        (
+          await h.tally.database.db
+            .selectFrom('user_sessions')
+            .innerJoin('users', 'users.id', 'user_sessions.user_id')
+            .select('user_sessions.last_seen_at')
+            .where('users.email', '=', 'support@q.test')
+            .executeTakeFirstOrThrow()
+        ).last_seen_at;
+      const before = String(await seen());
+      // Before the fix, the touch went to SQLite's query-only connection: 500 from the first minute on.
+      h.clock.advance(2 * 60_000);
+      expect((await get('/dashboard')).statusCode).toBe(200);
+      expect(String(await seen())).not.toBe(before);
+      expect((await get('/dashboard')).statusCode).toBe(200);
+    });
+
+    it('offers an owner mark paid / mark failed only where the state machine takes them', async () => {
+      const o = await createUser(h.tally.database.db, h.merchantId, 'owner@q.test', 'owner', h.clock.now());
+      await setPassword(h.tally.database, o.id, PASSWORD, h.clock.now());
+      const login = await h.app.server.inject({
+        method: 'POST',
+        url: '/dashboard/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({
+          email: 'owner@q.test',
+          password: PASSWORD,
+          next: '/dashboard',
+        }).toString(),
+      });
+      const owner = String(login.headers['set-cookie']).split(';')[0] ?? '';
+      const view = async (id: string) =>
+        (
+          await h.app.server.inject({
+            method: 'GET',
+            url: `/dashboard/invoices/${id}`,
+            headers: { cookie: owner },
+          })
+        ).body;
+      const awaiting = await view(invoiceId);
+      expect(awaiting).not.toContain('data-action="mark_paid"'); // refused from awaiting_payment
+      expect(awaiting).toContain('data-action="mark_failed"');
+      const expired = await h.request('POST', '/v1/invoices', {
+        body: {
+          price: { amount: '3.00', currency: 'USD' },
+          payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+        },
+      });
+      h.clock.advance(16 * 60_000);
+      for (let n = await h.worker.runDue(); n > 0; n = await h.worker.runDue());
+      expect((await h.request('GET', `/v1/invoices/${expired.body.id}`)).body.status).toBe('expired');
+      expect(await view(expired.body.id)).toContain('data-action="mark_paid"');
+      const marked = await h.request('POST', `/v1/invoices/${expired.body.id}/actions`, {
+        body: { action: 'mark_paid', reason: 'paid by bank transfer' },
+      });
+      expect(marked.body.status).toBe('paid');
+      const paid = await view(expired.body.id);
+      expect(paid).not.toContain('data-action="mark_paid"');
+      expect(paid).not.toContain('data-action="mark_failed"');
+    });
+
     const get = (url: string) => h.app.server.inject({ method: 'GET', url, headers: { cookie } });
     const act = async (action: string, reason: string) => {
       const res = await h.app.server.inject({

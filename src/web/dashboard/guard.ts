@@ -26,7 +26,7 @@ export async function currentUser(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<SessionUser | null> {
-  const user = await readSession(tally.database.read, readCookie(request, SESSION_COOKIE), tally.clock.now());
+  const user = await readSession(tally.database, readCookie(request, SESSION_COOKIE), tally.clock.now());
   if (!user) {
     reply.redirect(`/dashboard/login?next=${encodeURIComponent(request.url)}`, 303);
     return null;

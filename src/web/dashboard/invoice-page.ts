@@ -1,5 +1,6 @@
 import { can } from '../../auth/permissions.ts';
 import type { SessionUser } from '../../auth/sessions.ts';
+import { isAllowed } from '../../invoices/transition-table.ts';
 import { type Html, html } from '../html.ts';
 import { en } from '../i18n/en.ts';
 import { REVIEW_CLEARED } from './actions.ts';
@@ -70,8 +71,13 @@ ${failed.length ? actionForm(user, inv.id, 'redeliver', html`<label for="deliver
     : '';
   const dangerous = can(user.role, 'dangerous_action')
     ? html`<section class="card" id="dangerous-actions"><h2>${a.dangerous}</h2>
-${actionForm(user, inv.id, 'mark_paid', reasonField('r-paid', true), true)}
-${actionForm(user, inv.id, 'mark_failed', reasonField('r-failed', true), true)}
+${
+  // Offered only where the state machine takes them (docs/transition-table.md): never to be refused.
+  isAllowed(inv.status, 'paid', 'mark_paid')
+    ? actionForm(user, inv.id, 'mark_paid', reasonField('r-paid', true), true)
+    : ''
+}
+${isAllowed(inv.status, 'failed', 'mark_failed') ? actionForm(user, inv.id, 'mark_failed', reasonField('r-failed', true), true) : ''}
 ${open.length ? actionForm(user, inv.id, 'resolve', html`${exceptionSelect('x-resolve', open)}<label for="resolution">Resolution</label><select id="resolution" name="resolution"><option>accepted</option><option>refund_requested</option><option>refunded</option><option>dismissed</option></select>${reasonField('r-resolve', true)}`, true) : ''}
 </section>`
     : '';
