@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../../src/auth/merchants.ts';
-import { setPassword } from '../../src/auth/user-credentials.ts';
 import { newId } from '../../src/core/ids.ts';
 import { applyFact } from '../../src/invoices/apply-fact.ts';
+import { signedIn } from '../helpers/dashboard-session.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 
@@ -10,33 +9,13 @@ import { createHarness, type Harness } from '../helpers/harness.ts';
  * Finance's CSV export reports the option an invoice was paid with, what was credited on it, and
  * how many payments were not credited: an invoice offering BTC first and paid in USDC, paid twice.
  */
-const PASSWORD = 'a long enough passphrase';
-
 for (const { name, fresh } of DATABASES) {
   describe(`finance export (${name})`, () => {
     let h: Harness;
-    let cookie = '';
+    let finance: Awaited<ReturnType<typeof signedIn>>;
     beforeAll(async () => {
       h = await createHarness(await fresh());
-      const u = await createUser(
-        h.tally.database.db,
-        h.merchantId,
-        'finance@x.test',
-        'finance',
-        h.clock.now(),
-      );
-      await setPassword(h.tally.database, u.id, PASSWORD, h.clock.now());
-      const login = await h.app.server.inject({
-        method: 'POST',
-        url: '/dashboard/login',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({
-          email: 'finance@x.test',
-          password: PASSWORD,
-          next: '/dashboard',
-        }).toString(),
-      });
-      cookie = String(login.headers['set-cookie']).split(';')[0] ?? '';
+      finance = await signedIn(h, 'finance@x.test', 'finance');
     });
     afterAll(async () => h?.close());
 
@@ -74,11 +53,7 @@ for (const { name, fresh } of DATABASES) {
       await pay(2); // the same invoice paid twice: the second is a duplicate, not credited
       expect((await h.request('GET', `/v1/invoices/${inv.body.id}`)).body.status).toBe('paid');
 
-      const csv = await h.app.server.inject({
-        method: 'GET',
-        url: '/dashboard/export.csv',
-        headers: { cookie },
-      });
+      const csv = await finance.get('/dashboard/export.csv');
       expect(csv.statusCode).toBe(200);
       const [header, ...rows] = csv.body.trim().split('\r\n');
       const columns = (header ?? '').split(',');

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../../src/auth/merchants.ts';
-import { setPassword } from '../../src/auth/user-credentials.ts';
+import { signedIn } from '../helpers/dashboard-session.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 
@@ -10,37 +9,14 @@ import { createHarness, type Harness } from '../helpers/harness.ts';
  * entries on an invoice page, links to pages the role may not open, a confirmation a crafted link
  * wrote.
  */
-const PASSWORD = 'a long enough passphrase';
-
 for (const { name, fresh } of DATABASES) {
   describe(`dashboard review queue (${name})`, () => {
     let h: Harness;
-    let cookie = '';
-    let csrf = '';
+    let support: Awaited<ReturnType<typeof signedIn>>;
     let invoiceId = '';
     beforeAll(async () => {
       h = await createHarness(await fresh());
-      const u = await createUser(
-        h.tally.database.db,
-        h.merchantId,
-        'support@q.test',
-        'support',
-        h.clock.now(),
-      );
-      await setPassword(h.tally.database, u.id, PASSWORD, h.clock.now());
-      const login = await h.app.server.inject({
-        method: 'POST',
-        url: '/dashboard/login',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({
-          email: 'support@q.test',
-          password: PASSWORD,
-          next: '/dashboard',
-        }).toString(),
-      });
-      cookie = String(login.headers['set-cookie']).split(';')[0] ?? '';
-      const home = await get('/dashboard');
-      csrf = /name="_csrf" value="([^"]+)"/.exec(home.body)?.[1] ?? '';
+      support = await signedIn(h, 'support@q.test', 'support');
       const inv = await h.request('POST', '/v1/invoices', {
         body: {
           price: { amount: '5.00', currency: 'USD' },
@@ -70,27 +46,8 @@ for (const { name, fresh } of DATABASES) {
     });
 
     it('offers an owner mark paid / mark failed only where the state machine takes them', async () => {
-      const o = await createUser(h.tally.database.db, h.merchantId, 'owner@q.test', 'owner', h.clock.now());
-      await setPassword(h.tally.database, o.id, PASSWORD, h.clock.now());
-      const login = await h.app.server.inject({
-        method: 'POST',
-        url: '/dashboard/login',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({
-          email: 'owner@q.test',
-          password: PASSWORD,
-          next: '/dashboard',
-        }).toString(),
-      });
-      const owner = String(login.headers['set-cookie']).split(';')[0] ?? '';
-      const view = async (id: string) =>
-        (
-          await h.app.server.inject({
-            method: 'GET',
-            url: `/dashboard/invoices/${id}`,
-            headers: { cookie: owner },
-          })
-        ).body;
+      const owner = await signedIn(h, 'owner@q.test', 'owner');
+      const view = async (id: string) => (await owner.get(`/dashboard/invoices/${id}`)).body;
       const awaiting = await view(invoiceId);
       expect(awaiting).not.toContain('data-action="mark_paid"'); // refused from awaiting_payment
       expect(awaiting).toContain('data-action="mark_failed"');
@@ -113,13 +70,13 @@ for (const { name, fresh } of DATABASES) {
       expect(paid).not.toContain('data-action="mark_failed"');
     });
 
-    const get = (url: string) => h.app.server.inject({ method: 'GET', url, headers: { cookie } });
+    const get = (url: string) => support.get(url);
     const act = async (action: string, reason: string) => {
       const res = await h.app.server.inject({
         method: 'POST',
         url: `/dashboard/invoices/${invoiceId}/actions`,
-        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ action, reason, _csrf: csrf }).toString(),
+        headers: { cookie: support.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ action, reason, _csrf: support.csrf }).toString(),
       });
       expect(res.statusCode, `${action}: ${res.body.slice(0, 200)}`).toBe(303);
     };
