@@ -155,6 +155,12 @@ for (const { name, fresh } of DATABASES) {
 
     it('an admin edits the policy with the API checks, naming the refused field', async () => {
       const admin = await as('admin');
+      // Wallets: a Bitcoin wallet with its script type, the EVM one without a repeated "evm".
+      const wallets = /<section class="card" id="wallets">(.*?)<\/section>/s.exec(
+        (await admin.get('/dashboard/settings')).body,
+      )?.[1];
+      expect(wallets).toContain('<strong>bitcoin-regtest</strong> p2wpkh');
+      expect(wallets).toContain('<strong>evm</strong> · ');
       const before = (await getMerchant(h.tally.database.db, h.merchantId)).policy;
       const form = {
         action: 'policy_update',

@@ -60,7 +60,7 @@ export async function renderSettings(
     : '';
   const wallet = html`<section class="card" id="wallets"><h2>${s.wallets}</h2><ul>${wallets.map(
     (w) =>
-      html`<li><strong>${w.scope}</strong> ${w.script_type} · ${w.label ?? ''} <code>${w.xpub ?? w.key_fingerprint ?? ''}</code> · ${w.addresses_allocated}/${w.addresses_derived} addresses${w.gap ? html` · ${s.gap(w.gap.unpaid_since_last_paid, w.gap.limit)}${w.gap.warning ? html` <strong>warning</strong>` : ''}` : ''}</li>`,
+      html`<li><strong>${w.scope}</strong>${w.script_type === w.scope ? '' : ` ${w.script_type}`} · ${w.label ?? ''} <code>${w.xpub ?? w.key_fingerprint ?? ''}</code> · ${w.addresses_allocated}/${w.addresses_derived} addresses${w.gap ? html` · ${s.gap(w.gap.unpaid_since_last_paid, w.gap.limit)}${w.gap.warning ? html` <strong>warning</strong>` : ''}` : ''}</li>`,
   )}</ul></section>`;
 
   const num = (name: string, value: number, label: string) =>
