@@ -6,6 +6,8 @@
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/core/ids.ts';
+import { applyFact } from '../../src/invoices/apply-fact.ts';
 import { invoicesWithAddress, searchInvoices } from '../../src/web/dashboard/search.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
@@ -18,8 +20,8 @@ interface IndexRow {
 for (const { name, fresh } of DATABASES) {
   describe(`search by address (${name})`, () => {
     let h: Harness;
-    let bitcoin: { id: string; address: string };
-    let evm: { id: string; address: string };
+    let bitcoin: { id: string; address: string; optionId: string };
+    let evm: { id: string; address: string; optionId: string };
     beforeAll(async () => {
       h = await createHarness(await fresh());
       const create = async (asset: string, network: string) => {
@@ -27,7 +29,12 @@ for (const { name, fresh } of DATABASES) {
           body: { price: { amount: '1.00', currency: 'USD' }, payment_options: [{ asset, network }] },
         });
         expect(created.status).toBe(201);
-        return { id: created.body.id as string, address: created.body.payment_options[0].address as string };
+        const option = created.body.payment_options[0];
+        return {
+          id: created.body.id as string,
+          address: option.address as string,
+          optionId: option.id as string,
+        };
       };
       // Two invoices each, so a search must pick the right one, not the only one.
       bitcoin = await create('BTC', 'bitcoin-regtest');
@@ -48,6 +55,38 @@ for (const { name, fresh } of DATABASES) {
         const found = await searchInvoices(h.tally, h.merchantId, spelling);
         expect(found.map((r) => r.id)).toEqual([evm.id]);
       }
+    });
+
+    it('finds an invoice by a pasted id in upper case, an EVM address without 0x, and a hash with or without 0x', async () => {
+      const ids = async (q: string) => (await searchInvoices(h.tally, h.merchantId, q)).map((r) => r.id);
+      expect(await ids(bitcoin.id.toUpperCase())).toEqual([bitcoin.id]);
+      expect(await ids(evm.address.slice(2))).toEqual([evm.id]);
+      expect(await ids(evm.address.slice(2).toUpperCase())).toEqual([evm.id]);
+      const pay = (invoice: typeof evm, txid: string) =>
+        applyFact(h.tally, h.merchantId, invoice.id, {
+          kind: 'payment_seen',
+          id: `seen:${invoice.id}`,
+          payment: {
+            paymentId: newId('pay'),
+            optionId: invoice.optionId,
+            txid,
+            outputIndex: 0,
+            amount: 1n,
+            rbf: false,
+            confirmations: 0,
+            blockHash: null,
+            blockHeight: null,
+          },
+        });
+      const evmHash = `0x${'ab12'.repeat(16)}`;
+      const btcTxid = 'cd34'.repeat(16);
+      await pay(evm, evmHash);
+      await pay(bitcoin, btcTxid);
+      // An explorer or wallet may show either hash with or without 0x, and in either case.
+      for (const q of [evmHash, evmHash.slice(2), evmHash.slice(2).toUpperCase()])
+        expect(await ids(q)).toEqual([evm.id]);
+      for (const q of [btcTxid, `0x${btcTxid}`, btcTxid.toUpperCase()])
+        expect(await ids(q)).toEqual([bitcoin.id]);
     });
 
     it('finds nothing for another merchant, in the address lookup itself', async () => {

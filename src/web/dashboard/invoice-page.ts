@@ -44,6 +44,22 @@ function underReview(d: Timeline): boolean {
   return under;
 }
 
+/**
+ * Paid, pending and shortfall are in the asset of the option the customer paid with; until a
+ * payment selects one there is no asset to state them in, and nothing has been paid.
+ */
+function totalsText(inv: Timeline['invoice']): string {
+  const option = inv.payment_options.find((o) => o.id === inv.selected_option_id);
+  if (!option) return tl.nothingPaid;
+  return `${inv.amount_paid} / ${inv.amount_pending} / ${inv.shortfall} ${option.asset}`;
+}
+
+/** A dashboard user by email where it is known; an API key or the system by kind and id. */
+function actorName(actor: { kind: string; id: string | null }, emails: ReadonlyMap<string, string>): string {
+  const email = actor.kind === 'user' && actor.id ? emails.get(actor.id) : undefined;
+  return email ?? `${actor.kind} ${actor.id ?? ''}`.trim();
+}
+
 /** The invoice timeline and, by role, the actions its viewer may take. */
 export function renderInvoicePage(
   user: SessionUser,
@@ -85,14 +101,14 @@ ${open.length ? actionForm(user, inv.id, 'resolve', html`${exceptionSelect('x-re
   const body = html`<p>${tl.checkoutLink}: <a href="/pay/${inv.id}">/pay/${inv.id}</a></p>
 ${section(
   tl.intent,
-  html`<table><tbody><tr><th scope="row">${t.columns.status}</th><td id="invoice-status">${inv.status}</td></tr><tr><th scope="row">${t.columns.order}</th><td>${inv.merchant_order_id ?? '—'}</td></tr><tr><th scope="row">${t.columns.amount}</th><td>${inv.price.amount} ${inv.price.currency}</td></tr><tr><th scope="row">Paid / pending / shortfall</th><td>${inv.amount_paid} / ${inv.amount_pending} / ${inv.shortfall}</td></tr><tr><th scope="row">${t.columns.created}</th><td>${inv.created_at}</td></tr><tr><th scope="row">Expires / monitored until</th><td>${inv.expires_at} / ${inv.monitoring_until}</td></tr><tr><th scope="row">Fulfilment</th><td>${inv.fulfilment ? `${inv.fulfilment.fulfilled_at} ${inv.fulfilment.reference ?? ''}` : '—'}</td></tr></tbody></table>`,
+  html`<table><tbody><tr><th scope="row">${t.columns.status}</th><td id="invoice-status">${inv.status}</td></tr><tr><th scope="row">${t.columns.order}</th><td>${inv.merchant_order_id ?? '—'}</td></tr><tr><th scope="row">${t.columns.amount}</th><td>${inv.price.amount} ${inv.price.currency}</td></tr><tr><th scope="row">Paid / pending / shortfall</th><td id="invoice-totals">${totalsText(inv)}</td></tr><tr><th scope="row">${t.columns.created}</th><td>${inv.created_at}</td></tr><tr><th scope="row">Expires / monitored until</th><td>${inv.expires_at} / ${inv.monitoring_until}</td></tr><tr><th scope="row">Fulfilment</th><td>${inv.fulfilment ? `${inv.fulfilment.fulfilled_at} ${inv.fulfilment.reference ?? ''}` : '—'}</td></tr></tbody></table>`,
   false,
 )}
 ${section(
   tl.options,
   html`<table><thead><tr><th>Asset</th><th>Network</th><th>Address</th><th>Due</th><th>Confirmations</th></tr></thead><tbody>${inv.payment_options.map(
     (o) =>
-      html`<tr><td>${o.asset}</td><td>${o.network}</td><td><code>${o.address}</code></td><td>${o.amount_due}${o.rate ? html`<br><span class="muted">${tl.rate(o.rate.value, inv.price.currency, o.rate.source, o.rate.fetched_at)}</span>` : ''}</td><td>${tl.requiredConfs(o.required_confirmations, o.confirmation_reason)}</td></tr>`,
+      html`<tr><td>${o.asset}</td><td>${o.network}</td><td><code>${o.address}</code></td><td>${o.amount_due} ${o.asset}${o.rate ? html`<br><span class="muted">${tl.rate(o.rate.value, inv.price.currency, o.rate.source, o.rate.fetched_at)}</span>` : ''}</td><td>${tl.requiredConfs(o.required_confirmations, o.confirmation_reason)}</td></tr>`,
   )}</tbody></table>`,
   inv.payment_options.length === 0,
 )}
@@ -109,7 +125,7 @@ ${section(
 )}
 ${section(
   tl.history,
-  html`<ol id="transitions">${d.transitions.map((x) => html`<li><time>${x.created_at}</time> ${x.from} → <strong>${x.to}</strong> · ${x.cause.kind}${x.actor ? ` by ${x.actor.kind} ${x.actor.id}` : ''}${x.reason ? html` · “${x.reason}”` : ''}</li>`)}</ol>`,
+  html`<ol id="transitions">${d.transitions.map((x) => html`<li><time>${x.created_at}</time> ${x.from} → <strong>${x.to}</strong> · ${x.cause.kind}${x.actor ? ` by ${actorName(x.actor, d.actorEmails)}` : ''}${x.reason ? html` · “${x.reason}”` : ''}</li>`)}</ol>`,
   d.transitions.length === 0,
 )}
 ${section(

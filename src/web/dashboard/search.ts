@@ -6,16 +6,14 @@ import { type InvoiceRow, toInvoiceRow } from './queues.ts';
 
 /**
  * One box for what support is given: an order id, an invoice id, an address or a transaction
- * hash. Each is an indexed equality lookup; EVM addresses and hashes are tried in the spellings
- * they may be stored in (checksummed, lower case).
+ * hash. Each is an indexed equality lookup; ids, addresses and hashes are tried in the spellings
+ * they may be stored in (spellingsOf).
  */
 export async function searchInvoices(tally: Tally, merchantId: string, query: string): Promise<InvoiceRow[]> {
   const q = query.trim();
   if (q === '' || q.length > 200) return [];
   const db = tally.database.read;
-  const spellings = [
-    ...new Set([q, q.toLowerCase(), ...(isAddress(q, { strict: false }) ? [getAddress(q)] : [])]),
-  ];
+  const spellings = spellingsOf(q);
   const ids = new Set<string>();
   const add = (rows: Array<{ id: string }>) => {
     for (const r of rows) ids.add(r.id);
@@ -25,7 +23,9 @@ export async function searchInvoices(tally: Tally, merchantId: string, query: st
       .selectFrom('invoices')
       .select('id')
       .where('merchant_id', '=', merchantId)
-      .where((eb) => eb.or([eb('id', '=', q), eb('merchant_order_id', '=', q)]))
+      .where((eb) =>
+        eb.or([eb('id', 'in', [...new Set([q, q.toLowerCase()])]), eb('merchant_order_id', '=', q)]),
+      )
       .limit(50)
       .execute(),
   );
@@ -48,6 +48,22 @@ export async function searchInvoices(tally: Tally, merchantId: string, query: st
     .orderBy('id', 'desc')
     .execute();
   return rows.map(toInvoiceRow);
+}
+
+const HEX = /^(0x)?([0-9a-f]{40}|[0-9a-f]{64})$/i;
+
+/**
+ * The spellings a pasted value may be stored in. Ids and hex are stored in lower case (EVM
+ * addresses also checksummed); a customer's wallet or an explorer may show a hash or address with
+ * or without `0x` (Bitcoin txids have none, EVM hashes do) and in either case.
+ */
+function spellingsOf(q: string): string[] {
+  const out = [q, q.toLowerCase()];
+  const hex = HEX.exec(q)?.[2]?.toLowerCase();
+  if (hex) out.push(hex, `0x${hex}`);
+  for (const candidate of [...out])
+    if (isAddress(candidate, { strict: false })) out.push(getAddress(candidate));
+  return [...new Set(out)];
 }
 
 /**

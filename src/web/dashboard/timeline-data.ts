@@ -53,6 +53,7 @@ export async function loadTimeline(tally: Tally, merchantId: string, invoiceId: 
   return {
     invoice,
     transitions,
+    actorEmails: await actorEmails(tally, merchantId, transitions),
     exceptions: exceptions.data,
     notes: notes.map((n) => ({ ...n, created_at: toDate(n.created_at).toISOString() })),
     audit,
@@ -67,3 +68,25 @@ export async function loadTimeline(tally: Tally, merchantId: string, invoiceId: 
 }
 
 export type Timeline = Awaited<ReturnType<typeof loadTimeline>>;
+
+/**
+ * The emails of the dashboard users who moved the invoice (mark paid, mark failed): a support
+ * agent reads "by ops@shop.example", not a user id. A user since deleted keeps their id.
+ */
+async function actorEmails(
+  tally: Tally,
+  merchantId: string,
+  transitions: ReadonlyArray<{ actor: { kind: string; id: string | null } | null }>,
+): Promise<Map<string, string>> {
+  const ids = [
+    ...new Set(transitions.flatMap((t) => (t.actor?.kind === 'user' && t.actor.id ? [t.actor.id] : []))),
+  ];
+  if (ids.length === 0) return new Map();
+  const users = await tally.database.read
+    .selectFrom('users')
+    .select(['id', 'email'])
+    .where('merchant_id', '=', merchantId)
+    .where('id', 'in', ids)
+    .execute();
+  return new Map(users.map((u) => [u.id, u.email]));
+}

@@ -145,6 +145,7 @@ export const en = {
       explorer: 'explorer',
       none: 'None.',
       checkoutLink: 'Checkout link',
+      nothingPaid: 'Nothing received on any option yet',
     },
     actions: {
       support: 'Support actions',
