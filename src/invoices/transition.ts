@@ -1,3 +1,4 @@
+import { formatAmount } from '../core/money.ts';
 import { deriveStatus } from './derive-status.ts';
 import type { Actor, Fact, FactKind, ObservedPayment } from './facts.ts';
 import { totals } from './settlement-math.ts';
@@ -165,7 +166,11 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
           out.exceptions.push({
             kind: 'underpayment',
             paymentId: null,
-            evidence: { paid: t.settled.toString(), due: (t.option?.amountDue ?? 0n).toString() },
+            evidence: {
+              ...money('paid', t.settled, t.option),
+              ...money('due', t.option?.amountDue ?? 0n, t.option),
+              asset: t.option?.asset ?? null,
+            },
           });
           emit('exception.opened');
         }
@@ -249,8 +254,9 @@ export function transition(current: Invoice, fact: Fact, now: Date): TransitionR
       kind: 'overpayment',
       paymentId: null,
       evidence: {
-        excess: (t.settled - (t.option?.amountDue ?? 0n)).toString(),
-        due: (t.option?.amountDue ?? 0n).toString(),
+        ...money('excess', t.settled - (t.option?.amountDue ?? 0n), t.option),
+        ...money('due', t.option?.amountDue ?? 0n, t.option),
+        asset: t.option?.asset ?? null,
       },
     });
     emit('exception.opened');
@@ -361,16 +367,19 @@ function classifyPayment(
     out.exceptions.push({ kind, paymentId: payment.id, evidence });
     emit('exception.opened', payment.id);
   };
+  // A misdirected payment's amount is in what really arrived, not in the option's asset.
+  const option = invoice.options.find((o) => o.id === payment.optionId);
+  const unit = payment.received ?? option;
   const evidence = {
     txid: payment.txid,
     output_index: payment.outputIndex,
-    amount: payment.amount.toString(),
+    ...money('amount', payment.amount, unit),
+    asset: unit?.asset ?? null,
   };
 
   // Money on the wrong network or in the wrong asset is never credited, whatever the invoice's
   // state: a person decides (refund it, or accept it by hand with mark_paid).
   if (payment.received) {
-    const option = invoice.options.find((o) => o.id === payment.optionId);
     exception(payment.received.kind, {
       ...evidence,
       network: payment.received.network,
@@ -399,6 +408,22 @@ function classifyPayment(
   payment.credited = true;
   if (timing === 'late')
     exception('late_payment', { ...evidence, expires_at: invoice.expiresAt.toISOString() });
+}
+
+/**
+ * An amount in exception evidence as the rest of the wire states money: a decimal string in its
+ * asset, beside its base units (`due: "10"`, `due_base_units: "10000000"`). Without a known
+ * asset (no option chosen) there are no decimals to place: base units only.
+ */
+function money(
+  name: string,
+  units: bigint,
+  unit: { decimals: number } | undefined,
+): Record<string, string | null> {
+  return {
+    [name]: unit ? formatAmount(units, unit.decimals) : null,
+    [`${name}_base_units`]: units.toString(),
+  };
 }
 
 function allowedFrom(to: InvoiceStatus, cause: FactKind): string {

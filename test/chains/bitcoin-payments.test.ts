@@ -112,7 +112,10 @@ describe.each(DATABASES)('Bitcoin payments against btcd ($name)', ({ fresh }) =>
     await h.sync();
     expect((await h.get(inv.id)).status).toBe('overpaid');
     const [exception] = await h.exceptions(inv.id);
-    expect(exception).toMatchObject({ kind: 'overpayment', evidence: { excess: inv.due.toString() } });
+    expect(exception).toMatchObject({
+      kind: 'overpayment',
+      evidence: { excess_base_units: inv.due.toString(), due_base_units: inv.due.toString(), asset: 'BTC' },
+    });
     // The exception reaches the merchant as a webhook event, and the order can still be fulfilled.
     expect((await h.eventTypes(inv.id)).filter((t) => t === 'exception.opened')).toHaveLength(1);
     const fulfilled = await h.request('POST', `/v1/invoices/${inv.id}/fulfilment`, {

@@ -22,13 +22,16 @@ function misdirectedSeen(
   kind: 'wrong_network' | 'wrong_asset',
   amount = DEFAULT_DUE,
   depth = 100,
+  received: { asset: string; decimals: number } = {
+    asset: kind === 'wrong_network' ? 'USDC' : 'USDT',
+    decimals: 6,
+  },
 ): Extract<Fact, { kind: 'payment_seen' }> {
   const payment = observed({ optionId: OPTION_B, amount, confirmations: depth });
   payment.misdirected = {
     kind,
     network: kind === 'wrong_network' ? 'ethereum' : 'polygon',
-    asset: kind === 'wrong_network' ? 'USDC' : 'USDT',
-    decimals: 6,
+    ...received,
     evidence: { chain_id: kind === 'wrong_network' ? 1 : 137, contract: '0xc0ffee', log_index: 4 },
   };
   return { kind: 'payment_seen', id: uid('fact_seen'), payment };
@@ -53,6 +56,22 @@ describe('misdirected payments in the state machine', () => {
       expect(eventTypes(result)).toEqual(['payment.detected', 'exception.opened']);
     });
   }
+
+  it('states the amount in what really arrived: decimals of the received asset, beside base units', () => {
+    const invoice = buildInvoice({ status: 'awaiting_payment', options: 2 });
+    // The native coin (18 decimals) sent to a USDC option (6): 0.5 POL, not 500000000000 USDC.
+    const fact = misdirectedSeen('wrong_asset', 500_000_000_000_000_000n, 100, {
+      asset: 'POL',
+      decimals: 18,
+    });
+    const result = transition(invoice, fact, BEFORE_EXPIRY);
+    expect(result.exceptions[0]?.evidence).toMatchObject({
+      amount: '0.5',
+      amount_base_units: '500000000000000000',
+      asset: 'POL',
+      expected_asset: 'USDC',
+    });
+  });
 
   it('deeper confirmations, and a restore after removal, never credit it', () => {
     let invoice = buildInvoice({ status: 'awaiting_payment', options: 2 });

@@ -164,7 +164,17 @@ describe('3. material underpayment, then a top-up', () => {
     expectNoRejections(results);
     expect(invoice.status).toBe('underpaid');
     expect(results.at(-1)?.exceptions).toEqual([
-      { kind: 'underpayment', paymentId: null, evidence: { paid: '60000', due: '100000' } },
+      {
+        kind: 'underpayment',
+        paymentId: null,
+        evidence: {
+          paid: '0.0006',
+          paid_base_units: '60000',
+          due: '0.001',
+          due_base_units: '100000',
+          asset: 'BTC',
+        },
+      },
     ]);
     expect(eventTypes(results.at(-1) ?? { events: [] })).toEqual(['exception.opened']);
   });
@@ -202,7 +212,17 @@ describe('5. overpayment', () => {
     ]);
     expect(invoice.status).toBe('overpaid');
     expect(results[0]?.exceptions).toEqual([
-      { kind: 'overpayment', paymentId: null, evidence: { excess: '50000', due: '100000' } },
+      {
+        kind: 'overpayment',
+        paymentId: null,
+        evidence: {
+          excess: '0.0005',
+          excess_base_units: '50000',
+          due: '0.001',
+          due_base_units: '100000',
+          asset: 'BTC',
+        },
+      },
     ]);
     expect(eventTypes(results[0] ?? { events: [] })).toEqual([
       'payment.detected',
@@ -270,7 +290,11 @@ describe('7. payment after the monitoring window', () => {
     expect(result.invoice.status).toBe('expired');
     expect(result.transitions).toEqual([]);
     expect(result.exceptions).toMatchObject([
-      { kind: 'unmatched_deposit', paymentId: 'p1', evidence: { timing: 'after_window', amount: '100000' } },
+      {
+        kind: 'unmatched_deposit',
+        paymentId: 'p1',
+        evidence: { timing: 'after_window', amount: '0.001', amount_base_units: '100000', asset: 'BTC' },
+      },
     ]);
     expect(result.invoice.payments).toMatchObject([{ id: 'p1', credited: false, timing: 'after_window' }]);
     // Real money at its depth: confirmed like any payment, but credited to nothing.
