@@ -47,7 +47,10 @@ export async function operatorAction(
 
 /**
  * The merchant reports that it fulfilled the order. Allowed only from a settled status, so the
- * record shows fulfilment followed backend state; reported once (a repeat returns the first report).
+ * record shows fulfilment followed backend state. Reported once: a retry of the same report (or
+ * one that states nothing new) returns the first, so a merchant whose answer was lost can send
+ * it again; a report that says something else is refused (409) rather than silently dropped,
+ * since the record would not say what the merchant now believes it says.
  */
 export async function reportFulfilment(
   tally: Tally,
@@ -58,7 +61,19 @@ export async function reportFulfilment(
   return tally.database.write(async (trx) => {
     const invoice = await loadInvoice(trx, tally.database.dialect, merchantId, invoiceId, true);
     if (!invoice) throw new TallyError('not_found', `No invoice ${invoiceId}.`);
-    if (invoice.fulfilledAt) return serializeInvoice(invoice);
+    if (invoice.fulfilledAt) {
+      const first = invoice.fulfilment ?? { reference: null, note: null };
+      const differs =
+        (report.reference !== undefined && report.reference !== first.reference) ||
+        (report.note !== undefined && report.note !== first.note);
+      if (differs)
+        throw new TallyError(
+          'invalid_state',
+          `The invoice's fulfilment was already reported on ${invoice.fulfilledAt.toISOString()} with reference ${JSON.stringify(first.reference)}; a report is final.`,
+          { fulfilled_at: invoice.fulfilledAt.toISOString(), reference: first.reference },
+        );
+      return serializeInvoice(invoice);
+    }
     if (!SETTLED_STATUSES.has(invoice.status)) {
       throw new TallyError('invalid_state', `The invoice is ${invoice.status}; fulfil only paid invoices.`);
     }

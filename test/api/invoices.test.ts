@@ -136,6 +136,26 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
     });
     expect(done.status).toBe(200);
     expect(done.body.fulfilment.reference).toBe('ship-1');
+    // A retry of the same report (its answer lost) gets the first report back, with no new event;
+    // a report that says something else is refused, not silently dropped.
+    const events = async () =>
+      (await h.request('GET', `/v1/invoices/${inv.body.id}/events`)).body.data.length;
+    const before = await events();
+    const retry = await h.request('POST', `/v1/invoices/${inv.body.id}/fulfilment`, {
+      body: { reference: 'ship-1' },
+    });
+    expect(retry.status).toBe(200);
+    expect(retry.body.fulfilment).toEqual(done.body.fulfilment);
+    expect(await events()).toBe(before);
+    const other = await h.request('POST', `/v1/invoices/${inv.body.id}/fulfilment`, {
+      body: { reference: 'ship-2' },
+    });
+    expect(other.status).toBe(409);
+    expect(other.body.error.code).toBe('invalid_state');
+    expect(other.body.error.message).toContain('"ship-1"');
+    expect(other.body.error.details).toMatchObject({ reference: 'ship-1' });
+    const after = await h.request('GET', `/v1/invoices/${inv.body.id}`);
+    expect(after.body.fulfilment.reference).toBe('ship-1');
     const transitions = await h.request('GET', `/v1/invoices/${inv.body.id}/transitions`);
     const manual = transitions.body.data.find((t: { to: string }) => t.to === 'paid');
     expect(manual.reason).toBe('paid by bank transfer, ref 991');
