@@ -214,14 +214,26 @@ export const adminRoutes = [
     scope: 'admin',
     params: IdParam('key'),
     handler: async (ctx, { params }) => {
-      const revoked = await revokeApiKey(
-        ctx.tally.database.db,
-        ctx.principal.merchantId,
-        params.id,
-        ctx.tally.clock.now(),
-      );
-      if (!revoked) throw new TallyError('not_found', `No active API key ${params.id}.`);
-      return { id: params.id, object: 'api_key', revoked: true };
+      const db = ctx.tally.database.db;
+      const keys = await listApiKeys(db, ctx.principal.merchantId);
+      const key = keys.find((k) => k.id === params.id);
+      if (!key) throw new TallyError('not_found', `No API key ${params.id}.`);
+      if (key.revoked_at === null) {
+        // The key this request came with, and no other admin key left: revoking it would leave
+        // the merchant no way in through the API. The CLI (`tally apikey revoke`) still can.
+        const otherAdmin = keys.some(
+          (k) => k.id !== key.id && k.revoked_at === null && k.scopes.includes('admin'),
+        );
+        if (key.id === ctx.principal.keyId && !otherAdmin)
+          throw new TallyError(
+            'invalid_state',
+            'This is the last admin key and the one this request is signed with: create another admin key first, or revoke it with `tally apikey revoke`.',
+          );
+        await revokeApiKey(db, ctx.principal.merchantId, key.id, ctx.tally.clock.now());
+      }
+      // Revoking a revoked key changes nothing and says so the same way (like cancelling twice).
+      const after = (await listApiKeys(db, ctx.principal.merchantId)).find((k) => k.id === key.id) ?? key;
+      return { ...after, revoked: true };
     },
   }),
   defineRoute({
