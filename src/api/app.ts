@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authenticate } from '../auth/api-keys.ts';
 import { hasScope } from '../auth/scopes.ts';
@@ -85,7 +86,9 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
   for (const route of ALL_ROUTES) {
     const schema: Record<string, unknown> = {};
     if (route.params) schema.params = route.params;
-    if (route.querystring) schema.querystring = route.querystring;
+    // A route that takes no query parameters refuses any (422 naming it), as routes with a query
+    // schema refuse unknown ones: `?limit=2` on a list without paging must not look obeyed.
+    schema.querystring = route.querystring ?? NO_QUERY;
     if (route.body) schema.body = route.body;
     server.route({
       method: route.method,
@@ -198,6 +201,9 @@ function chainReadiness(s: ChainStatus) {
     watched_addresses: s.watchedAddresses,
   };
 }
+
+/** The query schema of a route that takes no query parameters. */
+const NO_QUERY = Type.Object({}, { additionalProperties: false });
 
 /** NUL or unpaired surrogates in a path or query value would fail in the database, not here. */
 function rejectBadStrings(params: unknown, query: unknown): void {

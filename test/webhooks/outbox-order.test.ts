@@ -2,6 +2,8 @@
  * The catch-up feed is commit-ordered (docs/decisions/0010): an event whose id sorts before one a
  * poller has already read, but which commits after it, still comes after the poller's cursor.
  * With id ordering (the old feed) the late event was behind the cursor and lost to the poller.
+ * The events are of a catalogue type the harness never writes itself, so the feed filtered by it
+ * holds only this test's.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventRow } from '../../src/invoices/effect-rows.ts';
@@ -21,15 +23,15 @@ describe.each(DATABASES)('outbox order on $name', ({ name, fresh }) => {
   const feed = async (after?: string) => {
     const res = await h.request(
       'GET',
-      `/v1/events?type=test.order${after ? `&starting_after=${after}` : ''}`,
+      `/v1/events?type=webhook_endpoint.disabled${after ? `&starting_after=${after}` : ''}`,
     );
     expect(res.status).toBe(200);
     return res.body.data.map((e: { id: string }) => e.id) as string[];
   };
 
   it('an event with an earlier id committed after the cursor is still delivered to the poller', async () => {
-    const early = eventRow(h.merchantId, null, 'test.order', 0, { n: 1 }, h.clock.now());
-    const late = eventRow(h.merchantId, null, 'test.order', 0, { n: 2 }, h.clock.now());
+    const early = eventRow(h.merchantId, null, 'webhook_endpoint.disabled', 0, { n: 1 }, h.clock.now());
+    const late = eventRow(h.merchantId, null, 'webhook_endpoint.disabled', 0, { n: 2 }, h.clock.now());
     expect(early.id < late.id).toBe(true);
     await h.tally.database.write((trx) => trx.insertInto('events').values(late).execute());
     expect(await feed()).toEqual([late.id]);
@@ -43,8 +45,8 @@ describe.each(DATABASES)('outbox order on $name', ({ name, fresh }) => {
   if (name === 'postgres')
     it('a transaction still open while a later one commits and is read is not skipped', async () => {
       const db = h.tally.database.db;
-      const slow = eventRow(h.merchantId, null, 'test.order', 0, { n: 'slow' }, h.clock.now());
-      const fast = eventRow(h.merchantId, null, 'test.order', 0, { n: 'fast' }, h.clock.now());
+      const slow = eventRow(h.merchantId, null, 'webhook_endpoint.disabled', 0, { n: 'slow' }, h.clock.now());
+      const fast = eventRow(h.merchantId, null, 'webhook_endpoint.disabled', 0, { n: 'fast' }, h.clock.now());
       let release!: () => void;
       const held = new Promise<void>((resolve) => {
         release = resolve;
@@ -86,7 +88,7 @@ describe.each(DATABASES)('outbox order on $name', ({ name, fresh }) => {
 
   it("refuses a cursor that is not one of the merchant's events instead of answering an empty page", async () => {
     const other = await h.newMerchant('Other');
-    const theirs = eventRow(other.merchantId, null, 'test.order', 0, {}, h.clock.now());
+    const theirs = eventRow(other.merchantId, null, 'webhook_endpoint.disabled', 0, {}, h.clock.now());
     await h.tally.database.write((trx) => trx.insertInto('events').values(theirs).execute());
     const res = await h.request('GET', `/v1/events?starting_after=${theirs.id}`);
     expect(res.status).toBe(422);
