@@ -1,6 +1,6 @@
 import * as btc from '@scure/btc-signer';
 import { TallyError } from '../core/errors.ts';
-import { divCeil } from '../core/money.ts';
+import { divCeil, formatAmount } from '../core/money.ts';
 import { hdKey } from '../wallets/families.ts';
 import type { KeyOrigin } from '../wallets/key-origin.ts';
 
@@ -117,7 +117,7 @@ export function buildPsbt(params: {
   pay: PlannedOutput[];
   remainderTo: PlannedOutput | null;
   feeRate: string;
-  deductFeeFrom?: number;
+  deductFeeFrom?: number | undefined;
 }): BuiltPsbt {
   const net = network(params.networkId);
   if (params.inputs.length === 0)
@@ -147,17 +147,29 @@ export function buildPsbt(params: {
     fee = feeFor(vsize, params.feeRate);
     const left = total - payTotal - fee;
     if (left < 0n) {
+      const btc = (units: bigint) => `${formatAmount(units, 8)} BTC`;
       const target = params.deductFeeFrom === undefined ? undefined : pay[params.deductFeeFrom];
+      // A partial or excess refund sends its amount whole (src/refunds/build-refund-transaction.ts).
+      const hint = pay.some((o) => o.role === 'refund')
+        ? ' Refund less, or in full (a full refund pays its fee out of the refund).'
+        : '';
       if (!target)
         throw new TallyError(
           'invalid_state',
-          `The outputs hold ${total} base units; ${payTotal} plus a fee of ${fee} do not fit.`,
+          `The address holds ${btc(total)}: ${btc(payTotal)} plus a network fee of ${btc(fee)} at ${params.feeRate} sat/vB do not fit; nothing was built.${hint}`,
         );
       target.amount += left;
+      // Two causes, two answers: a fee above everything the address holds (a lower fee rate) or
+      // an output the fee shrinks below what the network relays (dust).
+      if (target.amount <= 0n)
+        throw new TallyError(
+          'invalid_state',
+          `The network fee of ${btc(fee)} at ${params.feeRate} sat/vB exceeds the ${btc(total)} the address holds; nothing was built. Use a lower fee_rate.`,
+        );
       if (target.amount < DUST_LIMIT)
         throw new TallyError(
           'invalid_state',
-          'After the network fee the refund would be dust; nothing was built.',
+          `After the network fee of ${btc(fee)} at ${params.feeRate} sat/vB the ${target.role} would send ${btc(target.amount)}, below the ${DUST_LIMIT}-sat dust limit; nothing was built. Use a lower fee_rate.`,
         );
       fee = total - pay.reduce((s, o) => s + o.amount, 0n);
     } else {

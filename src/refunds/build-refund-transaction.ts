@@ -14,8 +14,8 @@ export const DEFAULT_FEE_RATE = '2';
 /**
  * Builds the unsigned transaction of an approved refund for the merchant's signer. Bitcoin: a
  * PSBT spending every unspent confirmed output of the invoice's address; the customer gets the
- * refund, the rest (minus the fee) returns to the wallet's change address /1/<index>. When the
- * address holds no more than the refund, the fee is taken from the refund output (a full refund).
+ * refund, the rest (minus the fee) returns to the wallet's change address /1/<index>. Only a full
+ * refund pays the fee out of the refund output, when the address holds nothing else to pay it with.
  * Rebuilding (another fee rate) replaces the stored one; nothing is broadcast by Tally.
  */
 export async function buildRefundTransaction(
@@ -61,7 +61,12 @@ export async function buildRefundTransaction(
       role: 'change',
     },
     feeRate,
-    deductFeeFrom: 0,
+    // A full refund sends back everything: the customer agreed to "everything minus the network
+    // fee", and there is nothing else at the address to pay it. A partial or excess refund names
+    // the amount the customer gets; shortening it by the fee would silently pay the merchant's fee
+    // with the customer's money, so when the address cannot cover amount + fee it is refused
+    // instead (refund less, or in full) — as the README promises.
+    deductFeeFrom: refund.kind === 'full' ? 0 : undefined,
   });
   const sendAmount = built.outputs.find((o) => o.role === 'refund')?.amount ?? 0n;
   const unsigned = {

@@ -37,6 +37,7 @@ export async function buildEvmRefund(tally: Tally, refund: RefundsTable) {
       .updateTable('refunds')
       .set({
         unsigned_tx: JSON.stringify(transfer),
+        // Wei of the native coin, whatever the refunded asset: serializeRefund states it as fee_asset.
         fee_estimate: transfer.gas_needed,
         send_amount: transfer.amount,
         updated_at: iso(tally.clock.now()),

@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { TallyError } from '../core/errors.ts';
 import { formatAmount, unitsFromDb } from '../core/money.ts';
-import { findAsset } from '../core/registry.ts';
+import { findAsset, listAssets } from '../core/registry.ts';
 import type { Schema } from '../db/schema.ts';
 import type { RefundsTable } from '../db/schema-money.ts';
 import { toDate, toDateOrNull } from '../db/values.ts';
@@ -22,9 +22,22 @@ export async function loadRefund(db: Db, merchantId: string, id: string): Promis
   return row;
 }
 
+/**
+ * The coin a refund's network fee is paid in: the network's native coin (BTC, ETH, POL), which is
+ * not the refunded asset for a token refund — USDC's gas is paid in wei of ETH/POL.
+ */
+function feeAssetOf(network: string) {
+  return listAssets().find((a) => a.network === network && a.contract === null);
+}
+
 export function serializeRefund(r: RefundsTable) {
   const decimals = findAsset(r.asset, r.network)?.decimals ?? 0;
-  const amount = (v: string | null) => (v === null ? null : formatAmount(unitsFromDb(v), decimals));
+  const feeAsset = feeAssetOf(r.network);
+  const inUnits = (v: string | null, places: number) =>
+    v === null ? null : formatAmount(unitsFromDb(v), places);
+  const amount = (v: string | null) => inUnits(v, decimals);
+  // fee_estimate and fee are stored in the native coin's base units (sat, wei) and stated in it.
+  const fee = (v: string | null) => inUnits(v, feeAsset?.decimals ?? decimals);
   const unsigned = r.unsigned_tx ? (JSON.parse(r.unsigned_tx) as Record<string, unknown>) : null;
   return {
     id: r.id,
@@ -42,9 +55,11 @@ export function serializeRefund(r: RefundsTable) {
     approved_by: r.approved_by,
     approval_reason: r.approval_reason,
     unsigned_transaction: unsigned,
-    fee_estimate: amount(r.fee_estimate),
+    fee_estimate: fee(r.fee_estimate),
     txid: r.txid,
-    fee: amount(r.fee),
+    fee: fee(r.fee),
+    /** The asset `fee_estimate` and `fee` are in: the network's native coin, which pays the fee. */
+    fee_asset: feeAsset?.code ?? r.asset,
     created_at: toDate(r.created_at).toISOString(),
     approved_at: toDateOrNull(r.approved_at)?.toISOString() ?? null,
     completed_at: toDateOrNull(r.completed_at)?.toISOString() ?? null,

@@ -1,15 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Transaction } from 'kysely';
 import type { Tally } from '../context.ts';
 import { TallyError, validationError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { parseAmount, unitsFromDb } from '../core/money.ts';
+import { formatAmount, parseAmount, unitsFromDb } from '../core/money.ts';
 import { toPage } from '../core/pagination.ts';
 import { findAsset, getNetwork } from '../core/registry.ts';
+import type { Schema } from '../db/schema.ts';
 import '../db/schema-money.ts';
 import { iso } from '../db/values.ts';
 import { loadInvoice } from '../invoices/invoice-store.ts';
 import type { InvoiceRecord } from '../invoices/record.ts';
-import { validateDestination } from './destination.ts';
+import { refuseOwnAddress, validateDestination } from './destination.ts';
 import { refuseCancelInFlight } from './refund-in-flight.ts';
 import { loadRefund, OPEN_REFUND_STATUSES, serializeRefund } from './refund-rows.ts';
 
@@ -81,6 +83,8 @@ export async function requestRefund(
   requestedBy: string,
   invoiceId: string,
   input: RefundRequest,
+  /** Stores the Idempotency-Key's response in the refund's own transaction (src/api/app.ts). */
+  storeIdempotentResponse?: ((trx: Transaction<Schema>, body: unknown) => Promise<void>) | null,
 ) {
   const invoice = await loadInvoice(tally.database.db, tally.database.dialect, merchantId, invoiceId);
   if (!invoice) throw new TallyError('not_found', `No invoice ${invoiceId}.`);
@@ -107,9 +111,14 @@ export async function requestRefund(
     throw validationError([{ path: 'destination', message: 'is required unless customer_link is true' }]);
   const destination =
     input.destination === undefined ? null : validateDestination(input.destination, option.network);
+  if (destination !== null)
+    await refuseOwnAddress(tally.database.db, merchantId, destination, option.network);
   const { available, excess } = await refundable(tally, invoice);
-  if (asked !== null && asked > available)
-    throw validationError([{ path: 'amount', message: `exceeds the refundable ${available} base units` }]);
+  if (asked !== null && asked > available) {
+    // Stated like the request's own amount: a decimal in the asset, not base units.
+    const most = formatAmount(available > 0n ? available : 0n, option.decimals);
+    throw validationError([{ path: 'amount', message: `exceeds the refundable ${most} ${option.asset}` }]);
+  }
   if (!REFUNDABLE.has(invoice.status))
     throw new TallyError('invalid_state', `An invoice that is ${invoice.status} cannot be refunded.`);
   let amount: bigint;
@@ -153,9 +162,14 @@ export async function requestRefund(
     completed_at: null,
     updated_at: iso(now),
   };
-  await tally.database.write((trx) => trx.insertInto('refunds').values(row).execute());
-  // The token is shown once; only its hash is stored, like an API key's secret.
-  return { ...serializeRefund(row), customer_link_token: token };
+  const created = { ...serializeRefund(row), customer_link_token: token };
+  await tally.database.write(async (trx) => {
+    await trx.insertInto('refunds').values(row).execute();
+    // The token is shown once; only its hash is stored, like an API key's secret. A replay of the
+    // same Idempotency-Key answers the refund with the token null, never a stored plaintext copy.
+    await storeIdempotentResponse?.(trx, { ...created, customer_link_token: null });
+  });
+  return created;
 }
 
 /** What the customer's refund page shows for a link token; not_found for an unknown one. */
@@ -180,6 +194,7 @@ export async function setRefundDestination(tally: Tally, token: string, destinat
   if (row.status !== 'awaiting_destination')
     throw new TallyError('invalid_state', 'This refund already has its destination.');
   const address = validateDestination(destination, row.network);
+  await refuseOwnAddress(tally.database.db, row.merchant_id, address, row.network);
   const now = iso(tally.clock.now());
   const changed = await tally.database.write((trx) =>
     trx

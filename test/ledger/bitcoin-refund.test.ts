@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitcoinNode } from '../../src/chains/bitcoin/bitcoin-node.ts';
+import { formatAmount } from '../../src/core/money.ts';
 import { reconcileBitcoin } from '../../src/reconciliation/reconcile-bitcoin.ts';
 import { type BitcoinHarness, bitcoinHarness, startChain } from '../helpers/bitcoin-e2e.ts';
 import type { TestWallet } from '../helpers/btc-wallet.ts';
@@ -176,6 +177,74 @@ describe.each(DATABASES)('Bitcoin refunds against btcd ($name)', ({ fresh }) => 
     });
     expect(res.status).toBe(422);
     expect(res.body.error.details.issues[0].path).toBe('amount');
+    // The refundable amount is stated like the request's own: a decimal in the asset.
+    expect(res.body.error.message).toBe(`amount: exceeds the refundable ${formatAmount(inv.due, 8)} BTC`);
     expect((await h.request('GET', `/v1/refunds?invoice_id=${inv.id}`)).body.data).toEqual([]);
+  }, 60_000);
+
+  it("refuses the merchant's own invoice addresses as a destination, asked or given through the link", async () => {
+    const inv = await paidInvoice(0n);
+    const other = await h.invoice('0.001');
+    for (const destination of [inv.address, inv.address.toUpperCase(), other.address]) {
+      const res = await h.request('POST', `/v1/invoices/${inv.id}/refunds`, {
+        body: { kind: 'full', destination, reason: 'back to ourselves' },
+      });
+      expect(res.status, destination).toBe(422);
+      expect(res.body.error.details.issues[0]).toMatchObject({
+        path: 'destination',
+        message: expect.stringContaining('own invoice addresses'),
+      });
+    }
+    const link = await h.request('POST', `/v1/invoices/${inv.id}/refunds`, {
+      body: { kind: 'full', customer_link: true, reason: 'customer gives the address' },
+    });
+    const given = await h.request('POST', `/v1/refund-links/${link.body.customer_link_token}`, {
+      token: null,
+      body: { destination: inv.address },
+    });
+    expect(given.status).toBe(422);
+    expect(given.body.error.details.issues[0].path).toBe('destination');
+    expect((await h.request('GET', `/v1/refunds/${link.body.id}`)).body.status).toBe('awaiting_destination');
+    await h.request('POST', `/v1/refunds/${link.body.id}/cancel`);
+  }, 60_000);
+
+  it('sends a partial refund whole or not at all; a full one pays its fee, stated in BTC', async () => {
+    const inv = await paidInvoice(0n);
+    const approve = async (body: Record<string, unknown>) => {
+      const asked = await h.request('POST', `/v1/invoices/${inv.id}/refunds`, {
+        body: { destination: chain.wallet.address, reason: 'returned', ...body },
+      });
+      expect(asked.status, JSON.stringify(asked.body)).toBe(201);
+      const approved = await h.request('POST', `/v1/refunds/${asked.body.id}/approve`, {
+        token: approver,
+        body: { reason: 'goods returned' },
+      });
+      expect(approved.body.status).toBe('approved');
+      return asked.body.id as string;
+    };
+    // A partial refund of everything at the address leaves nothing to pay the fee with: refused,
+    // not shortened by the fee (the customer was promised that amount).
+    const partial = await approve({ kind: 'partial', amount: formatAmount(inv.due, 8) });
+    const refused = await h.request('POST', `/v1/refunds/${partial}/transaction`, { body: {} });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('Refund less, or in full');
+    expect((await h.request('GET', `/v1/refunds/${partial}`)).body.unsigned_transaction).toBeNull();
+    await h.request('POST', `/v1/refunds/${partial}/cancel`);
+
+    const full = await approve({ kind: 'full' });
+    // A fee above the whole balance says so (it is not a dust problem).
+    const tooDear = await h.request('POST', `/v1/refunds/${full}/transaction`, {
+      body: { fee_rate: '999999' },
+    });
+    expect(tooDear.status).toBe(409);
+    expect(tooDear.body.error.message).toContain('exceeds');
+    expect(tooDear.body.error.message).not.toContain('dust');
+    const built = (await h.request('POST', `/v1/refunds/${full}/transaction`, { body: {} })).body;
+    const fee = BigInt(built.unsigned_transaction.fee);
+    expect(built.unsigned_transaction.outputs).toEqual([
+      { address: chain.wallet.address, amount: String(inv.due - fee), role: 'refund' },
+    ]);
+    expect(built).toMatchObject({ fee_asset: 'BTC', fee_estimate: formatAmount(fee, 8) });
+    await h.request('POST', `/v1/refunds/${full}/cancel`);
   }, 60_000);
 });

@@ -10,6 +10,7 @@
 import { decodeFunctionResult, encodeFunctionData, erc20Abi, type Hex, parseTransaction } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatAmount } from '../../src/core/money.ts';
 import { DEV_ACCOUNTS, sendNative } from '../../src/dev/evm-tools.ts';
 import { checkEvmRefunds } from '../../src/refunds/evm-refund-watch.ts';
 import { buildEvmSweep } from '../../src/settlement/sweep-evm.ts';
@@ -128,6 +129,58 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 1 })))(
       ).toBe('0');
       // Checked twice, booked once.
       expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([]);
+    }, 60_000);
+
+    it("states a USDC refund's fee estimate in POL, the native coin that pays its gas, not in USDC", async () => {
+      const inv = await paidInvoice(5_000_000n);
+      const asked = await h.request('POST', `/v1/invoices/${inv.id}/refunds`, {
+        token,
+        body: { kind: 'excess', destination: DEV_ACCOUNTS.other, reason: 'paid 5 USDC too much' },
+      });
+      expect(asked.body).toMatchObject({ asset: 'USDC', amount: '5', fee_estimate: null, fee_asset: 'POL' });
+      await h.request('POST', `/v1/refunds/${asked.body.id}/approve`, {
+        token: approver,
+        body: { reason: 'excess confirmed' },
+      });
+      const built = await h.request('POST', `/v1/refunds/${asked.body.id}/transaction`, { token, body: {} });
+      expect(built.status, JSON.stringify(built.body)).toBe(200);
+      const wei = BigInt(built.body.unsigned_transaction.gas_needed);
+      // gas × max fee in wei, stated in POL (18 decimals): a tiny fraction of a coin.
+      expect(built.body.fee_asset).toBe('POL');
+      expect(built.body.fee_estimate).toBe(formatAmount(wei, 18));
+      expect(Number(built.body.fee_estimate)).toBeLessThan(1);
+      expect(built.body).toMatchObject({ asset: 'USDC', amount: '5' });
+      await h.request('POST', `/v1/refunds/${asked.body.id}/cancel`, { token });
+    }, 60_000);
+
+    it("refuses the merchant's own invoice addresses as a destination, in any spelling", async () => {
+      const inv = await paidInvoice(1_000_000n);
+      const other = await paidInvoice(0n);
+      for (const destination of [inv.address, inv.address.toLowerCase(), other.address.toLowerCase()]) {
+        const res = await h.request('POST', `/v1/invoices/${inv.id}/refunds`, {
+          token,
+          body: { kind: 'excess', destination, reason: 'back to ourselves' },
+        });
+        expect(res.status, destination).toBe(422);
+        expect(res.body.error.details.issues[0].path).toBe('destination');
+      }
+      // Through the customer's link as well.
+      const link = await h.request('POST', `/v1/invoices/${inv.id}/refunds`, {
+        token,
+        body: { kind: 'excess', customer_link: true, reason: 'customer gives the address' },
+      });
+      const given = await h.request('POST', `/v1/refund-links/${link.body.customer_link_token}`, {
+        token: null,
+        body: { destination: other.address },
+      });
+      expect(given.status).toBe(422);
+      expect(given.body.error.details.issues[0].path).toBe('destination');
+      expect((await h.request('GET', `/v1/refunds/${link.body.id}`, { token })).body.status).toBe(
+        'awaiting_destination',
+      );
+      const refunds = (await h.request('GET', `/v1/refunds?invoice_id=${inv.id}`, { token })).body.data;
+      expect(refunds.map((r: { id: string }) => r.id)).toEqual([link.body.id]);
+      await h.request('POST', `/v1/refunds/${link.body.id}/cancel`, { token });
     }, 60_000);
 
     it('a full native-coin refund: gas out of the refund, completed once the reported hash is final on chain', async () => {

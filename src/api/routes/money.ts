@@ -93,6 +93,7 @@ export const moneyRoutes = [
         ctx.principal.keyId,
         params.id,
         body as RefundRequest,
+        ctx.storeIdempotentResponse,
       ),
   }),
   defineRoute<unknown, Static<typeof ListQuery>>({
