@@ -14,6 +14,7 @@ import { type DevnetState, devnetStatePath } from '../dev/devnet.ts';
 import { payInvoiceOnDevnet } from '../dev/pay-invoice.ts';
 import { createInvoice } from '../invoices/create-invoice.ts';
 import { getInvoice } from '../invoices/invoice-queries.ts';
+import type { InvoiceJson } from '../invoices/serialize.ts';
 import { startGateway } from '../server.ts';
 import {
   loadRescanWallet,
@@ -43,7 +44,8 @@ const USAGE = `tally — self-hosted, non-custodial crypto payment gateway
                                        sent to them (at most ${MAX_RESCAN_ADDRESSES.toLocaleString('en')} addresses). Report only:
                                        writes nothing. Needs TALLY_BITCOIN_RPC_URL (_USER, _PASSWORD)
                                        and TALLY_BITCOIN_NETWORK; progress goes to stderr
-  tally invoice create --merchant MER --amount 10.00 --currency USD [--option BTC/bitcoin-regtest]
+  tally invoice create --merchant MER --amount 10.00 --currency USD [--option ASSET/NETWORK]
+                                       --option is repeatable: BTC/bitcoin-regtest, USDC/evm-devnet…
   tally invoice show --merchant MER --invoice INV
   tally dev pay --invoice INV [--option OPT]
                                        dev mode only: pay the invoice's devnet option in full from
@@ -84,6 +86,34 @@ function runningDevnet(tally: Tally): { rpcUrl: string | null; bitcoinRpcUrl: st
   } catch {
     return { rpcUrl: null, bitcoinRpcUrl: null };
   }
+}
+
+/** `--option ASSET/NETWORK` (e.g. USDC/evm-devnet): both parts, one slash. */
+function parseOptionFlag(text: string): { asset: string; network: string } {
+  const [asset, network, ...rest] = text.split('/');
+  if (!asset || !network || rest.length > 0) {
+    const message = 'must be ASSET/NETWORK, such as USDC/evm-devnet or BTC/bitcoin-regtest';
+    throw new TallyError('validation_failed', `--option "${text}" ${message}.`, {
+      issues: [{ path: 'option', message }],
+    });
+  }
+  return { asset, network };
+}
+
+/**
+ * One line for `invoice show`. The paid and pending amounts are in the asset of the option the
+ * customer paid (the selected one); with none selected, nothing has been received.
+ */
+function invoiceSummary(inv: InvoiceJson): string {
+  const option = inv.payment_options.find((o) => o.id === inv.selected_option_id);
+  let money = 'nothing received yet';
+  if (option) {
+    const unit = `${option.asset} on ${option.network}`;
+    money = `paid ${inv.amount_paid} ${unit}`;
+    if (inv.amount_pending !== '0') money += `, ${inv.amount_pending} ${option.asset} pending`;
+    if (inv.refunded_amount !== '0') money += `, ${inv.refunded_amount} ${option.asset} refunded`;
+  }
+  return `Invoice ${inv.id}: ${inv.status} (${money}, expires ${inv.expires_at})`;
 }
 
 function need(flags: Flags, name: string): string {
@@ -254,10 +284,7 @@ export async function main(
         return 0;
       }
       case 'invoice create': {
-        const options = flags.option?.map((o) => {
-          const [asset = '', network = ''] = o.split('/');
-          return { asset, network };
-        });
+        const options = flags.option?.map(parseOptionFlag);
         const inv = await withTally((t) =>
           createInvoice(t, need(flags, 'merchant'), {
             price: { amount: need(flags, 'amount'), currency: need(flags, 'currency') },
@@ -280,14 +307,14 @@ export async function main(
           }),
         );
         print(
-          `Sent ${paid.amount_base_units} base units of ${paid.asset} on ${paid.network} to invoice ${paid.invoice_id}: tx ${paid.txid}. The gateway's watcher will pick it up.`,
+          `Sent ${paid.amount} ${paid.asset} (${paid.amount_base_units} base units) on ${paid.network} to invoice ${paid.invoice_id}: tx ${paid.txid}. The gateway's watcher will pick it up.`,
           paid,
         );
         return 0;
       }
       case 'invoice show': {
         const inv = await withTally((t) => getInvoice(t, need(flags, 'merchant'), need(flags, 'invoice')));
-        print(`Invoice ${inv.id}: ${inv.status} (paid ${inv.amount_paid}, expires ${inv.expires_at})`, inv);
+        print(invoiceSummary(inv), inv);
         return 0;
       }
       default: {

@@ -9,9 +9,11 @@ import { spawnTiedToThisProcess } from './tied-process.ts';
 
 /**
  * DEV MODE ONLY: Bitcoin regtest in the devnet when btcd is installed (`scripts/install-btcd.sh`,
- * which `npm test` runs): a btcd on 127.0.0.1 mining to the dev customer's key, 101 blocks so its
- * first coinbase can be spent. Without btcd the devnet is EVM only. btcd 0.24.2 loses its regtest
- * chain across restarts, so each start is a fresh chain in a temporary directory.
+ * which `npm test` runs): a btcd on 127.0.0.1 mining to the dev customer's key, pre-mined to
+ * `DEVNET_BTC_START_HEIGHT` so SegWit and Taproot are active (refunds spend from bcrt1q/bcrt1p
+ * invoice addresses) and the customer has mature coinbases. Without btcd the devnet is EVM only.
+ * btcd 0.24.2 loses its regtest chain across restarts, so each start is a fresh chain in a
+ * temporary directory.
  */
 export interface BitcoinDevnet {
   network: 'bitcoin-regtest';
@@ -20,6 +22,18 @@ export interface BitcoinDevnet {
   password: string;
   stop(): Promise<void>;
 }
+
+/**
+ * The tip height the devnet starts at. btcd's regtest (chaincfg.RegressionNetParams, v0.24.2) has
+ * no buried SegWit: CSV, SegWit and Taproot are BIP9 deployments with 144-block windows (108 votes
+ * to lock in), always started, never expiring, no minimum activation height, and every block btcd
+ * mines signals them. So heights 0–143 are DEFINED, 144–287 STARTED (all vote), 288–431
+ * LOCKED_IN, and the rules are ACTIVE from block 432: with the tip at 431, getblockchaininfo says
+ * "active" and the mempool accepts witness spends. (Below that, btcd refuses a correctly signed
+ * spend from a bcrt1q address: "has witness data, but segwit isn't active yet".) It is far past
+ * the 101 blocks the first coinbase needs to mature.
+ */
+export const DEVNET_BTC_START_HEIGHT = 3 * 144 - 1;
 
 export const BTC_DEVNET_USER = 'tally-dev';
 export const BTC_DEVNET_PASSWORD = 'regtest-only';
@@ -98,10 +112,35 @@ export async function startBitcoinDevnet(binary: string, miningAddress: string):
       }
     }
     if (!up) throw new Error('btcd did not answer within 30 s');
-    await rpc.call('generate', [101]);
+    await mineUntilSoftforksActive(rpc);
   } catch (error) {
     await stop();
     throw error;
   }
   return { network: 'bitcoin-regtest', rpcUrl, user: BTC_DEVNET_USER, password: BTC_DEVNET_PASSWORD, stop };
+}
+
+interface ChainInfo {
+  blocks: number;
+  bip9_softforks?: Record<string, { status: string }>;
+}
+
+/**
+ * Mines to `DEVNET_BTC_START_HEIGHT` (measured: 65–160 ms more than the 101 blocks mined before),
+ * a window at a time so no single call nears the RPC timeout on a slow machine, then checks that
+ * SegWit and Taproot are active: a devnet that would refuse every refund fails at start instead.
+ */
+async function mineUntilSoftforksActive(rpc: BitcoinRpc): Promise<void> {
+  for (;;) {
+    const height = await rpc.call<number>('getblockcount');
+    if (height >= DEVNET_BTC_START_HEIGHT) break;
+    await rpc.call('generate', [Math.min(144, DEVNET_BTC_START_HEIGHT - height)]);
+  }
+  const info = await rpc.call<ChainInfo>('getblockchaininfo');
+  const inactive = ['segwit', 'taproot'].filter((fork) => info.bip9_softforks?.[fork]?.status !== 'active');
+  if (inactive.length > 0) {
+    throw new Error(
+      `btcd regtest at height ${info.blocks}: ${inactive.join(' and ')} not active (${JSON.stringify(info.bip9_softforks)})`,
+    );
+  }
 }

@@ -1,7 +1,7 @@
 import { EvmRpc } from '../chains/evm/rpc-client.ts';
 import type { Tally } from '../context.ts';
 import { TallyError } from '../core/errors.ts';
-import { unitsFromDb } from '../core/money.ts';
+import { formatAmount, unitsFromDb } from '../core/money.ts';
 import { findAsset } from '../core/registry.ts';
 import { DEVNET_NETWORK } from './devnet.ts';
 import { DEV_ACCOUNTS, mint, sendNative, transferToken } from './evm-tools.ts';
@@ -12,6 +12,8 @@ export interface DevPayment {
   option_id: string;
   network: string;
   asset: string;
+  /** Decimal, in the asset's unit ("19.99"). */
+  amount: string;
   amount_base_units: string;
   txid: string;
   from: string;
@@ -46,13 +48,28 @@ export async function payInvoiceOnDevnet(
   const options = await query.execute();
   if (options.length === 0) throw new TallyError('not_found', `No invoice ${input.invoiceId}.`);
   const payable = new Set([DEVNET_NETWORK, ...(input.bitcoinRpcUrl ? ['bitcoin-regtest'] : [])]);
+  const listed = options.map((o) => `${o.id} (${o.asset} on ${o.network})`).join(', ');
+  if (input.optionId && !options.some((o) => o.id === input.optionId)) {
+    throw new TallyError(
+      'validation_failed',
+      `The invoice ${input.invoiceId} has no option ${input.optionId}; its options are ${listed}.`,
+      { issues: [{ path: 'option_id', message: `must be one of the invoice's options: ${listed}` }] },
+    );
+  }
   const option = input.optionId
     ? options.find((o) => o.id === input.optionId)
     : (options.find((o) => o.network === DEVNET_NETWORK) ?? options.find((o) => payable.has(o.network)));
-  if (!option || !payable.has(option.network)) {
+  if (option && !payable.has(option.network)) {
     throw new TallyError(
       'invalid_state',
-      `The invoice has no option on ${[...payable].join(' or ')} to pay.`,
+      `Option ${option.id} is ${option.asset} on ${option.network}; the devnet pays only options on ${[...payable].join(' or ')}.`,
+      { issues: [{ path: 'option_id', message: `must name an option on ${[...payable].join(' or ')}` }] },
+    );
+  }
+  if (!option) {
+    throw new TallyError(
+      'invalid_state',
+      `The invoice has no option on ${[...payable].join(' or ')} to pay; its options are ${listed}.`,
       {
         issues: [{ path: 'option_id', message: `must name an option on ${[...payable].join(' or ')}` }],
       },
@@ -82,6 +99,7 @@ export async function payInvoiceOnDevnet(
     option_id: option.id,
     network: option.network,
     asset: option.asset,
+    amount: formatAmount(amount, option.decimals),
     amount_base_units: amount.toString(),
     txid,
     from: option.network === 'bitcoin-regtest' ? await devCustomerBtcAddress() : DEV_ACCOUNTS.customer,

@@ -1,12 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BitcoinRpc } from '../../src/chains/bitcoin/rpc-client.ts';
 import { loadConfig } from '../../src/config.ts';
-import { findBtcd } from '../../src/dev/bitcoin-devnet.ts';
+import { BTC_DEVNET_PASSWORD, BTC_DEVNET_USER, findBtcd } from '../../src/dev/bitcoin-devnet.ts';
 import { startGateway } from '../../src/server.ts';
 import { freshSqlite } from '../helpers/databases.ts';
 import { createHarness } from '../helpers/harness.ts';
@@ -92,7 +93,12 @@ describe('dev mode: npm start runs a complete local devnet', () => {
     expect(inv.status).toBe('awaiting_payment');
     const paid = await api('POST', `/v1/dev/invoices/${inv.id}/pay`);
     expect(paid.status).toBe(200);
-    expect(paid.body).toMatchObject({ invoice_id: inv.id, asset: 'USDC', amount_base_units: '19990000' });
+    expect(paid.body).toMatchObject({
+      invoice_id: inv.id,
+      asset: 'USDC',
+      amount: '19.99',
+      amount_base_units: '19990000',
+    });
     const body = await waitForStatus(inv.id, 'paid');
     expect(body.payments[0].txid).toBe(paid.body.txid);
   }, 40_000);
@@ -106,10 +112,21 @@ describe('dev mode: npm start runs a complete local devnet', () => {
         env,
       },
     );
-    const paid = JSON.parse(stdout) as { txid: string; amount_base_units: string };
+    const paid = JSON.parse(stdout) as { txid: string; amount: string; amount_base_units: string };
     expect(paid.amount_base_units).toBe('250000000000000000');
+    expect(paid.amount).toBe('0.25');
     const body = await waitForStatus(inv.id, 'paid');
     expect(body.payments[0].txid).toBe(paid.txid);
+    // `invoice show` states the paid amount in the selected option's asset.
+    const merchants = JSON.parse(
+      (await run(process.execPath, ['bin/tally.js', 'merchant', 'list', '--json'], { env })).stdout,
+    ) as Array<{ id: string }>;
+    const shown = await run(
+      process.execPath,
+      ['bin/tally.js', 'invoice', 'show', '--merchant', merchants[0]?.id ?? '', '--invoice', inv.id],
+      { env },
+    );
+    expect(shown.stdout).toContain(`Invoice ${inv.id}: paid (paid 0.25 ETH on evm-devnet, expires`);
   }, 40_000);
 
   it('Bitcoin regtest is in the devnet when btcd is installed (npm test installs it): BTC paid too', async () => {
@@ -117,10 +134,34 @@ describe('dev mode: npm start runs a complete local devnet', () => {
     const inv = await invoice('BTC', '0.001', 'bitcoin-regtest');
     const paid = await api('POST', `/v1/dev/invoices/${inv.id}/pay`);
     expect(paid.status).toBe(200);
-    expect(paid.body).toMatchObject({ network: 'bitcoin-regtest', amount_base_units: '100000' });
+    expect(paid.body).toMatchObject({
+      network: 'bitcoin-regtest',
+      asset: 'BTC',
+      amount: '0.001',
+      amount_base_units: '100000',
+    });
     const body = await waitForStatus(inv.id, 'paid');
     expect(body.payments[0].txid).toBe(paid.body.txid);
   }, 40_000);
+
+  it('the Bitcoin devnet starts with SegWit and Taproot active, so witness spends (refunds) broadcast', async () => {
+    const state = JSON.parse(readFileSync(join(dir, 'devnet.json'), 'utf8')) as {
+      bitcoinRpcUrl: string | null;
+    };
+    expect(state.bitcoinRpcUrl, 'the devnet runs btcd').toBeTruthy();
+    const rpc = new BitcoinRpc({
+      url: state.bitcoinRpcUrl as string,
+      user: BTC_DEVNET_USER,
+      password: BTC_DEVNET_PASSWORD,
+    });
+    const info = await rpc.call<{ blocks: number; bip9_softforks: Record<string, { status: string }> }>(
+      'getblockchaininfo',
+    );
+    // Active from the start: three 144-block BIP9 windows on btcd's regtest, tip 431.
+    expect(info.blocks).toBeGreaterThanOrEqual(431);
+    expect(info.bip9_softforks.segwit?.status).toBe('active');
+    expect(info.bip9_softforks.taproot?.status).toBe('active');
+  });
 });
 
 describe('production mode', () => {

@@ -9,7 +9,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { createBase58check } from '@scure/base';
 import { HDKey } from '@scure/bip32';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
+import { DEV_EVM_XPUB, DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
 
 const TEST_VERSIONS = { private: 0x04358394, public: 0x043587cf };
 /** A BIP86 test-network account key (m/86'/1'/0' of a fixed seed). */
@@ -183,6 +183,130 @@ describe('tally CLI', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.out).toContain('Unknown command');
   });
+
+  it('--option without a network says the format is ASSET/NETWORK instead of "Unknown network """', async () => {
+    for (const option of ['USDC', '/evm-devnet', 'USDC/evm-devnet/x']) {
+      const res = await tally(
+        'invoice',
+        'create',
+        '--merchant',
+        'mer_x',
+        '--amount',
+        '12.00',
+        '--currency',
+        'USD',
+        '--option',
+        option,
+      );
+      expect(res.code).toBe(1);
+      expect(res.out).toContain('error (validation_failed)');
+      expect(res.out).toContain('ASSET/NETWORK');
+      expect(res.out).toContain('USDC/evm-devnet');
+      expect(res.out).not.toContain('Unknown network');
+    }
+    const json = await tally(
+      'invoice',
+      'create',
+      '--merchant',
+      'mer_x',
+      '--amount',
+      '1',
+      '--currency',
+      'USD',
+      '--option',
+      'USDC',
+      '--json',
+    );
+    expect(JSON.parse(json.out).error).toMatchObject({
+      code: 'validation_failed',
+      details: { issues: [{ path: 'option' }] },
+    });
+  }, 60_000);
+
+  it("`dev pay --option` with an id the invoice lacks names the unknown id and the invoice's options", async () => {
+    expect((await tally('migrate', '--json')).code).toBe(0);
+    const merchant = JSON.parse((await tally('merchant', 'create', '--name', 'Devnet Shop', '--json')).out);
+    const wallet = await tally(
+      'wallet',
+      'add',
+      '--merchant',
+      merchant.id,
+      '--scope',
+      'evm',
+      '--xpub',
+      DEV_EVM_XPUB,
+    );
+    expect(wallet.code).toBe(0);
+    const invoice = JSON.parse(
+      (
+        await tally(
+          'invoice',
+          'create',
+          '--merchant',
+          merchant.id,
+          '--amount',
+          '12.00',
+          '--currency',
+          'USDC',
+          '--option',
+          'USDC/evm-devnet',
+          '--json',
+        )
+      ).out,
+    );
+    const optionId = invoice.payment_options[0].id as string;
+    const bogus = 'opt_00000000000000000000000000';
+    const res = await tally('dev', 'pay', '--invoice', invoice.id, '--option', bogus);
+    expect(res.code).toBe(1);
+    expect(res.out).not.toContain('has no option on evm-devnet');
+    expect(res.out).toContain(`error (validation_failed): The invoice ${invoice.id} has no option ${bogus}`);
+    expect(res.out).toContain(`${optionId} (USDC on evm-devnet)`);
+    const json = await tally('dev', 'pay', '--invoice', invoice.id, '--option', bogus, '--json');
+    expect(JSON.parse(json.out).error).toMatchObject({
+      code: 'validation_failed',
+      details: { issues: [{ path: 'option_id' }] },
+    });
+  }, 60_000);
+
+  it('`invoice show` states amounts with their asset, and "nothing received" before any payment', async () => {
+    expect((await tally('migrate', '--json')).code).toBe(0);
+    const merchant = JSON.parse((await tally('merchant', 'create', '--name', 'Show Shop', '--json')).out);
+    const tpub = HDKey.fromMasterSeed(new Uint8Array(32).fill(7), TEST_VERSIONS).derive(
+      "m/84'/1'/0'",
+    ).publicExtendedKey;
+    const wallet = await tally(
+      'wallet',
+      'add',
+      '--merchant',
+      merchant.id,
+      '--scope',
+      'bitcoin-regtest',
+      '--xpub',
+      tpub,
+    );
+    expect(wallet.code).toBe(0);
+    const invoice = JSON.parse(
+      (
+        await tally(
+          'invoice',
+          'create',
+          '--merchant',
+          merchant.id,
+          '--amount',
+          '0.001',
+          '--currency',
+          'BTC',
+          '--option',
+          'BTC/bitcoin-regtest',
+          '--json',
+        )
+      ).out,
+    );
+    const shown = await tally('invoice', 'show', '--merchant', merchant.id, '--invoice', invoice.id);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain(`Invoice ${invoice.id}: awaiting_payment (nothing received yet, expires`);
+    expect(shown.out).not.toMatch(/paid 0\b/);
+  }, 60_000);
 
   it('`tally start` on an empty database seeds the demo merchant, prints a working key once, and serves', async () => {
     const startDir = mkdtempSync(join(tmpdir(), 'tally-start-'));

@@ -4,11 +4,14 @@ import { DEV_FIXED_RATES, FixedRateProvider } from '../../src/rates/providers/fi
 import { expectRateUnavailable } from './helpers/local-server.ts';
 
 describe('FixedRateProvider', () => {
-  it('ships dev defaults for the supported assets in USD and EUR, all "1" for USD stablecoins', () => {
-    for (const asset of ['BTC', 'ETH', 'USDC', 'USDT', 'POL']) {
-      expect(DEV_FIXED_RATES[`${asset}/USD`]).toMatch(/^[0-9]+(\.[0-9]+)?$/);
-      expect(DEV_FIXED_RATES[`${asset}/EUR`]).toMatch(/^[0-9]+(\.[0-9]+)?$/);
-    }
+  it('ships dev defaults for the supported assets in USD, EUR, GBP, JPY and the stablecoins, all "1" for USD stablecoins', () => {
+    // Every price currency a merchant might try in dev mode, for every asset the devnet can pay in:
+    // a missing pair is a 503 rate_unavailable on the first invoice.
+    for (const asset of ['BTC', 'ETH', 'USDC', 'USDT', 'POL'])
+      for (const currency of ['USD', 'EUR', 'GBP', 'JPY', 'USDC', 'USDT'])
+        expect(DEV_FIXED_RATES[`${asset}/${currency}`], `${asset}/${currency}`).toMatch(
+          /^[0-9]+(\.[0-9]+)?$/,
+        );
     expect(DEV_FIXED_RATES['USDC/USD']).toBe('1');
     expect(DEV_FIXED_RATES['USDT/USD']).toBe('1');
     expect(Object.isFrozen(DEV_FIXED_RATES)).toBe(true);

@@ -21,6 +21,27 @@ export const DEV_FIXED_RATES: Readonly<Record<string, string>> = Object.freeze({
   'USDC/EUR': '0.92',
   'USDT/EUR': '0.92',
   'POL/EUR': '0.23',
+  'BTC/GBP': '51000',
+  'ETH/GBP': '2500',
+  'USDC/GBP': '0.79',
+  'USDT/GBP': '0.79',
+  'POL/GBP': '0.2',
+  'BTC/JPY': '9750000',
+  'ETH/JPY': '480000',
+  'USDC/JPY': '150',
+  'USDT/JPY': '150',
+  'POL/JPY': '37.5',
+  // A price in a stablecoin, paid in another asset.
+  'BTC/USDC': '65000',
+  'ETH/USDC': '3200',
+  'USDT/USDC': '1',
+  'POL/USDC': '0.25',
+  'USDC/USDC': '1',
+  'BTC/USDT': '65000',
+  'ETH/USDT': '3200',
+  'USDC/USDT': '1',
+  'POL/USDT': '0.25',
+  'USDT/USDT': '1',
 });
 
 export class FixedRateProvider implements RateProvider {
