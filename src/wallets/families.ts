@@ -90,6 +90,28 @@ export function validateWalletKey(
   return result;
 }
 
+/**
+ * The depth of the key each family derives from. A Bitcoin wallet takes the account key,
+ * m/purpose'/coin'/account' (depth 3), the key BIP44/49/84/86 wallets export and scan below
+ * (receive addresses /0/i); a key at another depth derives addresses the owner's wallet never
+ * looks at, so it is taken only with a key origin (`master_fingerprint` and `account_path`, checked
+ * against the key in key-origin.ts), which says on purpose where it sits. An EVM wallet takes the
+ * receive-chain key m/44'/60'/0'/0 (depth 4), whose children /i are the addresses MetaMask and
+ * other BIP44 wallets use; EVM wallets take no key origin, so that depth is always required.
+ */
+export const WALLET_KEY_DEPTH: Record<WalletFamily, number> = { bitcoin: 3, evm: 4 };
+
+/** Refuses a key at a depth its family does not derive from (see WALLET_KEY_DEPTH), naming `xpub`. */
+export function checkKeyDepth(xpub: string, family: WalletFamily, hasOrigin: boolean): void {
+  const depth = parseExtendedPublicKey(xpub).depth;
+  if (depth === WALLET_KEY_DEPTH[family] || (family === 'bitcoin' && hasOrigin)) return;
+  throw mismatch(
+    family === 'bitcoin'
+      ? `is a depth-${depth} key; a Bitcoin wallet takes the account key (depth 3, m/purpose'/coin'/account', such as m/84'/0'/0'), the key wallet software exports and scans addresses below. To watch a key at another path, send its key origin too (master_fingerprint and account_path)`
+      : `is a depth-${depth} key; an EVM wallet takes the key at m/44'/60'/0'/0 (depth 4), whose children are the addresses MetaMask and other BIP44 wallets use`,
+  );
+}
+
 function isBitcoinScriptType(value: string): value is BitcoinScriptType {
   return (BITCOIN_SCRIPT_TYPES as readonly string[]).includes(value);
 }

@@ -9,7 +9,7 @@ import { forgetCreationContext } from '../invoices/creation-context.ts';
 import { enqueueJob } from '../jobs/job-store.ts';
 import { type AddressGap, gapJson, walletGapIndexes } from './address-gap.ts';
 import { keyFingerprint } from './extended-key.ts';
-import { validateWalletKey } from './families.ts';
+import { checkKeyDepth, validateWalletKey } from './families.ts';
 import { validateKeyOrigin } from './key-origin.ts';
 
 export interface AddWalletInput {
@@ -26,10 +26,11 @@ export interface AddWalletInput {
 }
 
 /**
- * Adds a merchant's watch-only wallet. The key is validated (and refused if private) before
- * anything is written; the address pool is then filled by a job, off the request path. A key
- * already serving the same scope (for any merchant) is refused: both wallets would derive the same
- * addresses and each would be credited with the other's payments.
+ * Adds a merchant's watch-only wallet. The key is validated (and refused if private, or at a
+ * depth its family does not derive from: checkKeyDepth in families.ts) before anything is
+ * written; the address pool is then filled by a job, off the request path. A key already serving
+ * the same scope (for any merchant) is refused: both wallets would derive the same addresses and
+ * each would be credited with the other's payments.
  */
 export async function addWallet(
   tally: Tally,
@@ -45,6 +46,7 @@ export async function addWallet(
   const { family, scriptType } = validateWalletKey(input.scope, input.xpub, input.script_type);
   const fingerprint = keyFingerprint(input.xpub);
   const origin = validateKeyOrigin(input.xpub, input, family);
+  checkKeyDepth(input.xpub, family, origin !== null);
   const now = tally.clock.now();
   const id = newId('wal');
   const added = await tally.database.write(async (trx) => {

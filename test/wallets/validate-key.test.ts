@@ -1,10 +1,11 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createBase58check } from '@scure/base';
+import { HDKey } from '@scure/bip32';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { createMerchant } from '../../src/auth/merchants.ts';
 import { TallyError } from '../../src/core/errors.ts';
-import { DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
+import { DEV_EVM_XPUB, DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
 import { validateWalletKey } from '../../src/wallets/families.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
@@ -91,5 +92,68 @@ describe.each(DATABASES)('concurrent wallet creation on $name', ({ fresh }) => {
     expect([a.status, b.status].sort()).toEqual([201, 409]);
     const loser = a.status === 409 ? a : b;
     expect(loser.body.error.code).toBe('duplicate');
+  });
+});
+
+describe.each(DATABASES)('wallet key depth on $name', ({ fresh }) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(await fresh());
+  });
+  afterAll(async () => h?.close());
+
+  /** An admin key of a merchant with no wallet yet. */
+  async function bareMerchant(name: string): Promise<string> {
+    const m = await createMerchant(h.tally.database.db, name, h.clock.now());
+    return (await createApiKey(h.tally.database.db, m.id, 'admin', ['admin'], h.clock.now())).token;
+  }
+  const TEST_VERSIONS = { private: 0x04358394, public: 0x043587cf };
+
+  it('refuses a Bitcoin key that is not an account key (depth 3) unless its key origin says where it sits', async () => {
+    const token = await bareMerchant('depths');
+    const add = (body: Record<string, unknown>) => h.request('POST', '/v1/wallets', { token, body });
+    const master = HDKey.fromMasterSeed(new Uint8Array(32).fill(11));
+    // The tester's case: the EVM receive-chain key m/44'/60'/0'/0 (depth 4) offered as a Bitcoin wallet.
+    for (const xpub of [
+      DEV_EVM_XPUB,
+      master.publicExtendedKey,
+      master.derive("m/84'/0'").publicExtendedKey,
+    ]) {
+      const refused = await add({ scope: 'bitcoin', xpub });
+      expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+      expect(refused.body.error.code).toBe('invalid_xpub');
+      expect(refused.body.error.details.issues).toHaveLength(1);
+      expect(refused.body.error.details.issues[0].path).toBe('xpub');
+      expect(refused.body.error.details.issues[0].message).toMatch(/account key \(depth 3, m\/purpose'/);
+      expect(refused.body.error.details.issues[0].message).toMatch(/master_fingerprint and account_path/);
+    }
+    expect((await h.request('GET', '/v1/wallets', { token })).body.data).toEqual([]);
+
+    // An account key needs no origin; a key at another path is taken with its origin.
+    const account = HDKey.fromMasterSeed(new Uint8Array(32).fill(11), TEST_VERSIONS).derive("m/84'/1'/0'");
+    expect((await add({ scope: 'bitcoin-testnet', xpub: account.publicExtendedKey })).status).toBe(201);
+    const multisig = await add({
+      scope: 'bitcoin',
+      xpub: master.derive("m/48'/0'/0'/2'").publicExtendedKey,
+      master_fingerprint: master.fingerprint.toString(16).padStart(8, '0'),
+      account_path: "m/48'/0'/0'/2'",
+    });
+    expect(multisig.status, JSON.stringify(multisig.body)).toBe(201);
+    expect(multisig.body.account_path).toBe("m/48'/0'/0'/2'");
+  });
+
+  it("refuses an EVM key that is not the receive-chain key m/44'/60'/0'/0 (depth 4)", async () => {
+    const token = await bareMerchant('evm depths');
+    const add = (xpub: string) => h.request('POST', '/v1/wallets', { token, body: { scope: 'evm', xpub } });
+    const master = HDKey.fromMasterSeed(new Uint8Array(32).fill(12));
+    for (const path of ["m/44'/60'/0'", "m/44'/60'/0'/0/0"]) {
+      const refused = await add(master.derive(path).publicExtendedKey);
+      expect(refused.status, path).toBe(422);
+      expect(refused.body.error.code).toBe('invalid_xpub');
+      expect(refused.body.error.details.issues[0].path).toBe('xpub');
+      expect(refused.body.error.details.issues[0].message).toMatch(/m\/44'\/60'\/0'\/0 \(depth 4\)/);
+    }
+    expect((await h.request('GET', '/v1/wallets', { token })).body.data).toEqual([]);
+    expect((await add(master.derive("m/44'/60'/0'/0").publicExtendedKey)).status).toBe(201);
   });
 });
