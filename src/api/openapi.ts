@@ -1,5 +1,7 @@
+import { KindGuard, type TSchema } from '@sinclair/typebox';
 import { ERROR_CATALOGUE } from '../core/errors.ts';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency.ts';
+import { RESPONSE_COMPONENTS } from './responses/index.ts';
 import type { RouteDef } from './route.ts';
 import { ErrorBody } from './schemas.ts';
 
@@ -11,6 +13,18 @@ export function openApiPath(url: string): string {
 function strip(schema: unknown): unknown {
   // TypeBox adds symbol keys only; JSON round-trip leaves plain JSON Schema.
   return JSON.parse(JSON.stringify(schema));
+}
+
+/** The success response's `content`: JSON unless the route names its media types. */
+function successContent(response: RouteDef['response']): Record<string, { schema: unknown }> {
+  // Undocumented: an honest "some object" rather than nothing (the drift test lists these).
+  if (!response) return { 'application/json': { schema: { type: 'object' } } };
+  const byType: Record<string, TSchema> = KindGuard.IsSchema(response)
+    ? { 'application/json': response }
+    : response.content;
+  return Object.fromEntries(
+    Object.entries(byType).map(([type, schema]) => [type, { schema: strip(schema) }]),
+  );
 }
 
 /** OpenAPI 3.1 generated from the same route definitions and schemas that validate requests. */
@@ -54,7 +68,7 @@ export function buildOpenApi(routes: RouteDef[]) {
       responses: {
         [String(route.successStatus ?? 200)]: {
           description: 'Success',
-          content: { 'application/json': { schema: { type: 'object' } } },
+          content: successContent(route.response),
         },
         default: {
           description: 'Error',
@@ -82,7 +96,10 @@ export function buildOpenApi(routes: RouteDef[]) {
     paths,
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'tally_sk_… API key' } },
-      schemas: { Error: strip(ErrorBody) },
+      schemas: {
+        Error: strip(ErrorBody),
+        ...Object.fromEntries(Object.entries(RESPONSE_COMPONENTS).map(([name, s]) => [name, strip(s)])),
+      },
       'x-error-codes': Object.fromEntries(
         Object.entries(ERROR_CATALOGUE).map(([code, v]) => [code, v.status]),
       ),

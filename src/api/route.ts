@@ -40,6 +40,13 @@ export interface RouteDef {
   params?: TSchema;
   querystring?: TSchema;
   body?: TSchema;
+  /**
+   * The success body, for /openapi.json only. Deliberately not Fastify's `schema.response`: its
+   * serializer would silently drop any field the schema forgot. test/api/openapi-responses.test.ts
+   * checks real responses against it instead. `{ content }` for a route answering more than JSON
+   * (the settlement report's CSV), by media type.
+   */
+  response?: TSchema | { content: Record<string, TSchema> };
   handler(ctx: RouteContext, input: { params: never; query: never; body: never }): Promise<unknown>;
 }
 

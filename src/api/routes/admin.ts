@@ -23,6 +23,7 @@ import { mergePolicy } from '../../invoices/policy.ts';
 import { checkPolicyAmounts, checkTierNetworks } from '../../invoices/policy-check.ts';
 import { BITCOIN_SCRIPT_TYPES } from '../../wallets/families.ts';
 import { addWallet, getWallet, listWallets } from '../../wallets/wallet-service.ts';
+import { ref } from '../responses/index.ts';
 import { defineRoute } from '../route.ts';
 import { Cursor, IdParam, Limit, PolicyInput, Reason } from '../schemas.ts';
 
@@ -103,6 +104,7 @@ export const adminRoutes = [
     summary: "The API key's merchant and its default policy",
     tag: 'merchant',
     scope: 'invoices:read',
+    response: ref('Merchant'),
     handler: async (ctx) =>
       serializeMerchant(await getMerchant(ctx.tally.database.db, ctx.principal.merchantId)),
   }),
@@ -114,6 +116,7 @@ export const adminRoutes = [
     tag: 'merchant',
     scope: 'admin',
     body: MerchantBody,
+    response: ref('Merchant'),
     handler: async (ctx, { body }) => {
       const changes = stripUndefined(body);
       if (changes.policy) {
@@ -133,6 +136,7 @@ export const adminRoutes = [
     summary: 'Watch-only wallets (xpubs) with allocation, pool and address-gap status',
     tag: 'wallets',
     scope: 'invoices:read',
+    response: ref('WalletList'),
     handler: async (ctx) => ({
       object: 'list',
       data: await listWallets(ctx.tally, ctx.principal.merchantId, hasScope(ctx.principal.scopes, 'admin')),
@@ -148,6 +152,7 @@ export const adminRoutes = [
     idempotent: true,
     successStatus: 201,
     body: WalletBody,
+    response: ref('Wallet'),
     handler: async (ctx, { body }) =>
       addWallet(ctx.tally, ctx.principal.merchantId, body, ctx.storeIdempotentResponse ?? undefined),
   }),
@@ -159,6 +164,7 @@ export const adminRoutes = [
     tag: 'wallets',
     scope: 'invoices:read',
     params: IdParam('wal'),
+    response: ref('Wallet'),
     handler: async (ctx, { params }) =>
       getWallet(ctx.tally, ctx.principal.merchantId, params.id, hasScope(ctx.principal.scopes, 'admin')),
   }),
@@ -169,6 +175,7 @@ export const adminRoutes = [
     summary: 'API keys (never their secrets)',
     tag: 'api-keys',
     scope: 'admin',
+    response: ref('ApiKeyList'),
     handler: async (ctx) => ({
       object: 'list',
       data: await listApiKeys(ctx.tally.database.db, ctx.principal.merchantId),
@@ -184,6 +191,7 @@ export const adminRoutes = [
     idempotent: true,
     successStatus: 201,
     body: KeyBody,
+    response: ref('CreatedApiKey'),
     handler: async (ctx, { body }) =>
       ctx.tally.database.write(async (trx) => {
         const key = await createApiKey(
@@ -213,6 +221,7 @@ export const adminRoutes = [
     tag: 'api-keys',
     scope: 'admin',
     params: IdParam('key'),
+    response: ref('RevokedApiKey'),
     handler: async (ctx, { params }) => {
       const db = ctx.tally.database.db;
       const keys = await listApiKeys(db, ctx.principal.merchantId);
@@ -243,6 +252,7 @@ export const adminRoutes = [
     summary: "The merchant's users and roles",
     tag: 'users',
     scope: 'admin',
+    response: ref('UserList'),
     handler: async (ctx) => ({
       object: 'list',
       data: await listUsers(ctx.tally.database.db, ctx.principal.merchantId),
@@ -258,6 +268,7 @@ export const adminRoutes = [
     idempotent: true,
     successStatus: 201,
     body: UserBody,
+    response: ref('User'),
     handler: async (ctx, { body }) =>
       ctx.tally.database.write(async (trx) => {
         const user = await createUser(
@@ -280,6 +291,7 @@ export const adminRoutes = [
     scope: 'admin',
     params: IdParam('usr'),
     body: Type.Object({ role: Role }, { additionalProperties: false }),
+    response: ref('User'),
     handler: async (ctx, { params, body }) =>
       updateUserRole(ctx.tally.database.db, ctx.principal.merchantId, params.id, body.role),
   }),
@@ -291,6 +303,7 @@ export const adminRoutes = [
     tag: 'exceptions',
     scope: 'invoices:read',
     querystring: ExceptionQuery,
+    response: ref('ExceptionList'),
     handler: async (ctx, { query }) =>
       listExceptions(ctx.tally, ctx.principal.merchantId, {
         limit: Number(query.limit ?? 20),
@@ -307,6 +320,7 @@ export const adminRoutes = [
     tag: 'exceptions',
     scope: 'invoices:read',
     params: IdParam('exc'),
+    response: ref('Exception'),
     handler: async (ctx, { params }) => getException(ctx.tally, ctx.principal.merchantId, params.id),
   }),
   defineRoute<Id, unknown, Static<typeof ResolveBody>>({
@@ -318,6 +332,7 @@ export const adminRoutes = [
     scope: 'admin',
     params: IdParam('exc'),
     body: ResolveBody,
+    response: ref('Exception'),
     handler: async (ctx, { params, body }) =>
       resolveException(ctx.tally, ctx.principal.merchantId, params.id, {
         ...body,
@@ -331,6 +346,7 @@ export const adminRoutes = [
     summary: 'The asset and network registry',
     tag: 'registry',
     scope: null,
+    response: ref('Registry'),
     handler: async () => ({ networks: listNetworks().map(networkJson), assets: listAssets().map(assetJson) }),
   }),
 ];

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { payInvoiceOnDevnet } from '../../dev/pay-invoice.ts';
+import { ref } from '../responses/index.ts';
 import { defineRoute } from '../route.ts';
 import { IdParam } from '../schemas.ts';
 
@@ -24,6 +25,7 @@ export const devRoutes = [
     scope: 'invoices:write',
     params: InvoiceId,
     querystring: PayQuery,
+    response: ref('DevPayment'),
     handler: async (ctx, { params, query }) =>
       payInvoiceOnDevnet(ctx.tally, {
         invoiceId: params.id,

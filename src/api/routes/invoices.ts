@@ -5,6 +5,7 @@ import { getInvoice, listInvoices, listTransitions } from '../../invoices/invoic
 import { INVOICE_STATUSES } from '../../invoices/types.ts';
 import { EVENT_TYPES } from '../../webhooks/event-catalogue.ts';
 import { listFeed, listInvoiceFeed } from '../../webhooks/event-feed.ts';
+import { ref } from '../responses/index.ts';
 import { defineRoute } from '../route.ts';
 import { CreateInvoiceBody, Cursor, IdParam, Limit, Reason } from '../schemas.ts';
 
@@ -68,6 +69,7 @@ export const invoiceRoutes = [
     idempotent: true,
     successStatus: 201,
     body: CreateInvoiceBody,
+    response: ref('Invoice'),
     handler: async (ctx, { body }) =>
       createInvoice(
         ctx.tally,
@@ -86,6 +88,7 @@ export const invoiceRoutes = [
     tag: 'invoices',
     scope: 'invoices:read',
     querystring: ListQuery,
+    response: ref('InvoiceList'),
     handler: async (ctx, { query }) =>
       listInvoices(ctx.tally, ctx.principal.merchantId, {
         limit: Number(query.limit ?? 20),
@@ -102,6 +105,7 @@ export const invoiceRoutes = [
     tag: 'invoices',
     scope: 'invoices:read',
     params: InvoiceId,
+    response: ref('Invoice'),
     handler: async (ctx, { params }) => getInvoice(ctx.tally, ctx.principal.merchantId, params.id),
   }),
   defineRoute<IdP>({
@@ -112,6 +116,7 @@ export const invoiceRoutes = [
     tag: 'invoices',
     scope: 'invoices:write',
     params: InvoiceId,
+    response: ref('Invoice'),
     handler: async (ctx, { params }) =>
       cancelInvoice(ctx.tally, ctx.principal.merchantId, params.id, actorOf(ctx.principal.keyId)),
   }),
@@ -124,6 +129,7 @@ export const invoiceRoutes = [
     scope: 'invoices:write',
     params: InvoiceId,
     body: FulfilmentBody,
+    response: ref('Invoice'),
     handler: async (ctx, { params, body }) =>
       reportFulfilment(ctx.tally, ctx.principal.merchantId, params.id, body),
   }),
@@ -136,6 +142,7 @@ export const invoiceRoutes = [
     scope: 'admin',
     params: InvoiceId,
     body: ActionBody,
+    response: ref('Invoice'),
     handler: async (ctx, { params, body }) =>
       operatorAction(
         ctx.tally,
@@ -155,6 +162,7 @@ export const invoiceRoutes = [
     scope: 'invoices:read',
     params: InvoiceId,
     querystring: EventsQuery,
+    response: ref('EventList'),
     handler: async (ctx, { params, query }) => {
       await getInvoice(ctx.tally, ctx.principal.merchantId, params.id);
       return listInvoiceFeed(ctx.tally, ctx.principal.merchantId, params.id, {
@@ -172,6 +180,7 @@ export const invoiceRoutes = [
     tag: 'invoices',
     scope: 'invoices:read',
     params: InvoiceId,
+    response: ref('TransitionList'),
     handler: async (ctx, { params }) => {
       await getInvoice(ctx.tally, ctx.principal.merchantId, params.id);
       return { object: 'list', data: await listTransitions(ctx.tally, ctx.principal.merchantId, params.id) };
@@ -186,6 +195,7 @@ export const invoiceRoutes = [
     tag: 'events',
     scope: 'invoices:read',
     querystring: FeedQuery,
+    response: ref('EventList'),
     handler: async (ctx, { query }) =>
       listFeed(ctx.tally, ctx.principal.merchantId, {
         limit: Number(query.limit ?? 100),

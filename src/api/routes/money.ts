@@ -14,6 +14,7 @@ import {
   setRefundDestination,
 } from '../../refunds/refund-service.ts';
 import { reportStream, sqlitePathOf } from '../../settlement/report-format.ts';
+import { ref } from '../responses/index.ts';
 import { defineRoute } from '../route.ts';
 import { Amount, Cursor, IdParam, Limit, Reason } from '../schemas.ts';
 
@@ -86,6 +87,7 @@ export const moneyRoutes = [
     successStatus: 201,
     params: InvoiceId,
     body: RefundBody,
+    response: ref('RequestedRefund'),
     handler: async (ctx, { params, body }) =>
       requestRefund(
         ctx.tally,
@@ -104,6 +106,7 @@ export const moneyRoutes = [
     tag: 'refunds',
     scope: 'invoices:read',
     querystring: ListQuery,
+    response: ref('RefundList'),
     handler: async (ctx, { query }) =>
       listRefunds(ctx.tally, ctx.principal.merchantId, {
         limit: Number(query.limit ?? 20),
@@ -119,6 +122,7 @@ export const moneyRoutes = [
     tag: 'refunds',
     scope: 'invoices:read',
     params: RefundId,
+    response: ref('Refund'),
     handler: async (ctx, { params }) =>
       serializeRefund(await loadRefund(ctx.tally.database.read, ctx.principal.merchantId, params.id)),
   }),
@@ -131,6 +135,7 @@ export const moneyRoutes = [
     scope: 'admin',
     params: RefundId,
     body: ApproveBody,
+    response: ref('Refund'),
     handler: async (ctx, { params, body }) =>
       approveRefund(ctx.tally, ctx.principal.merchantId, ctx.principal.keyId, params.id, body.reason),
   }),
@@ -143,6 +148,7 @@ export const moneyRoutes = [
     scope: 'refunds:write',
     params: RefundId,
     body: BuildBody,
+    response: ref('Refund'),
     handler: async (ctx, { params, body }) =>
       buildRefundTransaction(ctx.tally, ctx.principal.merchantId, params.id, body ?? {}),
   }),
@@ -156,6 +162,7 @@ export const moneyRoutes = [
     scope: 'refunds:write',
     params: RefundId,
     body: TxHashBody,
+    response: ref('Refund'),
     handler: async (ctx, { params, body }) =>
       reportRefundTransaction(ctx.tally, ctx.principal.merchantId, params.id, body.txid),
   }),
@@ -167,6 +174,7 @@ export const moneyRoutes = [
     tag: 'refunds',
     scope: 'refunds:write',
     params: RefundId,
+    response: ref('Refund'),
     handler: async (ctx, { params }) => cancelRefund(ctx.tally, ctx.principal.merchantId, params.id),
   }),
   defineRoute<{ token: string }, unknown, Static<typeof LinkBody>>({
@@ -178,6 +186,7 @@ export const moneyRoutes = [
     scope: null,
     params: LinkParam,
     body: LinkBody,
+    response: ref('RefundDestination'),
     handler: async (ctx, { params, body }) => setRefundDestination(ctx.tally, params.token, body.destination),
   }),
   defineRoute({
@@ -187,6 +196,7 @@ export const moneyRoutes = [
     summary: 'Balances per account, asset and network, derived from the entries',
     tag: 'ledger',
     scope: 'invoices:read',
+    response: ref('LedgerBalances'),
     handler: async (ctx) => ({
       object: 'list',
       merchant_id: ctx.principal.merchantId,
@@ -200,6 +210,7 @@ export const moneyRoutes = [
     summary: 'Prove the books: every transaction balances, every invoice has exactly its entries',
     tag: 'ledger',
     scope: 'admin',
+    response: ref('LedgerVerification'),
     handler: async (ctx) => ({
       merchant_id: ctx.principal.merchantId,
       ...(await verifyLedger(ctx.tally.database.read, ctx.tally.database.dialect, ctx.principal.merchantId)),
@@ -214,6 +225,10 @@ export const moneyRoutes = [
     tag: 'settlement',
     scope: 'invoices:read',
     querystring: ReportQuery,
+    response: {
+      // format=json (the default) or format=csv: the accountant's import.
+      content: { 'application/json': ref('SettlementReport'), 'text/csv': Type.String() },
+    },
     handler: async (ctx, { query }) => {
       // Default: the current calendar month (UTC) up to now.
       const now = ctx.tally.clock.now();

@@ -12,6 +12,7 @@ import {
 } from '../../webhooks/endpoint-service.ts';
 import { EVENT_TYPES } from '../../webhooks/event-catalogue.ts';
 import { redeliver, replaySince } from '../../webhooks/redelivery.ts';
+import { ref } from '../responses/index.ts';
 import { defineRoute } from '../route.ts';
 import { Cursor, IdParam, Limit } from '../schemas.ts';
 
@@ -89,6 +90,7 @@ export const webhookRoutes = [
     idempotent: true,
     successStatus: 201,
     body: CreateBody,
+    response: ref('WebhookEndpointWithSecret'),
     handler: async (ctx, { body }) =>
       createEndpoint(ctx.tally, ctx.principal.merchantId, body, ctx.storeIdempotentResponse ?? undefined),
   }),
@@ -99,6 +101,7 @@ export const webhookRoutes = [
     summary: 'Webhook endpoints (never their secrets)',
     tag: 'webhooks',
     scope: 'webhooks:write',
+    response: ref('WebhookEndpointList'),
     handler: async (ctx) => listEndpoints(ctx.tally, ctx.principal.merchantId),
   }),
   defineRoute<Id>({
@@ -109,6 +112,7 @@ export const webhookRoutes = [
     tag: 'webhooks',
     scope: 'webhooks:write',
     params: IdParam('whe'),
+    response: ref('WebhookEndpoint'),
     handler: async (ctx, { params }) =>
       serializeEndpoint(await loadEndpoint(ctx.tally, ctx.principal.merchantId, params.id)),
   }),
@@ -121,6 +125,7 @@ export const webhookRoutes = [
     scope: 'webhooks:write',
     params: IdParam('whe'),
     body: UpdateBody,
+    response: ref('WebhookEndpoint'),
     handler: async (ctx, { params, body }) =>
       updateEndpoint(ctx.tally, ctx.principal.merchantId, params.id, body),
   }),
@@ -133,6 +138,7 @@ export const webhookRoutes = [
     scope: 'webhooks:write',
     params: IdParam('whe'),
     body: RotateBody,
+    response: ref('WebhookEndpointWithSecret'),
     handler: async (ctx, { params, body }) =>
       rotateSecret(ctx.tally, ctx.principal.merchantId, params.id, body.overlap_seconds ?? 86_400),
   }),
@@ -144,6 +150,7 @@ export const webhookRoutes = [
     tag: 'webhooks',
     scope: 'webhooks:write',
     params: IdParam('whe'),
+    response: ref('WebhookTest'),
     handler: async (ctx, { params }) => sendTestEvent(ctx.tally, ctx.principal.merchantId, params.id),
   }),
   defineRoute<Id, unknown, Static<typeof ReplayBody>>({
@@ -155,6 +162,7 @@ export const webhookRoutes = [
     scope: 'webhooks:write',
     params: IdParam('whe'),
     body: ReplayBody,
+    response: ref('WebhookReplay'),
     handler: async (ctx, { params, body }) => {
       const since = new Date(body.since);
       if (Number.isNaN(since.getTime()))
@@ -171,6 +179,7 @@ export const webhookRoutes = [
     scope: 'webhooks:write',
     params: IdParam('whe'),
     querystring: DeliveryQuery,
+    response: ref('DeliveryList'),
     handler: async (ctx, { params, query }) => {
       await loadEndpoint(ctx.tally, ctx.principal.merchantId, params.id);
       return listDeliveries(
@@ -190,6 +199,7 @@ export const webhookRoutes = [
     scope: 'webhooks:write',
     params: IdParam('evt'),
     querystring: DeliveryQuery,
+    response: ref('DeliveryList'),
     handler: async (ctx, { params, query }) => {
       await assertEventExists(ctx.tally, ctx.principal.merchantId, params.id);
       return listDeliveries(
@@ -208,6 +218,7 @@ export const webhookRoutes = [
     tag: 'webhooks',
     scope: 'webhooks:write',
     params: IdParam('whd'),
+    response: ref('DeliveryWithAttempts'),
     handler: async (ctx, { params }) => getDelivery(ctx.tally, ctx.principal.merchantId, params.id),
   }),
   defineRoute<Id>({
@@ -218,6 +229,7 @@ export const webhookRoutes = [
     tag: 'webhooks',
     scope: 'webhooks:write',
     params: IdParam('whd'),
+    response: ref('DeliveryWithAttempts'),
     handler: async (ctx, { params }) => redeliver(ctx.tally, ctx.principal.merchantId, params.id),
   }),
 ];
