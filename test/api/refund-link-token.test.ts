@@ -1,9 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/core/ids.ts';
-import { applyFact } from '../../src/invoices/apply-fact.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
+import { recordPayment } from '../helpers/record-payment.ts';
 
 /**
  * The customer refund link's token is a credential shown once: the refunds table keeps only its
@@ -24,22 +23,7 @@ describe.each(DATABASES)('refund link token at rest on $name', ({ fresh }) => {
         payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
       },
     });
-    const option = created.body.payment_options[0];
-    await applyFact(h.tally, h.merchantId, created.body.id, {
-      kind: 'payment_seen',
-      id: 'seen-1',
-      payment: {
-        paymentId: newId('pay'),
-        optionId: option.id,
-        txid: 'ab'.repeat(32),
-        outputIndex: 0,
-        amount: BigInt(option.amount_due_base_units),
-        rbf: false,
-        confirmations: 1,
-        blockHash: 'cd'.repeat(32),
-        blockHeight: 101,
-      },
-    });
+    await recordPayment(h, created.body.id, created.body.payment_options[0]);
     return created.body.id as string;
   }
 

@@ -28,6 +28,22 @@ const dir = mkdtempSync(join(tmpdir(), 'tally-cli-'));
 const env = { ...process.env, TALLY_DATABASE_URL: join(dir, 'cli.db'), TALLY_LOG_LEVEL: 'silent' };
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A migrated database with a new merchant, its wallet and one invoice, made through the CLI. */
+async function shopWithInvoice(scope: string, xpub: string, price: string, option: string) {
+  expect((await tally('migrate', '--json')).code).toBe(0);
+  const merchant = JSON.parse((await tally('merchant', 'create', '--name', `Shop ${scope}`, '--json')).out);
+  expect(
+    (await tally('wallet', 'add', '--merchant', merchant.id, '--scope', scope, '--xpub', xpub)).code,
+  ).toBe(0);
+  const [amount = '', currency = ''] = price.split(' ');
+  const created = await tally(
+    'invoice',
+    'create',
+    ...['--merchant', merchant.id, '--amount', amount, '--currency', currency, '--option', option, '--json'],
+  );
+  return { merchant, invoice: JSON.parse(created.out) };
+}
+
 async function tally(...args: string[]): Promise<{ code: number; out: string }> {
   try {
     const { stdout } = await run(process.execPath, ['bin/tally.js', ...args], { env });
@@ -224,36 +240,7 @@ describe('tally CLI', () => {
   }, 60_000);
 
   it("`dev pay --option` with an id the invoice lacks names the unknown id and the invoice's options", async () => {
-    expect((await tally('migrate', '--json')).code).toBe(0);
-    const merchant = JSON.parse((await tally('merchant', 'create', '--name', 'Devnet Shop', '--json')).out);
-    const wallet = await tally(
-      'wallet',
-      'add',
-      '--merchant',
-      merchant.id,
-      '--scope',
-      'evm',
-      '--xpub',
-      DEV_EVM_XPUB,
-    );
-    expect(wallet.code).toBe(0);
-    const invoice = JSON.parse(
-      (
-        await tally(
-          'invoice',
-          'create',
-          '--merchant',
-          merchant.id,
-          '--amount',
-          '12.00',
-          '--currency',
-          'USDC',
-          '--option',
-          'USDC/evm-devnet',
-          '--json',
-        )
-      ).out,
-    );
+    const { invoice } = await shopWithInvoice('evm', DEV_EVM_XPUB, '12.00 USDC', 'USDC/evm-devnet');
     const optionId = invoice.payment_options[0].id as string;
     const bogus = 'opt_00000000000000000000000000';
     const res = await tally('dev', 'pay', '--invoice', invoice.id, '--option', bogus);
@@ -269,38 +256,14 @@ describe('tally CLI', () => {
   }, 60_000);
 
   it('`invoice show` states amounts with their asset, and "nothing received" before any payment', async () => {
-    expect((await tally('migrate', '--json')).code).toBe(0);
-    const merchant = JSON.parse((await tally('merchant', 'create', '--name', 'Show Shop', '--json')).out);
     const tpub = HDKey.fromMasterSeed(new Uint8Array(32).fill(7), TEST_VERSIONS).derive(
       "m/84'/1'/0'",
     ).publicExtendedKey;
-    const wallet = await tally(
-      'wallet',
-      'add',
-      '--merchant',
-      merchant.id,
-      '--scope',
+    const { merchant, invoice } = await shopWithInvoice(
       'bitcoin-regtest',
-      '--xpub',
       tpub,
-    );
-    expect(wallet.code).toBe(0);
-    const invoice = JSON.parse(
-      (
-        await tally(
-          'invoice',
-          'create',
-          '--merchant',
-          merchant.id,
-          '--amount',
-          '0.001',
-          '--currency',
-          'BTC',
-          '--option',
-          'BTC/bitcoin-regtest',
-          '--json',
-        )
-      ).out,
+      '0.001 BTC',
+      'BTC/bitcoin-regtest',
     );
     const shown = await tally('invoice', 'show', '--merchant', merchant.id, '--invoice', invoice.id);
     expect(shown.code).toBe(0);

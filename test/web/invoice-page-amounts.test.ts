@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/core/ids.ts';
-import { applyFact } from '../../src/invoices/apply-fact.ts';
 import { signedIn } from '../helpers/dashboard-session.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
+import { recordPayment } from '../helpers/record-payment.ts';
 
 /**
  * What a support agent reads on an invoice page: every amount with its asset (an invoice offering
@@ -46,21 +45,7 @@ for (const { name, fresh } of DATABASES) {
       expect(await totals(inv.id)).toBe('Nothing received on any option yet');
 
       const half = BigInt(usdc.amount_due_base_units) / 2n;
-      await applyFact(h.tally, h.merchantId, inv.id, {
-        kind: 'payment_seen',
-        id: `seen:${inv.id}`,
-        payment: {
-          paymentId: newId('pay'),
-          optionId: usdc.id,
-          txid: `0x${'1'.repeat(64)}`,
-          outputIndex: 0,
-          amount: half,
-          rbf: false,
-          confirmations: 100,
-          blockHash: `0x${'ab'.repeat(32)}`,
-          blockHeight: 100,
-        },
-      });
+      await recordPayment(h, inv.id, usdc, { amount: half, txid: `0x${'1'.repeat(64)}` });
       const after = (await h.request('GET', `/v1/invoices/${inv.id}`)).body;
       expect(after.selected_option_id).toBe(usdc.id);
       expect(await totals(inv.id)).toBe(

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/core/ids.ts';
-import { applyFact } from '../../src/invoices/apply-fact.ts';
 import { bitcoinAddressDeriver } from '../../src/wallets/families.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, freshKeys, type Harness } from '../helpers/harness.ts';
+import { recordPayment } from '../helpers/record-payment.ts';
 
 /**
  * The customer's refund page (`/refund/:token`, no login): it shows what is refunded on which
@@ -24,22 +23,7 @@ describe.each(DATABASES)('customer refund link page on $name', ({ fresh }) => {
         payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
       },
     });
-    const option = created.body.payment_options[0];
-    await applyFact(h.tally, h.merchantId, created.body.id, {
-      kind: 'payment_seen',
-      id: 'seen-1',
-      payment: {
-        paymentId: newId('pay'),
-        optionId: option.id,
-        txid: 'ab'.repeat(32),
-        outputIndex: 0,
-        amount: BigInt(option.amount_due_base_units),
-        rbf: false,
-        confirmations: 1,
-        blockHash: 'cd'.repeat(32),
-        blockHeight: 101,
-      },
-    });
+    await recordPayment(h, created.body.id, created.body.payment_options[0]);
     expect((await h.request('GET', `/v1/invoices/${created.body.id}`)).body.status).toBe('paid');
     const asked = await h.request('POST', `/v1/invoices/${created.body.id}/refunds`, {
       body: { kind: 'full', customer_link: true, reason: 'order cancelled' },

@@ -6,11 +6,10 @@
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/core/ids.ts';
-import { applyFact } from '../../src/invoices/apply-fact.ts';
 import { invoicesWithAddress, searchInvoices } from '../../src/web/dashboard/search.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
+import { recordPayment } from '../helpers/record-payment.ts';
 
 interface IndexRow {
   name: string;
@@ -63,21 +62,12 @@ for (const { name, fresh } of DATABASES) {
       expect(await ids(evm.address.slice(2))).toEqual([evm.id]);
       expect(await ids(evm.address.slice(2).toUpperCase())).toEqual([evm.id]);
       const pay = (invoice: typeof evm, txid: string) =>
-        applyFact(h.tally, h.merchantId, invoice.id, {
-          kind: 'payment_seen',
-          id: `seen:${invoice.id}`,
-          payment: {
-            paymentId: newId('pay'),
-            optionId: invoice.optionId,
-            txid,
-            outputIndex: 0,
-            amount: 1n,
-            rbf: false,
-            confirmations: 0,
-            blockHash: null,
-            blockHeight: null,
-          },
-        });
+        recordPayment(
+          h,
+          invoice.id,
+          { id: invoice.optionId, amount_due_base_units: '1' },
+          { txid, confirmations: 0 },
+        );
       const evmHash = `0x${'ab12'.repeat(16)}`;
       const btcTxid = 'cd34'.repeat(16);
       await pay(evm, evmHash);
