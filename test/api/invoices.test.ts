@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forgetCreationContext } from '../../src/invoices/creation-context.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
+import { storeTiersDirectly } from '../helpers/stored-tiers.ts';
 
 describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
   let h: Harness;
@@ -260,19 +260,7 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
 
   it('does not hold a tier stored before networks were checked against requests that do not send tiers', async () => {
     const { merchantId, token } = await h.newMerchant('legacy tiers');
-    const current = await h.tally.database.db
-      .selectFrom('merchants')
-      .select('policy')
-      .where('id', '=', merchantId)
-      .executeTakeFirstOrThrow();
-    const stored = JSON.parse(current.policy);
-    stored.confirmation_tiers = { 'bitcoin-mainnet': [{ max_value: null, confirmations: 6 }] };
-    await h.tally.database.db
-      .updateTable('merchants')
-      .set({ policy: JSON.stringify(stored) })
-      .where('id', '=', merchantId)
-      .execute();
-    forgetCreationContext(h.tally, merchantId);
+    await storeTiersDirectly(h, merchantId, { 'bitcoin-mainnet': [{ max_value: null, confirmations: 6 }] });
     const invoice = await h.request('POST', '/v1/invoices', {
       token,
       body: {

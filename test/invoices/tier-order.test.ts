@@ -4,9 +4,9 @@
  * per-invoice overrides alike. Only the tiers a request sends are checked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forgetCreationContext } from '../../src/invoices/creation-context.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
+import { storeTiersDirectly } from '../helpers/stored-tiers.ts';
 
 type Tier = { max_value: string | null; confirmations: number };
 const tiers = (...list: Array<[string | null, number]>): Tier[] =>
@@ -102,19 +102,7 @@ describe.each(DATABASES)('confirmation tier order on $name', ({ fresh }) => {
 
   it('checks only the tiers a request sends: disordered tiers stored earlier do not block other changes', async () => {
     const { merchantId, token } = await h.newMerchant('stored disordered tiers');
-    const current = await h.tally.database.db
-      .selectFrom('merchants')
-      .select('policy')
-      .where('id', '=', merchantId)
-      .executeTakeFirstOrThrow();
-    const stored = JSON.parse(current.policy);
-    stored.confirmation_tiers = { 'bitcoin-regtest': tiers(['1000', 1], ['500', 3]) };
-    await h.tally.database.db
-      .updateTable('merchants')
-      .set({ policy: JSON.stringify(stored) })
-      .where('id', '=', merchantId)
-      .execute();
-    forgetCreationContext(h.tally, merchantId);
+    await storeTiersDirectly(h, merchantId, { 'bitcoin-regtest': tiers(['1000', 1], ['500', 3]) });
     const invoice = await h.request('POST', '/v1/invoices', {
       token,
       body: {
