@@ -23,6 +23,7 @@ export interface ListParams {
   startingAfter?: string | undefined;
   status?: string | undefined;
   merchantOrderId?: string | undefined;
+  customerId?: string | undefined;
 }
 
 /**
@@ -39,6 +40,7 @@ export async function listInvoices(tally: Tally, merchantId: string, params: Lis
   if (params.startingAfter) query = query.where('id', '<', params.startingAfter);
   if (params.status) query = query.where('status', '=', params.status);
   if (params.merchantOrderId) query = query.where('merchant_order_id', '=', params.merchantOrderId);
+  if (params.customerId) query = query.where('customer_id', '=', params.customerId);
   const list = toPage(await query.execute(), params.limit, (r) => r.id);
   const data: InvoiceJson[] = [];
   for (const id of list.data) data.push(await getInvoice(tally, merchantId, id));

@@ -78,6 +78,34 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
     ]);
   });
 
+  it("lists one customer's invoices, newest first and paged, and no other merchant's", async () => {
+    const create = (customer: string | undefined, token = h.token) =>
+      h.request('POST', '/v1/invoices', {
+        token,
+        body: {
+          price: { amount: '1', currency: 'USD' },
+          ...(customer ? { customer_id: customer } : {}),
+          payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+        },
+      });
+    const mine: string[] = [];
+    for (let i = 0; i < 3; i++) mine.unshift((await create('cus-42')).body.id);
+    await create('cus-7');
+    await create(undefined);
+    const other = await h.newMerchant('Another shop with a cus-42');
+    await create('cus-42', other.token);
+    const first = await h.request('GET', '/v1/invoices?customer_id=cus-42&limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.has_more).toBe(true);
+    const next = await h.request(
+      'GET',
+      `/v1/invoices?customer_id=cus-42&limit=2&starting_after=${first.body.next_cursor}`,
+    );
+    expect(next.body.has_more).toBe(false);
+    expect([...first.body.data, ...next.body.data].map((i: { id: string }) => i.id)).toEqual(mine);
+    expect((await h.request('GET', '/v1/invoices?customer_id=cus-none')).body.data).toEqual([]);
+  });
+
   it('cancels an unpaid invoice idempotently, and refuses to cancel a failed one with 409', async () => {
     const inv = await h.request('POST', '/v1/invoices', {
       body: {

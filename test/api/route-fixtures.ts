@@ -259,6 +259,7 @@ export async function merchantWithEverything(
         price: { amount: '10.00', currency: 'USD' },
         payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
         merchant_order_id: order,
+        customer_id: `${label}-customer`,
       },
     });
     if (res.status !== 201) throw new Error(`invoice: ${res.status} ${preview(res.body)}`);

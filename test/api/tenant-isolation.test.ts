@@ -138,6 +138,7 @@ describe.each(DATABASES)('tenant isolation on $name (SCENARIOS 27)', ({ fresh })
       '/v1/invoices?merchant_order_id=b-open',
       '/v1/invoices?merchant_order_id=b-paid',
       '/v1/invoices?status=overpaid',
+      '/v1/invoices?customer_id=b-customer',
       `/v1/invoices?starting_after=${b.invoiceId.replace(/.$/, 'z')}`,
       `/v1/events?starting_after=${b.eventId.replace(/[0-9a-z]{16}$/, '0'.repeat(16))}`,
       '/v1/events?type=exception.opened',

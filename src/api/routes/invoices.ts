@@ -19,6 +19,7 @@ const ListQuery = Type.Object(
     starting_after: Type.Optional(Cursor),
     status: Type.Optional(Type.Union(INVOICE_STATUSES.map((s) => Type.Literal(s)))),
     merchant_order_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    customer_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
   { additionalProperties: false },
 );
@@ -95,6 +96,7 @@ export const invoiceRoutes = [
         startingAfter: query.starting_after,
         status: query.status,
         merchantOrderId: query.merchant_order_id,
+        customerId: query.customer_id,
       }),
   }),
   defineRoute<IdP>({
