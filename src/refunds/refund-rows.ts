@@ -38,6 +38,7 @@ export function serializeRefund(r: RefundsTable) {
   const amount = (v: string | null) => inUnits(v, decimals);
   // fee_estimate and fee are stored in the native coin's base units (sat, wei) and stated in it.
   const fee = (v: string | null) => inUnits(v, feeAsset?.decimals ?? decimals);
+  const isToken = findAsset(r.asset, r.network)?.contract != null;
   const unsigned = r.unsigned_tx ? (JSON.parse(r.unsigned_tx) as Record<string, unknown>) : null;
   return {
     id: r.id,
@@ -57,7 +58,9 @@ export function serializeRefund(r: RefundsTable) {
     unsigned_transaction: unsigned,
     fee_estimate: fee(r.fee_estimate),
     txid: r.txid,
-    fee: fee(r.fee),
+    // A token refund's gas is paid in the native coin from another balance and is not booked
+    // (evm-refund-watch.ts stores 0): unknown, not "0 ETH".
+    fee: isToken ? null : fee(r.fee),
     /** The asset `fee_estimate` and `fee` are in: the network's native coin, which pays the fee. */
     fee_asset: feeAsset?.code ?? r.asset,
     created_at: toDate(r.created_at).toISOString(),

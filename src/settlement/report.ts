@@ -489,11 +489,13 @@ async function refundRows(db: Kysely<Schema>, p: ReportParams, totals: ReportTot
     row.txid = r.txid ?? '';
     row.amount = formatAmount(unitsFromDb(r.amount), decimals);
     row.amount_base_units = r.amount;
-    row.fee = r.fee === null ? '' : formatAmount(unitsFromDb(r.fee), decimals);
+    // A token refund's gas is paid in the native coin and not booked (refund-rows.ts): left blank.
+    const fee = findAsset(r.asset, r.network)?.contract != null ? null : r.fee;
+    row.fee = fee === null ? '' : formatAmount(unitsFromDb(fee), decimals);
     const feeFiat =
-      r.fee === null
+      fee === null
         ? null
-        : fiatUnits(unitsFromDb(r.fee), { code: r.asset, decimals, rate: r.rate_value }, r.price_currency);
+        : fiatUnits(unitsFromDb(fee), { code: r.asset, decimals, rate: r.rate_value }, r.price_currency);
     if (feeFiat !== null) {
       row.fiat_currency = r.price_currency;
       row.fee_fiat_value = formatAmount(feeFiat, placesOf(r.price_currency));

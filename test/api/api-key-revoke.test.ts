@@ -5,8 +5,8 @@ import { createHarness, type Harness } from '../helpers/harness.ts';
 
 /**
  * Revoking an API key as a merchant's script would: twice is the same answer as once (like
- * cancelling an invoice twice), the answer is the key as the list shows it, and the last admin
- * key cannot revoke itself and lock the merchant out of the API.
+ * cancelling an invoice twice), the answer is the key as the list shows it, and the last active
+ * admin key is never revoked through the API, which would lock the merchant out of it.
  */
 for (const { name, fresh } of DATABASES) {
   describe(`API key revocation (${name})`, () => {
@@ -50,7 +50,7 @@ for (const { name, fresh } of DATABASES) {
       expect(res.body.error.code).toBe('not_found');
     });
 
-    it('refuses the last admin key revoking itself, and lets it once another admin key exists', async () => {
+    it('refuses revoking the last admin key, and lets it once another admin key exists', async () => {
       const other = await h.newMerchant('Lockout Store');
       const alone = await h.request('POST', '/v1/api-keys', {
         token: other.token,
@@ -70,6 +70,23 @@ for (const { name, fresh } of DATABASES) {
       const revoked = await h.request('POST', `/v1/api-keys/${self.id}/revoke`, { token: other.token });
       expect(revoked.status).toBe(200);
       expect((await h.request('GET', '/v1/invoices', { token: other.token })).status).toBe(401);
+    });
+
+    it('two admin keys revoking each other at once leave one of them working', async () => {
+      const shop = await h.newMerchant('Mutual revoke');
+      const first = (await h.request('GET', '/v1/api-keys', { token: shop.token })).body.data[0].id as string;
+      const second = await createKey(shop.token, ['admin']);
+      const answers = await Promise.all([
+        h.request('POST', `/v1/api-keys/${second.id}/revoke`, { token: shop.token }),
+        h.request('POST', `/v1/api-keys/${first}/revoke`, { token: second.token }),
+      ]);
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+      const working = await Promise.all(
+        [shop.token, second.token].map(
+          async (t) => (await h.request('GET', '/v1/invoices', { token: t })).status,
+        ),
+      );
+      expect(working.filter((s) => s === 200)).toHaveLength(1);
     });
   });
 }

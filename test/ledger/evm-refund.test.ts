@@ -117,6 +117,8 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 1 })))(
       expect(await checkEvmRefunds(h.tally, 'polygon', polygon.rpc)).toEqual([asked.body.id]);
       const done = (await h.request('GET', `/v1/refunds/${asked.body.id}`, { token })).body;
       expect(done).toMatchObject({ status: 'completed', txid: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+      // The gas was paid in POL from the address's native balance and is not booked: unknown, not "0 POL".
+      expect(done).toMatchObject({ fee: null, fee_asset: 'POL' });
       const invoice = (await h.request('GET', `/v1/invoices/${inv.id}`, { token })).body;
       expect(invoice.status).toBe('partially_refunded');
       const events = (await h.request('GET', `/v1/invoices/${inv.id}/events?limit=100`, { token })).body.data;

@@ -223,25 +223,35 @@ export const adminRoutes = [
     params: IdParam('key'),
     response: ref('RevokedApiKey'),
     handler: async (ctx, { params }) => {
-      const db = ctx.tally.database.db;
-      const keys = await listApiKeys(db, ctx.principal.merchantId);
-      const key = keys.find((k) => k.id === params.id);
-      if (!key) throw new TallyError('not_found', `No API key ${params.id}.`);
-      if (key.revoked_at === null) {
-        // The key this request came with, and no other admin key left: revoking it would leave
-        // the merchant no way in through the API. The CLI (`tally apikey revoke`) still can.
+      const merchantId = ctx.principal.merchantId;
+      // One transaction, the merchant's key rows locked on PostgreSQL (SQLite has one writer): two
+      // admin keys revoking each other at once must not each count the other as the one left.
+      const after = await ctx.tally.database.write(async (trx) => {
+        if (ctx.tally.database.dialect === 'postgres')
+          await trx
+            .selectFrom('api_keys')
+            .select('id')
+            .where('merchant_id', '=', merchantId)
+            .forUpdate()
+            .execute();
+        const keys = await listApiKeys(trx, merchantId);
+        const key = keys.find((k) => k.id === params.id);
+        if (!key) throw new TallyError('not_found', `No API key ${params.id}.`);
+        if (key.revoked_at !== null) return key; // revoking twice answers like once, as cancelling does
+        // The last active admin key: revoking it would leave the merchant no way to administer
+        // through the API (whichever key asks; two admin keys revoking each other at once would
+        // otherwise both go). The CLI (`tally apikey revoke`) still can.
         const otherAdmin = keys.some(
           (k) => k.id !== key.id && k.revoked_at === null && k.scopes.includes('admin'),
         );
-        if (key.id === ctx.principal.keyId && !otherAdmin)
+        if (key.scopes.includes('admin') && !otherAdmin)
           throw new TallyError(
             'invalid_state',
-            'This is the last admin key and the one this request is signed with: create another admin key first, or revoke it with `tally apikey revoke`.',
+            'This is the last admin key: create another admin key first, or revoke it with `tally apikey revoke`.',
           );
-        await revokeApiKey(db, ctx.principal.merchantId, key.id, ctx.tally.clock.now());
-      }
-      // Revoking a revoked key changes nothing and says so the same way (like cancelling twice).
-      const after = (await listApiKeys(db, ctx.principal.merchantId)).find((k) => k.id === key.id) ?? key;
+        await revokeApiKey(trx, merchantId, key.id, ctx.tally.clock.now());
+        return (await listApiKeys(trx, merchantId)).find((k) => k.id === key.id) ?? key;
+      });
       return { ...after, revoked: true };
     },
   }),
