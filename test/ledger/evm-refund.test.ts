@@ -119,6 +119,12 @@ describe.each(DATABASES.map((d, i) => ({ ...d, leg: i + 1 })))(
       expect(done).toMatchObject({ status: 'completed', txid: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
       // The gas was paid in POL from the address's native balance and is not booked: unknown, not "0 POL".
       expect(done).toMatchObject({ fee: null, fee_asset: 'POL' });
+      // The settlement report leaves that fee blank too, rather than "0" in USDC.
+      const day = 24 * 3600_000;
+      const period = `from=${new Date(h.clock.now().getTime() - day).toISOString()}&to=${new Date(h.clock.now().getTime() + day).toISOString()}`;
+      const report = (await h.request('GET', `/v1/settlement/report?${period}&format=json`, { token })).body;
+      const refundRow = report.rows.find((r: { type: string; refund_ids: string }) => r.type === 'refund');
+      expect(refundRow).toMatchObject({ asset: 'USDC', amount: '2', fee: '', fee_fiat_value: '' });
       const invoice = (await h.request('GET', `/v1/invoices/${inv.id}`, { token })).body;
       expect(invoice.status).toBe('partially_refunded');
       const events = (await h.request('GET', `/v1/invoices/${inv.id}/events?limit=100`, { token })).body.data;
