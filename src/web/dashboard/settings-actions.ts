@@ -12,6 +12,7 @@ import type { Tally } from '../../context.ts';
 import { TallyError, validationError } from '../../core/errors.ts';
 import type { Schema } from '../../db/schema.ts';
 import { forgetCreationContext } from '../../invoices/creation-context.ts';
+import type { PolicyInput } from '../../invoices/policy.ts';
 import { mergePolicy } from '../../invoices/policy.ts';
 import { checkPolicyAmounts, checkTierNetworks } from '../../invoices/policy-check.ts';
 import {
@@ -115,8 +116,8 @@ export async function runSettingsAction(
   switch (action) {
     case 'policy_update': {
       const input = parsePolicyForm(form);
-      checkTierNetworks(input);
       const current = await getMerchant(database.read, merchantId);
+      checkTierNetworks(changedTiers(input, current.policy.confirmation_tiers));
       const next = mergePolicy(current.policy, input);
       checkPolicyAmounts(next, current.policy.value_currency);
       await database.write(async (trx) => {
@@ -276,4 +277,18 @@ async function manageableUser(tally: Tally, user: SessionUser, form: Form) {
   if (!mayAssignRole(user.role, target.role))
     throw forbidden('user_id', `the ${user.role} role may not manage a ${target.role}`);
   return target;
+}
+
+/**
+ * The policy form sends every stored tier back, changed or not. The API checks only the tiers a
+ * request sends (policy-check.ts), so a tier stored before a check existed does not block an edit
+ * of something else; here that means only the networks whose tiers the form changes.
+ */
+function changedTiers(input: PolicyInput, stored: PolicyInput['confirmation_tiers']): PolicyInput {
+  const sent = input.confirmation_tiers;
+  if (!sent) return input;
+  const changed = Object.entries(sent).filter(
+    ([network, tiers]) => JSON.stringify(tiers) !== JSON.stringify(stored?.[network]),
+  );
+  return { ...input, confirmation_tiers: Object.fromEntries(changed) };
 }
