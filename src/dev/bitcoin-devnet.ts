@@ -44,8 +44,19 @@ export const BTC_DEVNET_PASSWORD = 'regtest-only';
  */
 export const DEV_BTC_CUSTOMER_KEY = sha256(new TextEncoder().encode('tally dev customer (regtest only)'));
 
+/**
+ * The btcd binary for the devnet: TALLY_BTCD when set (a path that names no file is refused, like
+ * any other bad setting, rather than quietly passed over for another btcd), else where `go install`
+ * puts it. Null when there is none: the devnet is then EVM only.
+ */
 export function findBtcd(): string | null {
-  const candidates = [process.env.TALLY_BTCD ?? ''];
+  const chosen = process.env.TALLY_BTCD ?? '';
+  if (chosen !== '') {
+    if (!existsSync(chosen))
+      throw new Error(`TALLY_BTCD must name the btcd binary; "${chosen}" does not exist`);
+    return chosen;
+  }
+  const candidates: string[] = [];
   try {
     const gopath = execFileSync('go', ['env', 'GOPATH'], {
       encoding: 'utf8',

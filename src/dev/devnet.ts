@@ -53,6 +53,8 @@ async function anvilOnPreferredPort(): Promise<Anvil> {
 }
 
 export async function startDevnet(tally: Tally): Promise<Devnet> {
+  // Before any node starts: a TALLY_BTCD that names no file is refused here, with nothing to stop.
+  const btcd = findBtcd();
   const anvil = await anvilOnPreferredPort();
   const rpc = new EvmRpc({ urls: [anvil.url] });
   try {
@@ -75,7 +77,6 @@ export async function startDevnet(tally: Tally): Promise<Devnet> {
     throw error;
   }
   let bitcoin: BitcoinDevnet | null = null;
-  const btcd = findBtcd();
   if (btcd) {
     try {
       bitcoin = await startBitcoinDevnet(btcd, await devCustomerBtcAddress());
