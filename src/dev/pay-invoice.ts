@@ -49,6 +49,11 @@ export async function payInvoiceOnDevnet(
   if (options.length === 0) throw new TallyError('not_found', `No invoice ${input.invoiceId}.`);
   const payable = new Set([DEVNET_NETWORK, ...(input.bitcoinRpcUrl ? ['bitcoin-regtest'] : [])]);
   const listed = options.map((o) => `${o.id} (${o.asset} on ${o.network})`).join(', ');
+  // Without btcd the devnet has no Bitcoin chain: say so where a regtest option cannot be paid.
+  const noBtcd =
+    !input.bitcoinRpcUrl && options.some((o) => o.network === 'bitcoin-regtest')
+      ? ' The devnet has no Bitcoin regtest chain: install btcd (bash scripts/install-btcd.sh) and restart.'
+      : '';
   if (input.optionId && !options.some((o) => o.id === input.optionId)) {
     throw new TallyError(
       'validation_failed',
@@ -62,14 +67,14 @@ export async function payInvoiceOnDevnet(
   if (option && !payable.has(option.network)) {
     throw new TallyError(
       'invalid_state',
-      `Option ${option.id} is ${option.asset} on ${option.network}; the devnet pays only options on ${[...payable].join(' or ')}.`,
+      `Option ${option.id} is ${option.asset} on ${option.network}; the devnet pays only options on ${[...payable].join(' or ')}.${noBtcd}`,
       { issues: [{ path: 'option_id', message: `must name an option on ${[...payable].join(' or ')}` }] },
     );
   }
   if (!option) {
     throw new TallyError(
       'invalid_state',
-      `The invoice has no option on ${[...payable].join(' or ')} to pay; its options are ${listed}.`,
+      `The invoice has no option on ${[...payable].join(' or ')} to pay; its options are ${listed}.${noBtcd}`,
       {
         issues: [{ path: 'option_id', message: `must name an option on ${[...payable].join(' or ')}` }],
       },
