@@ -30,6 +30,15 @@ function feeAssetOf(network: string) {
   return listAssets().find((a) => a.network === network && a.contract === null);
 }
 
+/**
+ * A refund's fee as booked, in base units of the native coin; null when it is not booked: a token
+ * refund's gas is paid in the native coin from another balance (evm-refund-watch.ts stores 0), so
+ * its fee is unknown, not "0".
+ */
+export function bookedFee(r: Pick<RefundsTable, 'asset' | 'network' | 'fee'>): string | null {
+  return findAsset(r.asset, r.network)?.contract != null ? null : r.fee;
+}
+
 export function serializeRefund(r: RefundsTable) {
   const decimals = findAsset(r.asset, r.network)?.decimals ?? 0;
   const feeAsset = feeAssetOf(r.network);
@@ -38,7 +47,6 @@ export function serializeRefund(r: RefundsTable) {
   const amount = (v: string | null) => inUnits(v, decimals);
   // fee_estimate and fee are stored in the native coin's base units (sat, wei) and stated in it.
   const fee = (v: string | null) => inUnits(v, feeAsset?.decimals ?? decimals);
-  const isToken = findAsset(r.asset, r.network)?.contract != null;
   const unsigned = r.unsigned_tx ? (JSON.parse(r.unsigned_tx) as Record<string, unknown>) : null;
   return {
     id: r.id,
@@ -58,9 +66,7 @@ export function serializeRefund(r: RefundsTable) {
     unsigned_transaction: unsigned,
     fee_estimate: fee(r.fee_estimate),
     txid: r.txid,
-    // A token refund's gas is paid in the native coin from another balance and is not booked
-    // (evm-refund-watch.ts stores 0): unknown, not "0 ETH".
-    fee: isToken ? null : fee(r.fee),
+    fee: fee(bookedFee(r)),
     /** The asset `fee_estimate` and `fee` are in: the network's native coin, which pays the fee. */
     fee_asset: feeAsset?.code ?? r.asset,
     created_at: toDate(r.created_at).toISOString(),

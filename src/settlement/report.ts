@@ -6,6 +6,7 @@ import '../db/schema-money.ts';
 import { isFlagSet, iso, toDate } from '../db/values.ts';
 import { fiatUnits } from '../ledger/fiat.ts';
 import { fiatSourcesByMovement, movementFiatUnits } from '../ledger/movement-fiat.ts';
+import { bookedFee } from '../refunds/refund-rows.ts';
 import { sqlitePaymentPages } from './sqlite-payment-pages.ts';
 
 /**
@@ -489,8 +490,7 @@ async function refundRows(db: Kysely<Schema>, p: ReportParams, totals: ReportTot
     row.txid = r.txid ?? '';
     row.amount = formatAmount(unitsFromDb(r.amount), decimals);
     row.amount_base_units = r.amount;
-    // A token refund's gas is paid in the native coin and not booked (refund-rows.ts): left blank.
-    const fee = findAsset(r.asset, r.network)?.contract != null ? null : r.fee;
+    const fee = bookedFee(r); // blank for a token refund, whose gas is not booked
     row.fee = fee === null ? '' : formatAmount(unitsFromDb(fee), decimals);
     const feeFiat =
       fee === null
