@@ -12,8 +12,14 @@ export const Currency = Type.String({
   pattern: '^[A-Z][A-Z0-9]{1,9}$',
   description: 'an ISO-4217 code such as "USD", or an asset code such as "BTC"',
 });
-export const AssetCode = Type.String({ pattern: '^[A-Z][A-Z0-9]{1,9}$' });
-export const NetworkId = Type.String({ pattern: '^[a-z][a-z0-9-]{1,39}$' });
+export const AssetCode = Type.String({
+  pattern: '^[A-Z][A-Z0-9]{1,9}$',
+  description: 'an asset code in capitals, such as "BTC" or "USDC"',
+});
+export const NetworkId = Type.String({
+  pattern: '^[a-z][a-z0-9-]{1,39}$',
+  description: 'a network id in lower case, such as "bitcoin" or "evm-devnet"',
+});
 const Url = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 });
 
 export const IdParam = (prefix: string) =>

@@ -88,7 +88,7 @@ function runningDevnet(tally: Tally): { rpcUrl: string | null; bitcoinRpcUrl: st
   }
 }
 
-/** `--option ASSET/NETWORK` (e.g. USDC/evm-devnet): both parts, one slash. */
+/** `--option ASSET/NETWORK` (e.g. USDC/evm-devnet): both parts, one slash, in any letter case. */
 function parseOptionFlag(text: string): { asset: string; network: string } {
   const [asset, network, ...rest] = text.split('/');
   if (!asset || !network || rest.length > 0) {
@@ -97,7 +97,8 @@ function parseOptionFlag(text: string): { asset: string; network: string } {
       issues: [{ path: 'option', message }],
     });
   }
-  return { asset, network };
+  // People type `usdc/evm-devnet`; the registry's asset codes are upper case, its networks lower.
+  return { asset: asset.toUpperCase(), network: network.toLowerCase() };
 }
 
 /**
@@ -287,7 +288,7 @@ export async function main(
         const options = flags.option?.map(parseOptionFlag);
         const inv = await withTally((t) =>
           createInvoice(t, need(flags, 'merchant'), {
-            price: { amount: need(flags, 'amount'), currency: need(flags, 'currency') },
+            price: { amount: need(flags, 'amount'), currency: need(flags, 'currency').toUpperCase() },
             payment_options: options,
             merchant_order_id: flags['order-id'] as string | undefined,
           }),

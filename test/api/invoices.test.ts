@@ -255,6 +255,29 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
     await h.request('PATCH', '/v1/merchant', { body: { policy: { confirmation_tiers: {} } } });
   });
 
+  it('says which letter case a currency, asset or network takes when it is sent in another', async () => {
+    const send = (currency: string, option: object) =>
+      h.request('POST', '/v1/invoices', {
+        body: { price: { amount: '5', currency }, payment_options: [option] },
+      });
+    const cases = [
+      [send('usd', { asset: 'BTC', network: 'bitcoin-regtest' }), 'price.currency', '"USD"'],
+      [send('USD', { asset: 'btc', network: 'bitcoin-regtest' }), 'payment_options[0].asset', 'in capitals'],
+      [
+        send('USD', { asset: 'BTC', network: 'Bitcoin-Regtest' }),
+        'payment_options[0].network',
+        'in lower case',
+      ],
+    ] as const;
+    for (const [response, path, words] of cases) {
+      const res = await response;
+      expect(res.status).toBe(422);
+      expect(res.body.error.details.issues).toHaveLength(1);
+      expect(res.body.error.details.issues[0].path).toBe(path);
+      expect(res.body.error.details.issues[0].message).toContain(words);
+    }
+  });
+
   it('names the field of an unknown network, in an option or in a policy tier, and writes nothing', async () => {
     const count = async () => (await h.request('GET', '/v1/invoices?limit=100')).body.data.length;
     const before = await count();

@@ -118,7 +118,8 @@ describe('tally CLI', () => {
     expect(shown.id).toBe(invoice.id);
     const revoked = await tally('apikey', 'revoke', '--merchant', merchant.id, '--key', key.id, '--json');
     expect(JSON.parse(revoked.out)).toEqual({ revoked: true });
-  });
+    // A dozen CLI runs, each a Node start (5-7 s apiece on a loaded 2-core machine).
+  }, 180_000);
 
   it('adds a Taproot wallet with --script-type p2tr and refuses a vpub or an unknown script type', async () => {
     expect((await tally('migrate', '--json')).code).toBe(0);
@@ -199,6 +200,19 @@ describe('tally CLI', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.out).toContain('Unknown command');
   });
+
+  it('takes --option and --currency in any letter case, as people type them', async () => {
+    // A key of its own: one key serves one merchant, and other tests here add the dev keys.
+    const tpub = HDKey.fromMasterSeed(new Uint8Array(32).fill(9), TEST_VERSIONS).derive(
+      "m/84'/1'/0'",
+    ).publicExtendedKey;
+    const { invoice } = await shopWithInvoice('bitcoin-regtest', tpub, '12.00 usd', 'btc/Bitcoin-Regtest');
+    expect(invoice.price).toEqual({ amount: '12', currency: 'USD' });
+    const options = invoice.payment_options.map(
+      (o: { asset: string; network: string }) => `${o.asset}/${o.network}`,
+    );
+    expect(options).toEqual(['BTC/bitcoin-regtest']);
+  }, 60_000);
 
   it('--option without a network says the format is ASSET/NETWORK instead of "Unknown network """', async () => {
     for (const option of ['USDC', '/evm-devnet', 'USDC/evm-devnet/x']) {
