@@ -85,12 +85,19 @@ function privateKeyRefused(field: string): TallyError {
 }
 
 /**
- * A stable identity for the key material, whatever prefix it was pasted with (an xpub and a zpub of
- * the same account key derive the same addresses). Safe to show: it reveals no address.
+ * A stable identity for the key material: a hash of the chain code and the public key, the only
+ * bytes child derivation reads. The prefix (an xpub and a zpub of one account key derive the same
+ * addresses), depth, parent fingerprint and child number are left out: a copy of a key with any of
+ * those bytes changed still derives the same addresses, so it must count as the same key (a hash of
+ * the whole key let another merchant register such a copy and receive this wallet's addresses).
+ * Safe to show: it reveals no address.
  */
 export function keyFingerprint(input: string): string {
-  const normalized = parseExtendedPublicKey(input).normalized;
-  return Buffer.from(sha256(new TextEncoder().encode(normalized)))
+  const bytes = base58check.decode(parseExtendedPublicKey(input).normalized);
+  return Buffer.from(sha256(bytes.subarray(KEY_MATERIAL_START)))
     .toString('hex')
     .slice(0, 32);
 }
+
+/** Version (4), depth (1), parent fingerprint (4) and child number (4) come before the chain code. */
+const KEY_MATERIAL_START = 13;

@@ -72,6 +72,22 @@ describe.each(DATABASES)('concurrent wallet creation on $name', ({ fresh }) => {
     expect(res.body.error.details.issues[0].path).toBe('xpub');
   });
 
+  it("refuses a copy of another merchant's key with other parent-fingerprint or child-number bytes", async () => {
+    // Derivation reads only the chain code and public key: these copies derive the same addresses.
+    const bare = await createMerchant(h.tally.database.db, 'tweaker', h.clock.now());
+    const { token } = await createApiKey(h.tally.database.db, bare.id, 'admin', ['admin'], h.clock.now());
+    const copies = [
+      ['bitcoin-regtest', mutate(DEV_REGTEST_TPUB, (b) => (b[5] = (b[5] ?? 0) ^ 0xff))],
+      ['bitcoin-regtest', mutate(DEV_REGTEST_TPUB, (b) => (b[12] = (b[12] ?? 0) ^ 0x01))],
+      ['evm', mutate(DEV_EVM_XPUB, (b) => (b[9] = (b[9] ?? 0) ^ 0xff))],
+    ] as const;
+    for (const [scope, xpub] of copies) {
+      const res = await h.request('POST', '/v1/wallets', { token, body: { scope, xpub } });
+      expect(res.status).toBe(409);
+      expect(res.body.error.details.issues).toEqual([{ path: 'xpub', message: 'is already in use' }]);
+    }
+  });
+
   it('shows the xpub to admin keys only; others see its fingerprint', async () => {
     const readOnly = await h.keyWithScopes(['invoices:read']);
     const asReader = await h.request('GET', '/v1/wallets', { token: readOnly });

@@ -16,6 +16,7 @@ import * as m0016 from './0016_events_position_partial.ts';
 import * as m0017 from './0017_address_lookup_on_pool.ts';
 import * as m0018 from './0018_one_free_address_index.ts';
 import * as m0019 from './0019_invoices_by_customer.ts';
+import * as m0020 from './0020_key_fingerprint_of_key_material.ts';
 import type { ColumnTypes } from './column-types.ts';
 
 export interface ForwardMigration {
@@ -41,4 +42,5 @@ export const MIGRATIONS: Record<string, ForwardMigration> = {
   '0017_address_lookup_on_pool': m0017,
   '0018_one_free_address_index': m0018,
   '0019_invoices_by_customer': m0019,
+  '0020_key_fingerprint_of_key_material': m0020,
 };
