@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { redactUrl } from './chains/evm/rpc-client.ts';
 import { parseEvmRpc } from './chains/evm/rpc-config.ts';
 import { TallyError } from './core/errors.ts';
+import { parseRateSources } from './rates/index.ts';
 import { AllowList } from './webhooks/ssrf-guard.ts';
 
 /**
@@ -146,13 +147,13 @@ function readConfigFile(path: string): Record<string, unknown> {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new TallyError(
-      'service_unavailable',
+      'invalid_config',
       `Invalid configuration: TALLY_CONFIG ${path}: ${(error as Error).message}`,
     );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new TallyError(
-      'service_unavailable',
+      'invalid_config',
       `Invalid configuration: TALLY_CONFIG ${path} must hold a JSON object`,
     );
   const unknown = Object.keys(parsed).filter((key) => !Object.hasOwn(ENV, key));
@@ -162,7 +163,7 @@ function readConfigFile(path: string): Record<string, unknown> {
       return named ? `"${key}" (write "${named}")` : `"${key}"`;
     });
     throw new TallyError(
-      'service_unavailable',
+      'invalid_config',
       `Invalid configuration: TALLY_CONFIG ${path} has unknown keys ${hints.join(', ')}; its keys are ${Object.keys(ENV).join(', ')}`,
     );
   }
@@ -228,12 +229,34 @@ function validate(raw: Record<string, unknown>): Config {
     problems.push(`TALLY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   if (raw.mode !== undefined && raw.mode !== 'dev' && raw.mode !== 'production')
     problems.push('TALLY_MODE must be dev or production');
+  const databaseProblem = databaseUrlProblem(config.databaseUrl);
+  if (databaseProblem) problems.push(`TALLY_DATABASE_URL ${databaseProblem}`);
+  try {
+    parseRateSources(config.rateSources);
+  } catch (error) {
+    const details = (error as TallyError).details as { issues?: Array<{ message: string }> } | undefined;
+    const issue = details?.issues?.[0]?.message ?? (error as Error).message;
+    problems.push(`TALLY_RATE_SOURCES: ${issue}`);
+  }
   if (config.mode === 'production' && config.rateSources.split(',').includes('fixed')) {
     problems.push('TALLY_RATE_SOURCES must not use the fixed dev rates in production');
   }
   if (problems.length > 0)
-    throw new TallyError('service_unavailable', `Invalid configuration: ${problems.join('; ')}`);
+    throw new TallyError('invalid_config', `Invalid configuration: ${problems.join('; ')}`);
   return config;
+}
+
+/**
+ * Why a database URL cannot be used, or null. A SQLite path is anything without a scheme (or with
+ * `sqlite:`); any other scheme (`mysql://…`, a misspelt `postgress://…`) was taken for a file name,
+ * and the gateway quietly started on a new SQLite file called `mysql:/…`.
+ */
+function databaseUrlProblem(url: string): string | null {
+  if (url.trim() === '') return 'must not be empty';
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined || scheme === 'sqlite' || scheme === 'postgres' || scheme === 'postgresql')
+    return null;
+  return `must be a SQLite path (or sqlite:path) or a postgres:// URL, not a ${scheme}: URL`;
 }
 
 /** For the startup log: the database URL's password and the node's RPC password are never printed. */

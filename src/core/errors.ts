@@ -35,6 +35,8 @@ export const ERROR_CATALOGUE = {
   rate_limited: { status: 429, message: 'Too many requests.' },
   dev_mode_only: { status: 403, message: 'This exists in dev mode only.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
+  // Raised at boot, before anything listens; never an HTTP answer.
+  invalid_config: { status: 500, message: 'The configuration is invalid.' },
   internal: { status: 500, message: 'Internal error.' },
 } as const;
 

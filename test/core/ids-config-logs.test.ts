@@ -36,6 +36,36 @@ describe('config', () => {
     );
   });
 
+  it('refuses a database URL of another scheme instead of taking it for a SQLite file name', () => {
+    for (const url of ['mysql://root@db/tally', 'postgress://db/tally', 'mongodb+srv://x']) {
+      expect(() => loadConfig({ TALLY_DATABASE_URL: url })).toThrow(
+        /TALLY_DATABASE_URL must be a SQLite path/,
+      );
+    }
+    expect(() => loadConfig({ TALLY_DATABASE_URL: ' ' })).toThrow(/TALLY_DATABASE_URL must not be empty/);
+    for (const url of [
+      './data/t.db',
+      'sqlite:./t.db',
+      'postgres://db/t',
+      'postgresql://db/t',
+      'C:\\data\\t.db',
+    ])
+      expect(loadConfig({ TALLY_DATABASE_URL: url }).databaseUrl).toBe(url);
+  });
+
+  it('reports a bad rate source under TALLY_RATE_SOURCES, with the invalid_config code', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ TALLY_RATE_SOURCES: 'kraken,binance' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({
+      code: 'invalid_config',
+      message: 'Invalid configuration: TALLY_RATE_SOURCES: unknown rate source "binance"',
+    });
+  });
+
   it('has PostgreSQL prepared statements on unless turned off, and refuses other values', () => {
     expect(loadConfig({}).pgPreparedStatements).toBe('on');
     expect(loadConfig({ TALLY_PG_PREPARED_STATEMENTS: 'off' }).pgPreparedStatements).toBe('off');
