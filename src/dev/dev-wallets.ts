@@ -1,3 +1,5 @@
+import { keyFingerprint } from '../wallets/extended-key.ts';
+
 /**
  * DEV ONLY. Watch-only keys derived from the public test mnemonic
  * "test test test test test test test test test test test junk" (anvil's default accounts).
@@ -11,3 +13,14 @@ export const DEV_REGTEST_TPUB =
 /** m/44'/60'/0'/0 (EVM receive chain); index 0 is anvil's first account 0xf39F…2266. */
 export const DEV_EVM_XPUB =
   'xpub6DyUKdwoLWmUJ4Tn9Bbsdtx7B5Ws18mEN19e5HT52ikE53FiUheSQXrZUNPovqfyKmw4579A1Mm3GXXKM39N64uooBfJ4tNAzFsEbodRTx4';
+
+let publicDevKeys: ReadonlySet<string> | undefined;
+
+/**
+ * Whether an extended key is one of the keys above: public, so anything paid to its addresses can
+ * be taken by anyone. Compared by key material, whatever prefix or header bytes it was pasted with.
+ */
+export function isPublicDevKey(xpub: string): boolean {
+  publicDevKeys ??= new Set([keyFingerprint(DEV_REGTEST_TPUB), keyFingerprint(DEV_EVM_XPUB)]);
+  return publicDevKeys.has(keyFingerprint(xpub));
+}

@@ -9,6 +9,7 @@ import {
   getNetwork,
   listAssets,
 } from '../core/registry.ts';
+import { isPublicDevKey } from '../dev/dev-wallets.ts';
 import { amountDue } from '../rates/convert.ts';
 import { deriverFor } from '../wallets/address-pool.ts';
 import { scopeOfNetwork } from '../wallets/families.ts';
@@ -19,6 +20,31 @@ import { checkPolicyAmounts, checkTierNetworks } from './policy-check.ts';
 import type { InvoiceRecord } from './record.ts';
 import type { InvoiceJson } from './serialize.ts';
 import type { PaymentOption, RateUsed } from './types.ts';
+
+/**
+ * The demo wallets' keys come from a public test mnemonic (src/dev/dev-wallets.ts): anyone can spend
+ * what is paid to them. In production mode they serve local devnets and public test networks only:
+ * an option on a network with real money is refused rather than shown to a customer, whether asked
+ * for by name or offered by default (a gateway switched to production on its dev database would
+ * offer mainnets). Dev mode, a playground whose tests stand anvil in for mainnets, allows them.
+ */
+function refusePublicKeyForRealMoney(
+  tally: Tally,
+  network: string,
+  xpub: string,
+  scope: string,
+  path: string,
+): void {
+  if (tally.config.mode !== 'production') return;
+  const net = getNetwork(network);
+  if (net.local || net.testnet || !isPublicDevKey(xpub)) return;
+  const message = `the ${scope} wallet holds a public demo key, which serves test networks only`;
+  throw new TallyError(
+    'no_wallet',
+    `The ${scope} wallet holds a public demo key (anyone can spend from it), so it cannot take payments on ${network}; add a wallet with your own key first.`,
+    { issues: [{ path, message }] },
+  );
+}
 
 /** No real invoice is priced above a quadrillion units of its currency; larger is a bug or an attack. */
 export const MAX_PRICE_MAJOR_UNITS = 10n ** 15n;
@@ -115,6 +141,7 @@ export async function createInvoice(
         issues: [{ path: `payment_options[${i}].network`, message: `has no ${scope} wallet` }],
       });
     }
+    refusePublicKeyForRealMoney(tally, want.network, wallet.xpub, scope, `payment_options[${i}].network`);
     let due: bigint;
     let rate: RateUsed | null = null;
     if (input.price.currency === asset.code) {

@@ -5,6 +5,7 @@ import { newId } from '../core/ids.ts';
 import { findNetwork } from '../core/registry.ts';
 import type { Schema, WalletsTable } from '../db/schema.ts';
 import { iso, toDate } from '../db/values.ts';
+import { isPublicDevKey } from '../dev/dev-wallets.ts';
 import { forgetCreationContext } from '../invoices/creation-context.ts';
 import { enqueueJob } from '../jobs/job-store.ts';
 import { type AddressGap, gapJson, walletGapIndexes } from './address-gap.ts';
@@ -44,6 +45,16 @@ export async function addWallet(
     });
   }
   const { family, scriptType } = validateWalletKey(input.scope, input.xpub, input.script_type);
+  if (tally.config.mode === 'production' && isPublicDevKey(input.xpub)) {
+    // The dev keys come from a public mnemonic: whatever is paid to their addresses anyone can take.
+    throw new TallyError(
+      'invalid_xpub',
+      'This is a public demo key (anyone can spend from it); use your own key.',
+      {
+        issues: [{ path: 'xpub', message: 'is a public demo key, refused in production mode' }],
+      },
+    );
+  }
   const fingerprint = keyFingerprint(input.xpub);
   const origin = validateKeyOrigin(input.xpub, input, family);
   checkKeyDepth(input.xpub, family, origin !== null);
