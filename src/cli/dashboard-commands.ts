@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { appendAudit } from '../audit/audit-log.ts';
 import { verifyAudit } from '../audit/verify-audit.ts';
 import { createUser } from '../auth/merchants.ts';
@@ -6,6 +7,10 @@ import { USER_ROLES, type UserRole } from '../auth/scopes.ts';
 import { generatePassword, setPassword } from '../auth/user-credentials.ts';
 import type { Tally } from '../context.ts';
 import { TallyError } from '../core/errors.ts';
+import { existingMerchant } from './merchant-flag.ts';
+
+/** ajv-formats' email pattern, a RegExp (its Format type also allows other shapes). */
+const EMAIL = fullFormats.email as RegExp;
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
@@ -41,12 +46,18 @@ export async function dashboardCommand(
       if (!(USER_ROLES as readonly string[]).includes(role)) {
         throw new TallyError('validation_failed', `--role must be one of ${USER_ROLES.join(', ')}.`);
       }
+      const email = need(flags, 'email');
+      // The API's own check (its schema's "email" format), so the CLI creates no user it would refuse.
+      if (!EMAIL.test(email))
+        throw new TallyError('validation_failed', `--email "${email}" is not an email address.`, {
+          issues: [{ path: 'email', message: 'must be an email address' }],
+        });
       const pw = password(flags);
       const user = await withTally(async (t) => {
         const u = await createUser(
           t.database.db,
-          need(flags, 'merchant'),
-          need(flags, 'email'),
+          await existingMerchant(t, flags.merchant),
+          email,
           role as UserRole,
           t.clock.now(),
         );

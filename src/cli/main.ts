@@ -24,6 +24,7 @@ import {
 } from '../wallets/rescan.ts';
 import { addWallet } from '../wallets/wallet-service.ts';
 import { DASHBOARD_USAGE, dashboardCommand } from './dashboard-commands.ts';
+import { existingMerchant } from './merchant-flag.ts';
 import { MONEY_USAGE, runMoneyCommand } from './money-commands.ts';
 import { type ProgressStream, progressBar } from './progress.ts';
 
@@ -132,12 +133,9 @@ async function withTally<T>(fn: (tally: Tally) => Promise<T>): Promise<T> {
   }
 }
 
-export async function main(
-  argv: string[],
-  out: (s: string) => void = (s) => process.stdout.write(`${s}\n`),
-  progress: ProgressStream = process.stderr,
-): Promise<number> {
-  const { values, positionals } = parseArgs({
+/** The command line's flags; node:util throws for an unknown flag or one missing its value. */
+function parseFlags(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     strict: true,
@@ -173,6 +171,27 @@ export async function main(
       'password-stdin': { type: 'boolean' },
     },
   });
+}
+
+export async function main(
+  argv: string[],
+  out: (s: string) => void = (s) => process.stdout.write(`${s}\n`),
+  progress: ProgressStream = process.stderr,
+): Promise<number> {
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(argv);
+  } catch (error) {
+    // node:util's own errors (an unknown or misspelt flag, a flag missing its value) carry a code
+    // and a message meant for people; anything else is a bug and keeps its stack.
+    if (!(error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw error;
+    const message = `${(error as Error).message.split('\n')[0]} Run "tally help" for the commands and their flags.`;
+    if (argv.includes('--json'))
+      out(JSON.stringify({ error: { code: 'validation_failed', message } }, null, 2));
+    else out(`error (validation_failed): ${message}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const flags = values as Flags & { option?: string[] };
   const print = (human: string, data: unknown) => out(flags.json ? JSON.stringify(data, null, 2) : human);
   const command = positionals.join(' ');
@@ -228,22 +247,34 @@ export async function main(
             `Unknown scope "${bad}"; choose from ${API_SCOPES.join(', ')}.`,
           );
         const key = await withTally((t) =>
-          createApiKey(t.database.db, need(flags, 'merchant'), need(flags, 'name'), scopes, t.clock.now()),
+          existingMerchant(t, flags.merchant).then((merchant) =>
+            createApiKey(t.database.db, merchant, need(flags, 'name'), scopes, t.clock.now()),
+          ),
         );
         print(`API key ${key.id} (shown once):\n${key.token}`, { id: key.id, token: key.token, scopes });
         return 0;
       }
       case 'apikey revoke': {
-        const ok = await withTally((t) =>
-          revokeApiKey(t.database.db, need(flags, 'merchant'), need(flags, 'key'), t.clock.now()),
-        );
-        if (!ok) throw new TallyError('not_found', 'No such active key for that merchant.');
-        print('Revoked.', { revoked: true });
+        const outcome = await withTally(async (t) => {
+          const merchant = await existingMerchant(t, flags.merchant);
+          const key = need(flags, 'key');
+          if (await revokeApiKey(t.database.db, merchant, key, t.clock.now())) return 'revoked';
+          // As the API answers a repeated revoke: the key is revoked, which is what was asked.
+          const row = await t.database.db
+            .selectFrom('api_keys')
+            .select('revoked_at')
+            .where('id', '=', key)
+            .where('merchant_id', '=', merchant)
+            .executeTakeFirst();
+          if (!row) throw new TallyError('not_found', `Merchant ${merchant} has no API key ${key}.`);
+          return 'already revoked';
+        });
+        print(outcome === 'revoked' ? 'Revoked.' : 'Already revoked.', { revoked: true });
         return 0;
       }
       case 'wallet add': {
-        const w = await withTally((t) =>
-          addWallet(t, need(flags, 'merchant'), {
+        const w = await withTally(async (t) =>
+          addWallet(t, await existingMerchant(t, flags.merchant), {
             scope: need(flags, 'scope'),
             xpub: need(flags, 'xpub'),
             script_type: flags['script-type'] as string | undefined,
@@ -286,8 +317,8 @@ export async function main(
       }
       case 'invoice create': {
         const options = flags.option?.map(parseOptionFlag);
-        const inv = await withTally((t) =>
-          createInvoice(t, need(flags, 'merchant'), {
+        const inv = await withTally(async (t) =>
+          createInvoice(t, await existingMerchant(t, flags.merchant), {
             price: { amount: need(flags, 'amount'), currency: need(flags, 'currency').toUpperCase() },
             payment_options: options,
             merchant_order_id: flags['order-id'] as string | undefined,

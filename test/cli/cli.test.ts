@@ -201,6 +201,56 @@ describe('tally CLI', () => {
     expect(unknown.out).toContain('Unknown command');
   });
 
+  it('answers a misspelt flag, an unknown merchant, a repeated revoke and a bad email plainly', async () => {
+    expect((await tally('migrate', '--json')).code).toBe(0);
+    const misspelt = await tally('merchant', 'create', '--nmae', 'x');
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.out).toContain("error (validation_failed): Unknown option '--nmae'");
+    expect(misspelt.out).toContain('tally help');
+    expect(misspelt.out).not.toContain('    at ');
+    const noValue = await tally('merchant', 'create', '--name', '--json');
+    expect(noValue.code).toBe(2);
+    expect(JSON.parse(noValue.out).error.code).toBe('validation_failed');
+
+    const ghost = await tally('apikey', 'create', '--merchant', 'mer_nope', '--name', 'x');
+    expect(ghost.code).toBe(1);
+    expect(ghost.out).toContain('error (not_found): No merchant mer_nope; "tally merchant list" shows them.');
+    expect(ghost.out).not.toMatch(/FOREIGN KEY|foreign key/);
+
+    const merchant = JSON.parse((await tally('merchant', 'create', '--name', 'Plain Shop', '--json')).out);
+    const key = JSON.parse(
+      (await tally('apikey', 'create', '--merchant', merchant.id, '--name', 'k', '--json')).out,
+    );
+    const revoke = () => tally('apikey', 'revoke', '--merchant', merchant.id, '--key', key.id);
+    expect(await revoke()).toEqual({ code: 0, out: 'Revoked.\n' });
+    expect(await revoke()).toEqual({ code: 0, out: 'Already revoked.\n' });
+    const stranger = await tally(
+      'apikey',
+      'revoke',
+      '--merchant',
+      merchant.id,
+      '--key',
+      'key_00000000000000000000000000',
+    );
+    expect(stranger.code).toBe(1);
+    expect(stranger.out).toContain('error (not_found)');
+
+    const badEmail = await tally(
+      'user',
+      'create',
+      '--merchant',
+      merchant.id,
+      '--email',
+      'not-an-email',
+      '--role',
+      'owner',
+    );
+    expect(badEmail.code).toBe(1);
+    expect(badEmail.out).toContain(
+      'error (validation_failed): --email "not-an-email" is not an email address.',
+    );
+  }, 180_000);
+
   it('takes --option and --currency in any letter case, as people type them', async () => {
     // A key of its own: one key serves one merchant, and other tests here add the dev keys.
     const tpub = HDKey.fromMasterSeed(new Uint8Array(32).fill(9), TEST_VERSIONS).derive(
