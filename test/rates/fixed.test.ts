@@ -17,6 +17,19 @@ describe('FixedRateProvider', () => {
     expect(Object.isFrozen(DEV_FIXED_RATES)).toBe(true);
   });
 
+  it('prices every coin in every other coin, consistent with their USD prices within 0.1%', () => {
+    // A dev invoice priced in BTC offers the devnet's ETH too: without ETH/BTC it was a 503.
+    const coins = ['BTC', 'ETH', 'USDC', 'USDT', 'POL'];
+    for (const asset of coins)
+      for (const currency of ['BTC', 'ETH', 'POL']) {
+        if (asset === currency) continue;
+        const cross = DEV_FIXED_RATES[`${asset}/${currency}`];
+        expect(cross, `${asset}/${currency}`).toMatch(/^[0-9]+(\.[0-9]+)?$/);
+        const viaUsd = Number(DEV_FIXED_RATES[`${asset}/USD`]) / Number(DEV_FIXED_RATES[`${currency}/USD`]);
+        expect(Math.abs(Number(cross) / viaUsd - 1), `${asset}/${currency}`).toBeLessThan(0.001);
+      }
+  });
+
   it('answers from the table, stamped with the clock', async () => {
     const clock = new ManualClock(Date.UTC(2026, 4, 5));
     const provider = new FixedRateProvider({ 'BTC/USD': '70000.5' }, clock);

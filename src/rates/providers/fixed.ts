@@ -42,6 +42,20 @@ export const DEV_FIXED_RATES: Readonly<Record<string, string>> = Object.freeze({
   'USDC/USDT': '1',
   'POL/USDT': '0.25',
   'USDT/USDT': '1',
+  // A price in a coin, paid in another (the USD prices above, divided): a dev invoice priced in BTC
+  // offers the devnet's ETH too, and failed with rate_unavailable without these.
+  'ETH/BTC': '0.0492307692',
+  'USDC/BTC': '0.0000153846',
+  'USDT/BTC': '0.0000153846',
+  'POL/BTC': '0.0000038462',
+  'BTC/ETH': '20.3125',
+  'USDC/ETH': '0.0003125',
+  'USDT/ETH': '0.0003125',
+  'POL/ETH': '0.000078125',
+  'BTC/POL': '260000',
+  'ETH/POL': '12800',
+  'USDC/POL': '4',
+  'USDT/POL': '4',
 });
 
 export class FixedRateProvider implements RateProvider {
