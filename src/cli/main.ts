@@ -274,7 +274,8 @@ export async function main(
       }
       case 'wallet add': {
         const w = await withTally(async (t) =>
-          addWallet(t, await existingMerchant(t, flags.merchant), {
+          // The key is checked before the merchant: a pasted private key is refused whatever else is wrong.
+          addWallet(t, need(flags, 'merchant'), {
             scope: need(flags, 'scope'),
             xpub: need(flags, 'xpub'),
             script_type: flags['script-type'] as string | undefined,

@@ -61,6 +61,14 @@ export async function addWallet(
   const now = tally.clock.now();
   const id = newId('wal');
   const added = await tally.database.write(async (trx) => {
+    // The API's merchant always exists; the CLI's --merchant may be a typo, which the foreign key
+    // would report as "FOREIGN KEY constraint failed".
+    const merchant = await trx
+      .selectFrom('merchants')
+      .select('id')
+      .where('id', '=', merchantId)
+      .executeTakeFirst();
+    if (!merchant) throw new TallyError('not_found', `No merchant ${merchantId}.`);
     const existing = await trx
       .selectFrom('wallets')
       .select(['id', 'merchant_id'])

@@ -216,6 +216,20 @@ describe('tally CLI', () => {
     expect(ghost.code).toBe(1);
     expect(ghost.out).toContain('error (not_found): No merchant mer_nope; "tally merchant list" shows them.');
     expect(ghost.out).not.toMatch(/FOREIGN KEY|foreign key/);
+    const ghostWallet = await tally(
+      ...[
+        'wallet',
+        'add',
+        '--merchant',
+        'mer_nope',
+        '--scope',
+        'bitcoin-regtest',
+        '--xpub',
+        DEV_REGTEST_TPUB,
+      ],
+    );
+    expect(ghostWallet.code).toBe(1);
+    expect(ghostWallet.out).toContain('error (not_found): No merchant mer_nope.');
 
     const merchant = JSON.parse((await tally('merchant', 'create', '--name', 'Plain Shop', '--json')).out);
     const key = JSON.parse(
