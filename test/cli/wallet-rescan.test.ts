@@ -262,5 +262,6 @@ describe.each(DATABASES)('tally wallet rescan on $name', ({ fresh }) => {
       },
     );
     expect(JSON.parse(max.out).error.message).toMatch(/No Bitcoin node is configured/);
-  });
+    // Eight CLI runs, each a Node start: seconds apiece while the rest of the suite shares 2 cores.
+  }, 120_000);
 });
