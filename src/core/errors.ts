@@ -7,7 +7,10 @@ export const ERROR_CATALOGUE = {
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
   body_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Send the body as application/json.' },
-  unauthenticated: { status: 401, message: 'A valid API key is required.' },
+  unauthenticated: {
+    status: 401,
+    message: 'A valid API key is required: send it as the header "Authorization: Bearer tally_sk_…".',
+  },
   forbidden: { status: 403, message: 'This API key lacks the scope for this action.' },
   not_found: { status: 404, message: 'No such resource.' },
   route_not_found: { status: 404, message: 'No such route.' },

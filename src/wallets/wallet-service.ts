@@ -78,7 +78,7 @@ export async function addWallet(
     if (existing?.merchant_id === merchantId) {
       throw new TallyError(
         'duplicate',
-        `The merchant already has a ${input.scope} wallet (${existing.id}).`,
+        `The merchant already has a wallet for ${input.scope} (${existing.id}).`,
         {
           issues: [{ path: 'scope', message: 'already has a wallet' }],
         },
