@@ -120,6 +120,14 @@ export function buildPsbt(params: {
   deductFeeFrom?: number | undefined;
 }): BuiltPsbt {
   const net = network(params.networkId);
+  // Nodes do not relay an output below the dust limit. A refund asked that small is refused when
+  // requested (refund-dust.ts); this stops one recorded before that check from being built.
+  const dust = params.pay.find((o) => o.amount < DUST_LIMIT);
+  if (dust)
+    throw new TallyError(
+      'invalid_state',
+      `The ${dust.role} would send ${formatAmount(dust.amount, 8)} BTC, below the ${DUST_LIMIT}-sat dust limit; nothing was built.`,
+    );
   if (params.inputs.length === 0)
     throw new TallyError('invalid_state', 'No unspent confirmed outputs at the invoice address to spend.');
   const spends = params.inputs.map((i) => ({ input: i, ...payment(params.wallet, 0, i.index, net) }));

@@ -3,17 +3,19 @@ import type { Transaction } from 'kysely';
 import type { Tally } from '../context.ts';
 import { TallyError, validationError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { formatAmount, parseAmount, unitsFromDb } from '../core/money.ts';
+import { formatAmount, parseAmount } from '../core/money.ts';
 import { toPage } from '../core/pagination.ts';
 import { findAsset, getNetwork } from '../core/registry.ts';
 import type { Schema } from '../db/schema.ts';
 import '../db/schema-money.ts';
+import type { RefundsTable } from '../db/schema-money.ts';
 import { iso } from '../db/values.ts';
-import { loadInvoice } from '../invoices/invoice-store.ts';
 import type { InvoiceRecord } from '../invoices/record.ts';
 import { refuseOwnAddress, validateDestination } from './destination.ts';
+import { refuseDustRefund } from './refund-dust.ts';
 import { refuseCancelInFlight } from './refund-in-flight.ts';
 import { loadRefund, OPEN_REFUND_STATUSES, serializeRefund } from './refund-rows.ts';
+import { lockInvoiceForRefund, refundable, refuseOverApproval } from './refundable.ts';
 
 /**
  * Statuses a refund may be requested from: those the transition table lets a refund leave from
@@ -52,30 +54,13 @@ function newLinkToken(): string {
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
-/** Credited money not removed, minus what is refunded or promised to open refunds. */
-async function refundable(tally: Tally, invoice: InvoiceRecord) {
-  const option = invoice.options.find((o) => o.id === invoice.selectedOptionId);
-  // Nothing credited yet: nothing to refund (and no selected option to measure an excess against).
-  if (!option) return { available: 0n, excess: 0n };
-  const received = invoice.payments
-    .filter((p) => p.credited && !p.removed)
-    .reduce((s, p) => s + p.amount, 0n);
-  const open = await tally.database.db
-    .selectFrom('refunds')
-    .select('amount')
-    .where('invoice_id', '=', invoice.id)
-    .where('status', 'in', [...OPEN_REFUND_STATUSES])
-    .execute();
-  const promised = open.reduce((s, r) => s + unitsFromDb(r.amount), 0n);
-  const available = received - invoice.refundedAmount - promised;
-  const excess = received - option.amountDue - invoice.refundedAmount - promised;
-  return { available, excess };
-}
-
 /**
  * Records a refund request: full (everything still refundable), partial (an amount), or the
  * excess of an overpayment. Nothing moves yet: an approver with the admin role must approve it
  * with a reason, and only then is an unsigned transaction built for the merchant's signer.
+ *
+ * Everything from loading the invoice to the insert runs in one write transaction with the
+ * invoice locked (refundable.ts), so parallel requests cannot each promise the same money.
  */
 export async function requestRefund(
   tally: Tally,
@@ -86,8 +71,29 @@ export async function requestRefund(
   /** Stores the Idempotency-Key's response in the refund's own transaction (src/api/app.ts). */
   storeIdempotentResponse?: ((trx: Transaction<Schema>, body: unknown) => Promise<void>) | null,
 ) {
-  const invoice = await loadInvoice(tally.database.db, tally.database.dialect, merchantId, invoiceId);
-  if (!invoice) throw new TallyError('not_found', `No invoice ${invoiceId}.`);
+  return tally.database.write(async (trx) => {
+    // Only `trx` inside: on PostgreSQL another pool connection could wait behind this lock.
+    const invoice = await lockInvoiceForRefund(trx, tally.database.dialect, merchantId, invoiceId);
+    const token = input.customer_link ? newLinkToken() : null;
+    const row = await refundRow(tally, trx, invoice, requestedBy, input, token ? hashToken(token) : null);
+    await trx.insertInto('refunds').values(row).execute();
+    const created = { ...serializeRefund(row), customer_link_token: token };
+    // The token is shown once; only its hash is stored, like an API key's secret. A replay of the
+    // same Idempotency-Key answers the refund with the token null, never a stored plaintext copy.
+    await storeIdempotentResponse?.(trx, { ...created, customer_link_token: null });
+    return created;
+  });
+}
+
+/** The checked refund row for a request, from the invoice as locked in `trx`. */
+async function refundRow(
+  tally: Tally,
+  trx: Transaction<Schema>,
+  invoice: InvoiceRecord,
+  requestedBy: string,
+  input: RefundRequest,
+  linkTokenHash: string | null,
+): Promise<RefundsTable> {
   // Order of checks: every field's format first (422 naming it), then what the amount may be
   // (422 amount), then the invoice's state (409), so an error always names the input at fault.
   const option = invoice.options.find((o) => o.id === invoice.selectedOptionId) ?? invoice.options[0];
@@ -111,9 +117,9 @@ export async function requestRefund(
     throw validationError([{ path: 'destination', message: 'is required unless customer_link is true' }]);
   const destination =
     input.destination === undefined ? null : validateDestination(input.destination, option.network);
-  if (destination !== null)
-    await refuseOwnAddress(tally.database.db, merchantId, destination, option.network);
-  const { available, excess } = await refundable(tally, invoice);
+  if (destination !== null) await refuseOwnAddress(trx, invoice.merchantId, destination, option.network);
+  if (asked !== null) refuseDustRefund(input.kind, asked, option);
+  const { available, excess } = await refundable(trx, invoice);
   if (asked !== null && asked > available) {
     // Stated like the request's own amount: a decimal in the asset, not base units.
     const most = formatAmount(available > 0n ? available : 0n, option.decimals);
@@ -134,12 +140,12 @@ export async function requestRefund(
       'invalid_state',
       'Everything received is already refunded or promised to open refunds.',
     );
-  const token = input.customer_link ? newLinkToken() : null;
-  const now = tally.clock.now();
-  const row = {
+  refuseDustRefund(input.kind, amount, option);
+  const now = iso(tally.clock.now());
+  return {
     id: newId('ref'),
-    merchant_id: merchantId,
-    invoice_id: invoiceId,
+    merchant_id: invoice.merchantId,
+    invoice_id: invoice.id,
     option_id: option.id,
     kind: input.kind,
     amount: amount.toString(),
@@ -151,25 +157,17 @@ export async function requestRefund(
     requested_by: requestedBy,
     approved_by: null,
     approval_reason: null,
-    link_token_hash: token ? hashToken(token) : null,
+    link_token_hash: linkTokenHash,
     unsigned_tx: null,
     fee_estimate: null,
     send_amount: null,
     txid: null,
     fee: null,
-    created_at: iso(now),
+    created_at: now,
     approved_at: null,
     completed_at: null,
-    updated_at: iso(now),
+    updated_at: now,
   };
-  const created = { ...serializeRefund(row), customer_link_token: token };
-  await tally.database.write(async (trx) => {
-    await trx.insertInto('refunds').values(row).execute();
-    // The token is shown once; only its hash is stored, like an API key's secret. A replay of the
-    // same Idempotency-Key answers the refund with the token null, never a stored plaintext copy.
-    await storeIdempotentResponse?.(trx, { ...created, customer_link_token: null });
-  });
-  return created;
 }
 
 /** What the customer's refund page shows for a link token; not_found for an unknown one. */
@@ -236,6 +234,8 @@ export async function approveRefund(
     );
   const now = iso(tally.clock.now());
   await tally.database.write(async (trx) => {
+    // The refund row first, then the invoice's lock (in refuseOverApproval): the order
+    // bookMovement and revert-refund.ts take the two rows in, so they cannot deadlock.
     const changed = await trx
       .updateTable('refunds')
       .set({
@@ -250,6 +250,8 @@ export async function approveRefund(
       .executeTakeFirst();
     if (Number(changed.numUpdatedRows) !== 1)
       throw new TallyError('invalid_state', 'The refund changed meanwhile.');
+    // Refused, the whole write rolls back: the refund stays pending_approval, never half-approved.
+    await refuseOverApproval(trx, tally.database.dialect, row);
   });
   return serializeRefund(await loadRefund(tally.database.db, merchantId, refundId));
 }
