@@ -192,6 +192,44 @@ export interface AttemptRecord {
   now: Date;
 }
 
+/** A finished attempt that could not be written, and why. */
+export interface UnrecordedAttempt {
+  record: AttemptRecord;
+  error: unknown;
+}
+
+/**
+ * Records finished attempts: the whole batch in one transaction (the fast path), and if that
+ * fails, each attempt in its own. One attempt the database refuses must not leave the others of
+ * its batch unrecorded: an unrecorded delivery stays claimed and is sent again when its lease
+ * runs out, so every receiver in the batch would get it twice, and again, for as long as the one
+ * bad attempt keeps failing the batch. Returns the attempts that still could not be written.
+ */
+export async function recordAttempts(
+  database: Database,
+  worker: string,
+  records: AttemptRecord[],
+): Promise<UnrecordedAttempt[]> {
+  if (records.length === 0) return [];
+  try {
+    await writeAttempts(database, worker, records);
+    return [];
+  } catch (error) {
+    const [only] = records;
+    if (only && records.length === 1) return [{ record: only, error }];
+  }
+  // The failed transaction wrote nothing, so each attempt can be written again on its own.
+  const unrecorded: UnrecordedAttempt[] = [];
+  for (const record of records) {
+    try {
+      await writeAttempts(database, worker, [record]);
+    } catch (error) {
+      unrecorded.push({ record, error });
+    }
+  }
+  return unrecorded;
+}
+
 /**
  * Records finished attempts and their consequences in one transaction: the attempt log rows, each
  * delivery's new state, each endpoint's run of failures, and — when a decision says so — the
@@ -200,12 +238,7 @@ export interface AttemptRecord {
  * Batched because at full speed every delivery would otherwise cost its own transaction: the
  * successes (the common case) become one multi-row INSERT and one UPDATE per status code.
  */
-export async function recordAttempts(
-  database: Database,
-  worker: string,
-  records: AttemptRecord[],
-): Promise<void> {
-  if (records.length === 0) return;
+async function writeAttempts(database: Database, worker: string, records: AttemptRecord[]): Promise<void> {
   await database.write(async (trx) => {
     const attempts = records.map((r) => ({
       id: newId('wha'),

@@ -39,7 +39,11 @@ export class DeliveryWorker {
   private ticking: Promise<void> | null = null;
   private again = false;
   private stopped = true;
-  private readonly unrecorded: Array<{ record: AttemptRecord; done: (error?: unknown) => void }> = [];
+  private readonly unrecorded: Array<{
+    record: AttemptRecord;
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  }> = [];
   private recording = false;
 
   constructor(
@@ -152,7 +156,7 @@ export class DeliveryWorker {
    */
   private record(record: AttemptRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.unrecorded.push({ record, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.unrecorded.push({ record, resolve, reject });
       if (!this.recording) {
         this.recording = true;
         setImmediate(() => void this.flushRecords());
@@ -164,19 +168,27 @@ export class DeliveryWorker {
     try {
       while (this.unrecorded.length > 0) {
         const batch = this.unrecorded.splice(0, 500);
+        let failed: Map<AttemptRecord, unknown>;
         try {
-          await recordAttempts(
+          const unrecorded = await recordAttempts(
             this.tally.database,
             this.id,
             batch.map((b) => b.record),
           );
-          countAttempts(
-            this.tally,
-            batch.map((b) => b.record.decision.outcome),
-          );
-          for (const b of batch) b.done();
+          failed = new Map(unrecorded.map((u) => [u.record, u.error]));
         } catch (error) {
-          for (const b of batch) b.done(error);
+          // recordAttempts reports failures rather than throwing; should it throw anyway, every
+          // task still settles (a task left waiting would hold its slot until stop()).
+          failed = new Map(batch.map((b) => [b.record, error]));
+        }
+        countAttempts(
+          this.tally,
+          batch.filter((b) => !failed.has(b.record)).map((b) => b.record.decision.outcome),
+        );
+        // Each attempt settles on its own: one that could not be written is logged by its task.
+        for (const b of batch) {
+          if (failed.has(b.record)) b.reject(failed.get(b.record));
+          else b.resolve();
         }
       }
     } finally {

@@ -1,5 +1,6 @@
 import type { Tally } from '../context.ts';
 import { validationError } from '../core/errors.ts';
+import { queryTime } from '../core/query-time.ts';
 import { sequenceAll } from './outbox-sequencer.ts';
 
 export interface FeedQuery {
@@ -18,6 +19,8 @@ export interface FeedQuery {
  * the sequencer up, so a caller sees every event of writes it has already been answered for.
  */
 export async function listFeed(tally: Tally, merchantId: string, q: FeedQuery) {
+  const createdGte = q.createdGte ? queryTime(q.createdGte, 'created_gte').toISOString() : undefined;
+  const createdLt = q.createdLt ? queryTime(q.createdLt, 'created_lt').toISOString() : undefined;
   await sequenceAll(tally.database, tally.clock.now());
   const db = tally.database.read;
   let after = 0;
@@ -31,8 +34,8 @@ export async function listFeed(tally: Tally, merchantId: string, q: FeedQuery) {
     .limit(q.limit + 1);
   if (q.type) query = query.where('type', '=', q.type);
   if (q.invoiceId) query = query.where('invoice_id', '=', q.invoiceId);
-  if (q.createdGte) query = query.where('created_at', '>=', new Date(q.createdGte).toISOString());
-  if (q.createdLt) query = query.where('created_at', '<', new Date(q.createdLt).toISOString());
+  if (createdGte) query = query.where('created_at', '>=', createdGte);
+  if (createdLt) query = query.where('created_at', '<', createdLt);
   const rows = await query.execute();
   return toEventPage(rows, q.limit);
 }

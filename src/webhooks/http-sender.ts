@@ -9,6 +9,7 @@ import {
   guardedLookup,
   urlHost,
 } from './ssrf-guard.ts';
+import { storableText } from './storable-text.ts';
 
 /** The response body kept in the attempt log: enough to debug, never a megabyte per attempt. */
 export const RESPONSE_BODY_LIMIT = 1024;
@@ -86,13 +87,14 @@ export function createHttpSender(options: { allow: AllowList; timeoutMs: number;
             finish({
               kind: 'response',
               status: res.statusCode ?? 0,
-              body: Buffer.concat(chunks).toString('utf8').slice(0, RESPONSE_BODY_LIMIT),
+              // The receiver's bytes go into the attempt log: no NUL, no half of a surrogate pair.
+              body: storableText(Buffer.concat(chunks).toString('utf8').slice(0, RESPONSE_BODY_LIMIT)),
               retryAfter: headerValue(res.headers['retry-after']),
               latencyMs: elapsed(),
             }),
           );
           res.on('error', (err) =>
-            finish({ kind: 'network_error', error: err.message, latencyMs: elapsed() }),
+            finish({ kind: 'network_error', error: storableText(err.message), latencyMs: elapsed() }),
           );
         },
       );
@@ -107,8 +109,8 @@ export function createHttpSender(options: { allow: AllowList; timeoutMs: number;
       req.on('error', (err) =>
         finish(
           err instanceof ForbiddenAddressError
-            ? { kind: 'refused', error: err.message, latencyMs: elapsed() }
-            : { kind: 'network_error', error: err.message, latencyMs: elapsed() },
+            ? { kind: 'refused', error: storableText(err.message), latencyMs: elapsed() }
+            : { kind: 'network_error', error: storableText(err.message), latencyMs: elapsed() },
         ),
       );
       req.end(request.body);

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { validationError } from '../../core/errors.ts';
+import { queryTime } from '../../core/query-time.ts';
 import { ledgerBalances } from '../../ledger/balances.ts';
 import { verifyLedger } from '../../ledger/verify.ts';
 import { buildRefundTransaction } from '../../refunds/build-refund-transaction.ts';
@@ -232,9 +233,9 @@ export const moneyRoutes = [
     handler: async (ctx, { query }) => {
       // Default: the current calendar month (UTC) up to now.
       const now = ctx.tally.clock.now();
-      const to = query.to ? new Date(query.to) : now;
+      const to = query.to ? queryTime(query.to, 'to') : now;
       const from = query.from
-        ? new Date(query.from)
+        ? queryTime(query.from, 'from')
         : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
       if (!(from < to)) throw validationError([{ path: 'to', message: 'must be after from' }]);
       const format = query.format ?? 'json';

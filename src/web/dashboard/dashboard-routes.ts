@@ -4,6 +4,7 @@ import { verifyAudit } from '../../audit/verify-audit.ts';
 import type { SessionUser } from '../../auth/sessions.ts';
 import type { Tally } from '../../context.ts';
 import { TallyError } from '../../core/errors.ts';
+import { RefusedWebInput } from '../clean-input.ts';
 import { html } from '../html.ts';
 import { en } from '../i18n/en.ts';
 import { sendHtml } from '../respond.ts';
@@ -13,7 +14,7 @@ import { renderDeliveries } from './deliveries-page.ts';
 import { streamInvoiceCsv } from './export-csv.ts';
 import { checkCsrf, currentUser, requirePermission } from './guard.ts';
 import { renderInvoicePage } from './invoice-page.ts';
-import { registerLogin } from './login-routes.ts';
+import { loginPage, registerLogin } from './login-routes.ts';
 import { invoiceTable, refundTable, renderAudit, renderHome, renderSearch } from './pages.ts';
 import {
   exceptionCountsByKind,
@@ -47,8 +48,23 @@ function plainQuery(query: unknown): Query {
 }
 const t = en.dashboard;
 
-/** The merchant operations UI: server-rendered pages behind a session (docs/decisions/0009). */
+/**
+ * The merchant operations UI: server-rendered pages behind a session (docs/decisions/0009).
+ * `server` is the dashboard's own Fastify context: its error handler applies to these routes only.
+ */
 export function registerDashboard(server: FastifyInstance, tally: Tally): void {
+  // A value refused before any handler ran (a NUL in a form field, query or path: src/web/
+  // clean-input.ts) is answered as a form refused inside one is: a page saying why, with the 4xx.
+  // Any other error goes on to the app's handler.
+  server.setErrorHandler(async (error, request, reply) => {
+    if (!(error instanceof RefusedWebInput)) throw error;
+    // Signed out, there is no dashboard page to show it on: the login form says it.
+    if (request.routeOptions.url === '/dashboard/login')
+      return sendHtml(request, reply, loginPage('/dashboard', error.message), error.status);
+    const user = await currentUser(tally, request, reply);
+    if (!user) return reply;
+    return sendHtml(request, reply, refusalPage(user, error), error.status);
+  });
   registerLogin(server, tally);
 
   /** Runs a page for a signed-in user; a refused permission or bad input is a page, not a 500. */
@@ -68,12 +84,7 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
         return body === undefined ? reply : sendHtml(request, reply, body, reply.statusCode);
       } catch (error) {
         if (!(error instanceof TallyError) || error.status >= 500) throw error;
-        return sendHtml(
-          request,
-          reply,
-          dashboardPage(user, t.notDone, html``, { kind: 'error', text: noticeText(error) }),
-          error.status,
-        );
+        return sendHtml(request, reply, refusalPage(user, error), error.status);
       }
     };
 
@@ -225,6 +236,11 @@ export function registerDashboard(server: FastifyInstance, tally: Tally): void {
       return undefined;
     }),
   );
+}
+
+/** A refused page or form: the dashboard with why it was not done. */
+function refusalPage(user: SessionUser, error: TallyError): string {
+  return dashboardPage(user, t.notDone, html``, { kind: 'error', text: noticeText(error) });
 }
 
 /**

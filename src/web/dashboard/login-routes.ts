@@ -20,7 +20,7 @@ function safeNext(next: unknown): string {
     : '/dashboard';
 }
 
-function loginPage(next: string, error?: string): string {
+export function loginPage(next: string, error?: string): string {
   return page({
     title: `${t.signIn} · ${t.title}`,
     bodyClass: 'dash',
