@@ -4,15 +4,16 @@
  * go, failed and done ones stay. On SQLite, where Kysely runs a migration outside a transaction,
  * running it again after a crash part way changes nothing. The sweep's query uses the new index.
  */
-import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/connect.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { POSTGRES_TYPES, SQLITE_TYPES } from '../../src/db/migrations/column-types.ts';
+import { SQLITE_TYPES } from '../../src/db/migrations/column-types.ts';
 import { MIGRATIONS } from '../../src/db/migrations/index.ts';
 import type { Schema } from '../../src/db/schema.ts';
 import { toDate } from '../../src/db/values.ts';
 import { DATABASES, freshPostgres, freshSqlite, type TestDatabase } from '../helpers/databases.ts';
+import { migrateThrough } from '../helpers/migrate-through.ts';
 
 const CREATED = '2026-11-01T10:00:00.000Z';
 
@@ -51,19 +52,6 @@ const CASES = [
   },
 ] as const;
 
-async function migrateTo(database: Database, last: string): Promise<void> {
-  const names = Object.keys(MIGRATIONS);
-  const types = database.dialect === 'postgres' ? POSTGRES_TYPES : SQLITE_TYPES;
-  const migrations: Record<string, Migration> = {};
-  for (const name of names.slice(0, names.indexOf(last) + 1)) {
-    const m = MIGRATIONS[name];
-    if (m) migrations[name] = { up: (db: Kysely<unknown>) => m.up(db, types) };
-  }
-  const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations } });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
-}
-
 /** Rows as a gateway from before 0015 wrote them. */
 async function legacyRows(database: Database): Promise<void> {
   await sql`insert into merchants (id, name, policy, created_at) values ('mer_1', 'm', '{}', ${CREATED})`.execute(
@@ -94,7 +82,7 @@ async function migratedWithLegacyRows(
 ) {
   const testDb = await fresh();
   const database = openDatabase({ url: testDb.url });
-  await migrateTo(database, '0014_drop_events_merchant_index');
+  await migrateThrough(database, '0014_drop_events_merchant_index');
   await legacyRows(database);
   await before(database.db);
   expect(await migrate(database)).toContain('0015_invoice_clock');

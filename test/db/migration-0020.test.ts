@@ -6,14 +6,13 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createBase58check } from '@scure/base';
-import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/connect.ts';
-import { POSTGRES_TYPES, SQLITE_TYPES } from '../../src/db/migrations/column-types.ts';
-import { MIGRATIONS } from '../../src/db/migrations/index.ts';
 import { DEV_EVM_XPUB, DEV_REGTEST_TPUB } from '../../src/dev/dev-wallets.ts';
 import { keyFingerprint } from '../../src/wallets/extended-key.ts';
 import { DATABASES, type TestDatabase } from '../helpers/databases.ts';
+import { migrateThrough } from '../helpers/migrate-through.ts';
 
 const b58 = createBase58check(sha256);
 /** 0003's fingerprint: a hash of the whole (normalized) key text. */
@@ -26,19 +25,6 @@ function tweaked(key: string): string {
   const bytes = new Uint8Array(b58.decode(key));
   bytes[5] = (bytes[5] ?? 0) ^ 0xff;
   return b58.encode(bytes);
-}
-
-async function migrateThrough(database: Database, last: string): Promise<void> {
-  const names = Object.keys(MIGRATIONS);
-  const types = database.dialect === 'postgres' ? POSTGRES_TYPES : SQLITE_TYPES;
-  const migrations: Record<string, Migration> = {};
-  for (const name of names.slice(0, names.indexOf(last) + 1)) {
-    const m = MIGRATIONS[name];
-    if (m) migrations[name] = { up: (db: Kysely<unknown>) => m.up(db, types) };
-  }
-  const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations } });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
 }
 
 async function legacyWallet(database: Database, id: string, merchant: string, scope: string, xpub: string) {

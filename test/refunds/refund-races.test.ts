@@ -22,7 +22,7 @@ describe.each(DATABASES)('parallel refunds on $name', ({ fresh }) => {
   /** More requests than the PostgreSQL pool has connections, so some wait for one as well as for the lock. */
   const PARALLEL = 16;
 
-  /** A 19.99 USDC invoice on a test network (the dev key serves no mainnet), paid exactly: 19_990_000 base units received. */
+  /** A 19.99 USDC invoice on a test network, paid exactly: 19_990_000 base units received. */
   async function paidInvoice(): Promise<{ id: string; received: bigint }> {
     const created = await h.request('POST', '/v1/invoices', {
       body: {
