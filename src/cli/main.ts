@@ -14,7 +14,6 @@ import { type DevnetState, devnetStatePath } from '../dev/devnet.ts';
 import { payInvoiceOnDevnet } from '../dev/pay-invoice.ts';
 import { createInvoice } from '../invoices/create-invoice.ts';
 import { getInvoice } from '../invoices/invoice-queries.ts';
-import type { InvoiceJson } from '../invoices/serialize.ts';
 import { startGateway } from '../server.ts';
 import {
   loadRescanWallet,
@@ -24,6 +23,7 @@ import {
 } from '../wallets/rescan.ts';
 import { addWallet } from '../wallets/wallet-service.ts';
 import { DASHBOARD_USAGE, dashboardCommand } from './dashboard-commands.ts';
+import { invoiceSummary } from './invoice-summary.ts';
 import { existingMerchant } from './merchant-flag.ts';
 import { MONEY_USAGE, runMoneyCommand } from './money-commands.ts';
 import { type ProgressStream, progressBar } from './progress.ts';
@@ -100,22 +100,6 @@ function parseOptionFlag(text: string): { asset: string; network: string } {
   }
   // People type `usdc/evm-devnet`; the registry's asset codes are upper case, its networks lower.
   return { asset: asset.toUpperCase(), network: network.toLowerCase() };
-}
-
-/**
- * One line for `invoice show`. The paid and pending amounts are in the asset of the option the
- * customer paid (the selected one); with none selected, nothing has been received.
- */
-function invoiceSummary(inv: InvoiceJson): string {
-  const option = inv.payment_options.find((o) => o.id === inv.selected_option_id);
-  let money = 'nothing received yet';
-  if (option) {
-    const unit = `${option.asset} on ${option.network}`;
-    money = `paid ${inv.amount_paid} ${unit}`;
-    if (inv.amount_pending !== '0') money += `, ${inv.amount_pending} ${option.asset} pending`;
-    if (inv.refunded_amount !== '0') money += `, ${inv.refunded_amount} ${option.asset} refunded`;
-  }
-  return `Invoice ${inv.id}: ${inv.status} (${money}, expires ${inv.expires_at})`;
 }
 
 function need(flags: Flags, name: string): string {
