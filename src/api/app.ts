@@ -94,7 +94,10 @@ export function buildApp(tally: Tally, options: { logger?: boolean } = {}): App 
       method: route.method,
       url: route.url,
       schema,
-      preValidation: async (request) => rejectBadStrings(request.params, request.query),
+      preValidation: async (request) => {
+        rejectBadStrings(request.params, request.query);
+        if (route.bodyOptional && request.body === undefined) request.body = {};
+      },
       handler: async (request, reply) => {
         const principal = route.scope
           ? await authenticate(tally.database.read, bearer(request.headers.authorization))

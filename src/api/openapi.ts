@@ -80,7 +80,7 @@ export function buildOpenApi(routes: RouteDef[]) {
     if (route.scope) operation['x-required-scope'] = route.scope;
     if (route.body)
       operation.requestBody = {
-        required: true,
+        required: !route.bodyOptional,
         content: { 'application/json': { schema: strip(route.body) } },
       };
     paths[path] = { ...(paths[path] ?? {}), [route.method.toLowerCase()]: operation };

@@ -40,6 +40,8 @@ export interface RouteDef {
   params?: TSchema;
   querystring?: TSchema;
   body?: TSchema;
+  /** A request without a body is taken as `{}`: for a body whose every field is optional. */
+  bodyOptional?: boolean;
   /**
    * The success body, for /openapi.json only. Deliberately not Fastify's `schema.response`: its
    * serializer would silently drop any field the schema forgot. test/api/openapi-responses.test.ts

@@ -190,6 +190,29 @@ describe.each(DATABASES)('invoices API on $name', ({ fresh }) => {
     expect(manual.actor.kind).toBe('api_key');
   });
 
+  it('takes a fulfilment report without a body, as it takes a cancel', async () => {
+    const inv = await h.request('POST', '/v1/invoices', {
+      body: {
+        price: { amount: '5', currency: 'USD' },
+        payment_options: [{ asset: 'BTC', network: 'bitcoin-regtest' }],
+      },
+    });
+    // Expired, then marked paid by an operator: the quickest paid invoice without a chain.
+    h.clock.advance(16 * 60_000);
+    for (let n = await h.worker.runDue(); n > 0; n = await h.worker.runDue());
+    const marked = await h.request('POST', `/v1/invoices/${inv.body.id}/actions`, {
+      body: { action: 'mark_paid', reason: 'paid by bank transfer, ref 992' },
+    });
+    expect(marked.body.status).toBe('paid');
+    // A body that is there must still be an object: only its absence counts as {}.
+    const notObject = await h.request('POST', `/v1/invoices/${inv.body.id}/fulfilment`, { body: [] });
+    expect(notObject.status).toBe(422);
+    const bare = await h.request('POST', `/v1/invoices/${inv.body.id}/fulfilment`);
+    expect(bare.status).toBe(200);
+    expect(bare.body.fulfilment).toMatchObject({ reference: null });
+    expect(bare.body.fulfilled_at).not.toBeNull();
+  });
+
   it('enforces scopes: a read-only key cannot create', async () => {
     const readOnly = await h.keyWithScopes(['invoices:read']);
     const res = await h.request('POST', '/v1/invoices', {

@@ -131,6 +131,7 @@ export const invoiceRoutes = [
     scope: 'invoices:write',
     params: InvoiceId,
     body: FulfilmentBody,
+    bodyOptional: true,
     response: ref('Invoice'),
     handler: async (ctx, { params, body }) =>
       reportFulfilment(ctx.tally, ctx.principal.merchantId, params.id, body),
