@@ -21,6 +21,19 @@ let publicDevKeys: ReadonlySet<string> | undefined;
  * be taken by anyone. Compared by key material, whatever prefix or header bytes it was pasted with.
  */
 export function isPublicDevKey(xpub: string): boolean {
-  publicDevKeys ??= new Set([keyFingerprint(DEV_REGTEST_TPUB), keyFingerprint(DEV_EVM_XPUB)]);
-  return publicDevKeys.has(keyFingerprint(xpub));
+  let known = answers.get(xpub);
+  if (known === undefined) {
+    publicDevKeys ??= new Set([keyFingerprint(DEV_REGTEST_TPUB), keyFingerprint(DEV_EVM_XPUB)]);
+    known = publicDevKeys.has(keyFingerprint(xpub));
+    if (answers.size >= MAX_ANSWERS) answers.clear(); // keys offered to `wallet add` pass here too
+    answers.set(xpub, known);
+  }
+  return known;
 }
+
+/**
+ * Per stored key text: production asks for every mainnet option of every invoice, and a key's
+ * fingerprint (base58 decode and a hash) need not be taken each time. One entry per wallet key.
+ */
+const answers = new Map<string, boolean>();
+const MAX_ANSWERS = 1_000;
