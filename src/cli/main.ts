@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createApiKey, revokeApiKey } from '../auth/api-keys.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys.ts';
 import { createMerchant } from '../auth/merchants.ts';
 import { API_SCOPES, type ApiScope } from '../auth/scopes.ts';
 import { openTally } from '../bootstrap.ts';
@@ -244,13 +244,8 @@ export async function main(
           const key = need(flags, 'key');
           if (await revokeApiKey(t.database.db, merchant, key, t.clock.now())) return 'revoked';
           // As the API answers a repeated revoke: the key is revoked, which is what was asked.
-          const row = await t.database.db
-            .selectFrom('api_keys')
-            .select('revoked_at')
-            .where('id', '=', key)
-            .where('merchant_id', '=', merchant)
-            .executeTakeFirst();
-          if (!row) throw new TallyError('not_found', `Merchant ${merchant} has no API key ${key}.`);
+          const known = (await listApiKeys(t.database.db, merchant)).some((k) => k.id === key);
+          if (!known) throw new TallyError('not_found', `Merchant ${merchant} has no API key ${key}.`);
           return 'already revoked';
         });
         print(outcome === 'revoked' ? 'Revoked.' : 'Already revoked.', { revoked: true });
